@@ -1,0 +1,66 @@
+# Fangkong: `make demo` to try it, `make test` to check it.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+RESIDENTS ?= 20000
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: demo test e2e check lint format serve worker seed migrate messages bench clean
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Secrets for this checkout, made once; never committed.
+.env:
+	$(PYTHON) scripts/make_env.py > .env
+
+install: $(STAMP) .env
+
+migrate: install
+	$(BIN)/fangkong migrate --noinput
+
+# Translations: the compiled .mo files are committed, so no gettext is needed to run.
+messages: install
+	cd fangkong && ../$(BIN)/fangkong makemessages -l zh_Hans --no-obsolete -v 0
+	cd fangkong && ../$(BIN)/fangkong compilemessages -v 0
+
+demo: migrate
+	$(BIN)/fangkong collectstatic --noinput -v 0
+	$(BIN)/fangkong seed --residents $(RESIDENTS) --if-empty
+	@$(BIN)/fangkong demo_logins
+	$(BIN)/fangkong run_demo --host $(HOST) --port $(PORT)
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/fangkong makemigrations --check --dry-run -v 0
+	$(BIN)/pytest -q -n 2 -m "not e2e"
+
+e2e: install
+	DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest -q -m e2e fangkong e2e
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+serve: migrate
+	$(BIN)/fangkong collectstatic --noinput -v 0
+	$(BIN)/gunicorn fangkong.wsgi -c deploy/gunicorn.conf.py
+
+worker: install
+	$(BIN)/fangkong db_worker
+
+clean:
+	rm -rf $(VENV) staticfiles fangkong.sqlite3*

@@ -1,0 +1,84 @@
+import hashlib
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    COMMAND = "command", _("Command centre")
+    STREET = "street", _("Street office")
+    COMMUNITY = "community", _("Community worker")
+    GRID = "grid", _("Grid worker")
+    BUILDING = "building", _("Building leader")
+    WORKER = "worker", _("Cadre / volunteer")
+    SAMPLER = "sampler", _("Sampler")
+    LAB = "lab", _("Lab")
+    INSPECTOR = "inspector", _("Inspector")
+    RESIDENT = "resident", _("Resident")
+
+
+class User(AbstractUser):
+    """A person who logs in. Staff users hold area subtrees; residents hold themselves."""
+
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.RESIDENT)
+    display_name = models.CharField(_("display name"), max_length=100, blank=True)
+    areas = models.ManyToManyField(
+        "areas.Area",
+        verbose_name=_("jurisdiction"),
+        blank=True,
+        related_name="staff",
+        help_text=_("The area subtrees this user may see."),
+    )
+    resident = models.OneToOneField(
+        "people.Resident",
+        verbose_name=_("resident record"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="user",
+    )
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.display_name or self.username
+
+    def scope_prefixes(self) -> list[str]:
+        """Area codes whose subtrees this user may see (cached per instance)."""
+        cached = getattr(self, "_scope_prefixes", None)
+        if cached is None:
+            from fangkong.core.scoping import minimal_prefixes
+
+            codes = list(self.areas.values_list("code", flat=True))
+            codes += self.kept_grids.values_list("buildings__code", flat=True)
+            cached = self._scope_prefixes = minimal_prefixes(c for c in codes if c)
+        return cached
+
+    def may_see_area(self, code: str) -> bool:
+        return any(code.startswith(p) for p in self.scope_prefixes())
+
+
+class ApiToken(models.Model):
+    """A bearer token for a device or an integration; only its hash is kept."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=12)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"
+
+    @staticmethod
+    def hash_key(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()

@@ -1,0 +1,76 @@
+"""The JSON API: one NinjaAPI, a router per app, one error shape.
+
+Devices and integrations authenticate with `Authorization: Bearer <token>`
+(`fangkong token USERNAME` makes one); pages' scripts use the session cookie.
+"""
+
+from django.http import JsonResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.security import HttpBearer, SessionAuth
+
+from fangkong.accounts.services import token_authenticate
+from fangkong.core.errors import Conflict, DomainError, NotFound, PermissionDenied
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request, token):
+        user = token_authenticate(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+api = NinjaAPI(
+    title="Fangkong API",
+    version="1",
+    urls_namespace="api",
+    auth=[BearerToken(), SessionAuth()],
+    docs_url="/docs",
+)
+
+
+def error_body(code: str, zh: str, en: str, field: str = "", **extra) -> dict:
+    return {"error": {"code": code, "message": en, "message_zh": zh, "field": field, **extra}}
+
+
+_STATUS = {NotFound: 404, PermissionDenied: 403, Conflict: 409}
+
+
+@api.exception_handler(DomainError)
+def _domain_error(request, exc: DomainError):
+    status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 400)
+    return api.create_response(
+        request, error_body(exc.code, exc.zh, exc.en, exc.field), status=status
+    )
+
+
+@api.exception_handler(ValidationError)
+def _validation_error(request, exc: ValidationError):
+    return api.create_response(
+        request,
+        error_body("invalid", "请求数据不合法", "request data is not valid", details=exc.errors),
+        status=422,
+    )
+
+
+@api.exception_handler(AuthenticationError)
+def _auth_error(request, exc):
+    return api.create_response(
+        request, error_body("unauthorized", "需要登录或令牌", "authentication required"), status=401
+    )
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc: HttpError):
+    return api.create_response(
+        request, error_body("error", str(exc.message), str(exc.message)), status=exc.status_code
+    )
+
+
+def openapi_json(request):
+    return JsonResponse(api.get_openapi_schema(path_prefix="/api/v1"))
+
+
+api.add_router("/areas", "fangkong.areas.api.router")
+api.add_router("/residents", "fangkong.people.api.router")

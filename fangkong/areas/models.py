@@ -1,0 +1,227 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from fangkong.core.scoping import ScopedQuerySet
+
+
+class Level(models.IntegerChoices):
+    DISTRICT = 1, _("District")
+    STREET = 2, _("Street / town")
+    COMMUNITY = 3, _("Community / village")
+    COMPOUND = 4, _("Compound")
+    BUILDING = 5, _("Building")
+
+
+# Code length at each level: statistical division codes (6 + 3 + 3 digits for a
+# community), extended by 3 digits for a compound and 3 more for a building.
+CODE_LENGTH = {
+    Level.DISTRICT: 6,
+    Level.STREET: 9,
+    Level.COMMUNITY: 12,
+    Level.COMPOUND: 15,
+    Level.BUILDING: 18,
+}
+
+
+def ancestor_codes(code: str) -> list[str]:
+    """The codes of an area and all areas above it, district first."""
+    return [code[:n] for n in sorted(CODE_LENGTH.values()) if n <= len(code)]
+
+
+class AreaQuerySet(ScopedQuerySet):
+    scope_field = "code"
+
+    def at_level(self, level):
+        return self.filter(level=level)
+
+
+class Area(models.Model):
+    """One node of the four-level tree below a district. `code` is the path."""
+
+    code = models.CharField(_("code"), max_length=18, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    level = models.PositiveSmallIntegerField(_("level"), choices=Level.choices, db_index=True)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    built_year = models.PositiveSmallIntegerField(_("year built"), null=True, blank=True)
+
+    objects = AreaQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("area")
+        verbose_name_plural = _("areas")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def ancestor_codes(self) -> list[str]:
+        return ancestor_codes(self.code)[:-1]
+
+    def full_name(self) -> str:
+        names = dict(Area.objects.filter(code__in=self.ancestor_codes).values_list("code", "name"))
+        return "".join(names.get(c, "") for c in self.ancestor_codes) + self.name
+
+
+class Grid(models.Model):
+    """A set of buildings kept by one grid worker."""
+
+    community = models.ForeignKey(
+        Area, verbose_name=_("community"), on_delete=models.PROTECT, related_name="grids"
+    )
+    name = models.CharField(_("name"), max_length=100)
+    keeper = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("grid worker"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="kept_grids",
+    )
+    buildings = models.ManyToManyField(
+        Area, verbose_name=_("buildings"), related_name="grids_in", blank=True
+    )
+
+    class Meta:
+        verbose_name = _("grid")
+        verbose_name_plural = _("grids")
+        constraints = [
+            models.UniqueConstraint(fields=["community", "name"], name="grid_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class HouseholdQuerySet(ScopedQuerySet):
+    pass
+
+
+class Household(models.Model):
+    """户: an address in a building (unit and room)."""
+
+    building = models.ForeignKey(
+        Area, verbose_name=_("building"), on_delete=models.PROTECT, related_name="households"
+    )
+    area_code = models.CharField(_("area code"), max_length=18, db_index=True, editable=False)
+    unit = models.CharField(_("unit"), max_length=20, blank=True)
+    room = models.CharField(_("room"), max_length=20)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = HouseholdQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("household")
+        verbose_name_plural = _("households")
+        ordering = ["area_code", "unit", "room"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["building", "unit", "room"], name="household_unique_address"
+            )
+        ]
+
+    def __str__(self) -> str:
+        unit = f"{self.unit}单元" if self.unit else ""
+        return f"{self.building.name}{unit}{self.room}"
+
+    def save(self, *args, **kwargs):
+        self.area_code = self.building.code
+        super().save(*args, **kwargs)
+
+
+class ZoneKind(models.TextChoices):
+    SEALED = "sealed", _("Sealed zone")
+    CONTROLLED = "controlled", _("Controlled zone")
+    PREVENTION = "prevention", _("Prevention zone")
+
+
+class ZoneQuerySet(ScopedQuerySet):
+    def active(self, at=None):
+        at = at or timezone.now()
+        return self.filter(lifted_at__isnull=True, starts_at__lte=at).filter(
+            Q(ends_at__isnull=True) | Q(ends_at__gt=at)
+        )
+
+
+class ZoneDesignation(models.Model):
+    """封控区 / 管控区 / 防范区 on an area for a span of time. Never deleted: history."""
+
+    area = models.ForeignKey(
+        Area, verbose_name=_("area"), on_delete=models.PROTECT, related_name="zones"
+    )
+    area_code = models.CharField(_("area code"), max_length=18, db_index=True, editable=False)
+    kind = models.CharField(_("zone"), max_length=20, choices=ZoneKind.choices)
+    starts_at = models.DateTimeField(_("starts"))
+    ends_at = models.DateTimeField(_("ends"), null=True, blank=True)
+    reason = models.TextField(_("reason"))
+    declared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("declared by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    declared_at = models.DateTimeField(_("declared at"), auto_now_add=True)
+    lifted_at = models.DateTimeField(_("lifted at"), null=True, blank=True)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("lifted by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    lift_reason = models.TextField(_("reason for lifting"), blank=True)
+
+    objects = ZoneQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("zone designation")
+        verbose_name_plural = _("zone designations")
+        ordering = ["-starts_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.area} {self.get_kind_display()}"
+
+    def save(self, *args, **kwargs):
+        self.area_code = self.area.code
+        super().save(*args, **kwargs)
+
+
+class BuildingStats(models.Model):
+    """Pre-aggregated counts per building, so an area page sums rows, not residents.
+
+    Kept by the people app's services (areas cannot import people); a district sums
+    tens of thousands of these rows instead of millions of residents.
+    """
+
+    building = models.OneToOneField(
+        Area, on_delete=models.CASCADE, primary_key=True, related_name="stats"
+    )
+    code = models.CharField(max_length=18, unique=True)
+    households = models.PositiveIntegerField(default=0)
+    residents = models.PositiveIntegerField(default=0)
+    aged_70 = models.PositiveIntegerField(default=0)
+    bedridden = models.PositiveIntegerField(default=0)
+    living_alone = models.PositiveIntegerField(default=0)
+    tenants = models.PositiveIntegerField(default=0)
+    refreshed_at = models.DateTimeField(auto_now=True)
+
+    COUNT_FIELDS = ("households", "residents", "aged_70", "bedridden", "living_alone", "tenants")
+
+    class Meta:
+        verbose_name = _("building statistics")
+        verbose_name_plural = _("building statistics")
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.residents}"

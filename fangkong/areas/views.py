@@ -1,0 +1,89 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from fangkong.accounts import policy
+from fangkong.core.errors import DomainError
+from fangkong.core.shortcuts import get_scoped_or_404
+
+from . import selectors, services
+from .forms import ZoneDeclareForm, ZoneLiftForm
+from .models import Area, Level, ZoneDesignation
+
+
+def _require_browser(user):
+    if not policy.can_browse_areas(user):
+        raise PermissionDenied
+
+
+@login_required
+def browse(request):
+    """The top of the user's jurisdiction: one area goes straight to its page."""
+    _require_browser(request.user)
+    roots = list(Area.objects.filter(code__in=request.user.scope_prefixes()))
+    if len(roots) == 1:
+        return redirect("areas:detail", code=roots[0].code)
+    rows = [
+        selectors.AreaRow(a, selectors.area_totals(a), selectors.zone_in_force(a)) for a in roots
+    ]
+    return render(request, "areas/browse.html", {"rows": rows})
+
+
+@login_required
+def area_detail(request, code):
+    _require_browser(request.user)
+    area = get_scoped_or_404(Area.objects, request.user, code=code)
+    context = {
+        "area": area,
+        "crumbs": selectors.breadcrumbs(area, request.user),
+        "totals": selectors.area_totals(area),
+        "zone": selectors.zone_in_force(area),
+        "zones": selectors.zone_history(area)[:20],
+        "can_declare": policy.can_declare_zone(request.user),
+        "zone_form": ZoneDeclareForm(),
+        "can_read_residents": policy.can_read_residents(request.user),
+    }
+    if area.level == Level.BUILDING:
+        context["households"] = selectors.building_households(area)
+    else:
+        context["rows"] = selectors.area_children(area)
+    return render(request, "areas/detail.html", context)
+
+
+@login_required
+@require_POST
+def zone_declare(request, code):
+    area = get_scoped_or_404(Area.objects, request.user, code=code)
+    if not policy.can_declare_zone(request.user):
+        raise PermissionDenied
+    form = ZoneDeclareForm(request.POST)
+    if form.is_valid():
+        try:
+            services.zone_declare(actor=request.user, area=area, **form.cleaned_data)
+            messages.success(request, _("Saved."))
+        except DomainError as exc:
+            messages.error(request, str(exc))
+    else:
+        messages.error(request, form.errors.as_text())
+    return redirect("areas:detail", code=area.code)
+
+
+@login_required
+@require_POST
+def zone_lift(request, pk):
+    zone = get_scoped_or_404(ZoneDesignation.objects, request.user, pk=pk)
+    if not policy.can_declare_zone(request.user):
+        raise PermissionDenied
+    form = ZoneLiftForm(request.POST)
+    if form.is_valid():
+        try:
+            services.zone_lift(actor=request.user, zone=zone, reason=form.cleaned_data["reason"])
+            messages.success(request, _("Saved."))
+        except DomainError as exc:
+            messages.error(request, str(exc))
+    else:
+        messages.error(request, form.errors.as_text())
+    return redirect("areas:detail", code=zone.area_code)

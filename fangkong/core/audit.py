@@ -1,0 +1,30 @@
+"""The one way to write an audit record. Call it inside the service's transaction."""
+
+from typing import Any
+
+from django.db import models
+
+from .models import AuditEvent
+
+
+def audit_record(
+    *,
+    actor,
+    event: str,
+    target: models.Model | None = None,
+    target_label: str = "",
+    area_code: str = "",
+    reason: str = "",
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    return AuditEvent.objects.create(
+        actor=actor if getattr(actor, "pk", None) else None,
+        actor_name=getattr(actor, "username", "") or "system",
+        event=event,
+        target_type=target._meta.label_lower if target is not None else "",
+        target_id=str(target.pk) if target is not None else "",
+        target_label=(target_label or (str(target) if target is not None else ""))[:200],
+        area_code=area_code,
+        reason=reason,
+        detail=detail or {},
+    )

@@ -1,0 +1,28 @@
+"""Domain errors raised by services; views and the API map them to responses."""
+
+
+class DomainError(Exception):
+    """A rule of the domain said no. Carries a bilingual message."""
+
+    code = "invalid"
+
+    def __init__(self, zh: str, en: str, *, field: str = ""):
+        super().__init__(en)
+        self.zh = zh
+        self.en = en
+        self.field = field
+
+    def __str__(self) -> str:
+        return f"{self.zh} / {self.en}"
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class PermissionDenied(DomainError):
+    code = "forbidden"
+
+
+class Conflict(DomainError):
+    code = "conflict"

@@ -1,0 +1,43 @@
+"""Jurisdiction: every read of people, households and tasks is cut to an area subtree.
+
+Area codes are materialized paths (a building's code starts with its compound's,
+which starts with its community's ...), so "everything under X" is one indexed
+prefix query on a denormalised `area_code` column.
+"""
+
+from collections.abc import Iterable
+
+from django.db import models
+from django.db.models import Q
+
+
+def minimal_prefixes(codes: Iterable[str]) -> list[str]:
+    """Drop codes that lie under another code of the list."""
+    kept: list[str] = []
+    for code in sorted(set(codes), key=len):
+        if not any(code.startswith(p) for p in kept):
+            kept.append(code)
+    return sorted(kept)
+
+
+def prefix_q(field: str, prefixes: Iterable[str]) -> Q:
+    """Q matching rows whose `field` lies under any prefix; matches nothing if none."""
+    q = Q(pk__in=[])
+    for prefix in minimal_prefixes(prefixes):
+        q |= Q(**{f"{field}__startswith": prefix})
+    return q
+
+
+class ScopedQuerySet(models.QuerySet):
+    """Base for querysets of rows that live somewhere in the area tree."""
+
+    scope_field = "area_code"
+
+    def within(self, area) -> "ScopedQuerySet":
+        code = getattr(area, "code", area)
+        return self.filter(**{f"{self.scope_field}__startswith": code})
+
+    def for_user(self, user) -> "ScopedQuerySet":
+        if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        return self.filter(prefix_q(self.scope_field, user.scope_prefixes()))

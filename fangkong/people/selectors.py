@@ -1,0 +1,109 @@
+"""Reads of residents: scoped search by name, pinyin, initials and number digits."""
+
+import re
+from dataclasses import dataclass
+
+from django.db.models import Q
+
+from fangkong.core import idnumbers, pii
+from fangkong.core.idnumbers import IdNumberError, IdType
+from fangkong.core.text import clean
+
+from .models import Resident, id_hash
+
+_DIGITS = re.compile(r"^\d{3,17}[\dX]?$")
+_LETTERS = re.compile(r"^[a-z]+$")
+# How many residents sharing four last digits are decrypted to match more digits.
+TAIL_CANDIDATES = 2000
+
+
+@dataclass
+class Page:
+    items: list
+    number: int
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+    @property
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+    @property
+    def has_other_pages(self) -> bool:
+        return self.has_next or self.has_previous
+
+
+def paginate(queryset, page: int, size: int = 20) -> Page:
+    """Offset paging without COUNT(*): a scope may hold millions of rows."""
+    page = max(1, page)
+    rows = list(queryset[(page - 1) * size : page * size + 1])
+    return Page(rows[:size], page, len(rows) > size)
+
+
+def resident_search(user, q: str = "", *, area: str = "", household: int | None = None):
+    """Residents the user may see, matching `q`, under `area`, in `household`.
+
+    Returns the queryset and, for five or more digits, the digits that the decrypted
+    ID or phone number must end with (the stored tail holds only four).
+    """
+    residents = Resident.objects.for_user(user).select_related("household", "household__building")
+    if area:
+        residents = residents.within(area)
+    if household:
+        residents = residents.filter(household_id=household)
+    where, digits = match_q(q)
+    return residents.filter(where), digits
+
+
+def match_q(raw: str) -> tuple[Q, str]:
+    """What a search box means: a name, pinyin or initials, or digits of ID or phone."""
+    q = clean(raw)
+    if not q:
+        return Q(), ""
+    upper = q.upper()
+    if _DIGITS.match(upper):
+        return _digits_q(upper)
+    lower = q.lower()
+    if _LETTERS.match(lower):
+        return Q(name_initials__startswith=lower) | Q(name_pinyin__startswith=lower), ""
+    by_name = Q(name__startswith=raw.strip()) | Q(name__startswith=q)
+    # A passport or permit number typed in full.
+    for id_type in (IdType.PASSPORT, IdType.HK_MACAO):
+        try:
+            doc = idnumbers.parse(id_type, q)
+        except IdNumberError:
+            continue
+        by_name |= Q(id_hash=id_hash(doc.type, doc.number))
+    return by_name, ""
+
+
+def _digits_q(q: str) -> tuple[Q, str]:
+    if len(q) == 18:
+        return Q(id_hash=id_hash(IdType.MAINLAND, q)), ""
+    if len(q) == 11 and q.startswith("1"):
+        return Q(phone_hash=pii.lookup_hash("phone", q)), ""
+    if len(q) < 4:
+        return Q(pk__in=[]), ""
+    tail = q[-4:]
+    return Q(id_tail=tail) | Q(phone_tail=tail), (q if len(q) > 4 else "")
+
+
+def resident_search_page(user, q: str = "", *, area: str = "", household=None, page: int = 1):
+    residents, digits = resident_search(user, q, area=area, household=household)
+    if not digits:
+        return paginate(residents, page)
+    matches = [
+        r
+        for r in residents[:TAIL_CANDIDATES]
+        if r.id_number().endswith(digits) or r.phone().endswith(digits)
+    ]
+    page = max(1, page)
+    start = (page - 1) * 20
+    return Page(matches[start : start + 20], page, len(matches) > start + 20)

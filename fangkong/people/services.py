@@ -1,0 +1,231 @@
+"""Every write the people domain allows."""
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Count, Q
+
+from fangkong.areas.models import Household
+from fangkong.areas.services import building_stats_store
+from fangkong.core import idnumbers
+from fangkong.core.audit import audit_record
+from fangkong.core.errors import DomainError, PermissionDenied
+from fangkong.core.idnumbers import IdNumberError
+from fangkong.core.phones import normalize_phone
+from fangkong.core.text import clean_name
+
+from .models import Residency, Resident, Tag, id_hash, years_ago
+from .pinyin import pinyin_keys
+
+
+class Outcome(enum.StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+# Fields compared to decide whether a second registration changes anything.
+COMPARED = ("name", "household_id", "residency", "tags", "language", "treatment", "phone_hash")
+
+
+@dataclass
+class ResidentData:
+    """What a registration carries, already validated by `resident_validate`."""
+
+    name: str
+    doc: idnumbers.IdDocument
+    phone: str
+    residency: str
+    tags: int
+    language: str = ""
+    treatment: str = ""
+    note: str = ""
+
+
+def resident_validate(
+    *,
+    name: str,
+    id_type: str,
+    id_number: str,
+    phone: str = "",
+    residency: str = Residency.PERMANENT,
+    tags: int = 0,
+    language: str = "",
+    treatment: str = "",
+    note: str = "",
+) -> ResidentData:
+    """Check and normalise a registration; DomainError names the bad field."""
+    name = clean_name(name)
+    if not name:
+        raise DomainError("姓名为空", "name is empty", field="name")
+    if len(name) > 100:
+        raise DomainError("姓名过长", "name is too long", field="name")
+    try:
+        doc = idnumbers.parse(id_type, id_number)
+    except IdNumberError as exc:
+        raise DomainError(exc.zh, exc.en, field="id_number") from None
+    try:
+        phone = normalize_phone(phone)
+    except IdNumberError as exc:
+        raise DomainError(exc.zh, exc.en, field="phone") from None
+    if residency not in Residency.values:
+        raise DomainError("居住类型无效", "residency is not valid", field="residency")
+    if tags & ~sum(Tag):
+        raise DomainError("标签无效", "unknown tag", field="tags")
+    return ResidentData(
+        name=name,
+        doc=doc,
+        phone=phone,
+        residency=residency,
+        tags=int(tags),
+        language=language.strip()[:50],
+        treatment=treatment.strip()[:100],
+        note=note.strip()[:200],
+    )
+
+
+def resident_apply(resident: Resident, data: ResidentData, household: Household) -> list[str]:
+    """Copy `data` onto `resident` (unsaved); return the names of fields that changed."""
+    before = {f: getattr(resident, f) for f in COMPARED} if resident.pk else {}
+    resident.name = data.name
+    resident.name_pinyin, resident.name_initials = pinyin_keys(data.name)
+    if not resident.pk:
+        resident.set_id_number(data.doc)
+    resident.sex = data.doc.sex or resident.sex
+    resident.birth_date = data.doc.birth_date or resident.birth_date
+    resident.household_id = household.pk
+    resident.area_code = household.area_code
+    resident.residency = data.residency
+    resident.tags = data.tags
+    resident.language = data.language
+    resident.treatment = data.treatment
+    if data.note:
+        resident.note = data.note
+    new_phone_hash = resident.phone_hash
+    if data.phone:
+        from fangkong.core.pii import lookup_hash
+
+        new_phone_hash = lookup_hash("phone", data.phone)
+        if new_phone_hash != resident.phone_hash:
+            resident.set_phone(data.phone)
+    if not resident.pk:
+        return list(COMPARED)
+    return [f for f in COMPARED if before[f] != getattr(resident, f)]
+
+
+def _check_household(actor, household: Household) -> None:
+    if actor is not None and not actor.may_see_area(household.area_code):
+        raise PermissionDenied("该户不在您的辖区内", "this household is outside your jurisdiction")
+
+
+@transaction.atomic
+def resident_register(
+    *, actor, household: Household, data: ResidentData
+) -> tuple[Resident, Outcome]:
+    """Register a person at a household. A known ID number updates, never duplicates."""
+    _check_household(actor, household)
+    key = id_hash(data.doc.type, data.doc.number)
+    resident = Resident.objects.select_for_update().filter(id_hash=key).first() or Resident()
+    old_area = resident.area_code
+    changed = resident_apply(resident, data, household)
+    if not changed:
+        return resident, Outcome.UNCHANGED
+    outcome = Outcome.UPDATED if resident.pk else Outcome.CREATED
+    resident.save()
+    audit_record(
+        actor=actor,
+        event=f"resident.{'create' if outcome == Outcome.CREATED else 'update'}",
+        target=resident,
+        area_code=resident.area_code,
+        detail={"fields": changed, "from_area": old_area} if old_area else {"fields": changed},
+    )
+    building_stats_refresh({resident.area_code, old_area} - {""})
+    return resident, outcome
+
+
+@transaction.atomic
+def resident_update(
+    *, actor, resident: Resident, household: Household, data: ResidentData, reason: str = ""
+) -> Outcome:
+    """Change a known resident. The ID number itself cannot change (it is the identity)."""
+    _check_household(actor, household)
+    if id_hash(data.doc.type, data.doc.number) != resident.id_hash:
+        raise DomainError(
+            "证件号码不能修改；如登记有误请新建并注销旧记录",
+            "the document number cannot change; register anew and retire the wrong record",
+            field="id_number",
+        )
+    old_area = resident.area_code
+    changed = resident_apply(resident, data, household)
+    if not changed:
+        return Outcome.UNCHANGED
+    resident.save()
+    audit_record(
+        actor=actor,
+        event="resident.update",
+        target=resident,
+        area_code=resident.area_code,
+        reason=reason,
+        detail={"fields": changed, "from_area": old_area},
+    )
+    building_stats_refresh({resident.area_code, old_area})
+    return Outcome.UPDATED
+
+
+def resident_reveal(*, actor, resident: Resident, reason: str = "") -> dict[str, str]:
+    """The full ID and phone numbers, for a role that may see them; always audited."""
+    from fangkong.accounts import policy
+
+    if not policy.can_reveal_pii(actor):
+        raise PermissionDenied("您的角色不能查看完整证件号", "your role may not see full numbers")
+    audit_record(
+        actor=actor,
+        event="resident.reveal",
+        target=resident,
+        area_code=resident.area_code,
+        reason=reason,
+    )
+    return {"id_number": resident.id_number(), "phone": resident.phone()}
+
+
+def building_stats_refresh(codes: Iterable[str]) -> None:
+    """Recount residents and households of the given buildings (one GROUP BY a chunk)."""
+    codes = sorted(set(c for c in codes if c))
+    for start in range(0, len(codes), 500):
+        chunk = codes[start : start + 500]
+        building_stats_store(_counts(Q(area_code__in=chunk)), chunk)
+
+
+def building_stats_refresh_under(prefix: str) -> None:
+    """Recount every building under an area code (after a seed, or nightly for ages)."""
+    from fangkong.areas.models import Area, Level
+
+    codes = Area.objects.filter(code__startswith=prefix, level=Level.BUILDING)
+    building_stats_store(
+        _counts(Q(area_code__startswith=prefix)), codes.values_list("code", flat=True)
+    )
+
+
+def _counts(where: Q) -> dict[str, dict[str, int]]:
+    aged_cut = years_ago(70)
+    rows: dict[str, dict[str, int]] = {}
+    for row in (
+        Resident.objects.filter(where)
+        .values("area_code")
+        .annotate(
+            residents=Count("id"),
+            aged_70=Count("id", filter=Q(birth_date__lte=aged_cut)),
+            bedridden=Count("id", filter=Q(tags__hasflag=int(Tag.BEDRIDDEN))),
+            living_alone=Count("id", filter=Q(tags__hasflag=int(Tag.LIVING_ALONE))),
+            tenants=Count("id", filter=Q(residency=Residency.TENANT)),
+        )
+        .order_by()
+    ):
+        rows[row.pop("area_code")] = row
+    for row in (
+        Household.objects.filter(where).values("area_code").annotate(n=Count("id")).order_by()
+    ):
+        rows.setdefault(row["area_code"], {})["households"] = row["n"]
+    return rows

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from . import views, views_roster
+
+app_name = "people"
+urlpatterns = [
+    path("", views.search, name="search"),
+    path("mine/", views.mine, name="mine"),
+    path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/reveal/", views.reveal, name="reveal"),
+    path("import/", views_roster.import_page, name="import"),
+    path("import/<int:pk>/", views_roster.import_status, name="import_status"),
+    path("import/<int:pk>/report.xlsx", views_roster.import_report, name="import_report"),
+    path("export/", views_roster.export, name="export"),
+]

@@ -1,0 +1,67 @@
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import render
+from django.views.decorators.http import require_POST
+
+from fangkong.accounts import policy
+from fangkong.core.shortcuts import get_scoped_or_404
+
+from . import selectors, services
+from .models import Resident
+
+
+def _page_number(request) -> int:
+    try:
+        return int(request.GET.get("page", 1))
+    except ValueError:
+        return 1
+
+
+@login_required
+def search(request):
+    if not policy.can_read_residents(request.user):
+        raise PermissionDenied
+    q = request.GET.get("q", "")
+    area = request.GET.get("area", "").strip()
+    household = request.GET.get("household", "")
+    page = selectors.resident_search_page(
+        request.user,
+        q,
+        area=area if area.isdigit() else "",
+        household=int(household) if household.isdigit() else None,
+        page=_page_number(request),
+    )
+    context = {"page": page, "q": q, "area": area, "household": household}
+    template = "people/search.html#results" if request.htmx else "people/search.html"
+    return render(request, template, context)
+
+
+@login_required
+def detail(request, pk):
+    resident = get_scoped_or_404(
+        Resident.objects.select_related("household__building"), request.user, pk=pk
+    )
+    if not (policy.can_read_residents(request.user) or request.user.resident_id):
+        raise PermissionDenied
+    context = {"r": resident, "can_reveal": policy.can_reveal_pii(request.user)}
+    return render(request, "people/detail.html", context)
+
+
+@login_required
+@require_POST
+def reveal(request, pk):
+    """Show the full ID and phone numbers; each time is written to the audit log."""
+    resident = get_scoped_or_404(Resident.objects, request.user, pk=pk)
+    if not policy.can_reveal_pii(request.user):
+        raise PermissionDenied
+    numbers = services.resident_reveal(
+        actor=request.user, resident=resident, reason=request.POST.get("reason", "")
+    )
+    return render(request, "people/detail.html#numbers", {"r": resident, "numbers": numbers})
+
+
+@login_required
+def mine(request):
+    """A resident's own household."""
+    members = Resident.objects.for_user(request.user).select_related("household__building")
+    return render(request, "people/mine.html", {"members": members})
