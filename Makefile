@@ -7,7 +7,7 @@ RESIDENTS ?= 20000
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test e2e check lint format serve worker seed migrate messages bench clean
+.PHONY: install demo test e2e lint format serve worker migrate messages clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
@@ -45,7 +45,8 @@ test: install
 	$(BIN)/pytest -q -n 2 -m "not e2e"
 
 e2e: install
-	DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest -q -m e2e fangkong e2e
+	$(BIN)/fangkong collectstatic --noinput -v 0
+	DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest -q -p no:xdist -m e2e fangkong $(wildcard e2e)
 
 lint: install
 	$(BIN)/ruff check .
