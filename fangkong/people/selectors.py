@@ -1,12 +1,12 @@
 """Reads of residents: scoped search by name, pinyin, initials and number digits."""
 
 import re
-from dataclasses import dataclass
 
 from django.db.models import Q
 
 from fangkong.core import idnumbers, pii
 from fangkong.core.idnumbers import IdNumberError, IdType
+from fangkong.core.paging import Page, paginate
 from fangkong.core.text import clean
 
 from .models import Resident, id_hash
@@ -15,36 +15,6 @@ _DIGITS = re.compile(r"^\d{3,17}[\dX]?$")
 _LETTERS = re.compile(r"^[a-z]+$")
 # How many residents sharing four last digits are decrypted to match more digits.
 TAIL_CANDIDATES = 2000
-
-
-@dataclass
-class Page:
-    items: list
-    number: int
-    has_next: bool
-
-    @property
-    def has_previous(self) -> bool:
-        return self.number > 1
-
-    @property
-    def next_page_number(self) -> int:
-        return self.number + 1
-
-    @property
-    def previous_page_number(self) -> int:
-        return self.number - 1
-
-    @property
-    def has_other_pages(self) -> bool:
-        return self.has_next or self.has_previous
-
-
-def paginate(queryset, page: int, size: int = 20) -> Page:
-    """Offset paging without COUNT(*): a scope may hold millions of rows."""
-    page = max(1, page)
-    rows = list(queryset[(page - 1) * size : page * size + 1])
-    return Page(rows[:size], page, len(rows) > size)
 
 
 def resident_search(user, q: str = "", *, area: str = "", household: int | None = None):
