@@ -11,14 +11,22 @@ from fangkong.core.errors import DomainError, PermissionDenied
 
 from .models import CODE_LENGTH, Area, BuildingStats, Grid, Household, Level, ZoneDesignation
 
+LEVEL_ZH = {
+    Level.DISTRICT: "区县",
+    Level.STREET: "街道",
+    Level.COMMUNITY: "社区",
+    Level.COMPOUND: "小区",
+    Level.BUILDING: "楼栋",
+}
+
 
 @transaction.atomic
 def area_create(*, actor, code: str, name: str, level: int, parent: Area | None = None) -> Area:
     level = Level(level)
     if not code.isdigit() or len(code) != CODE_LENGTH[level]:
         raise DomainError(
-            f"{level.label}代码应为{CODE_LENGTH[level]}位数字",
-            f"a {level.label} code must be {CODE_LENGTH[level]} digits",
+            f"{LEVEL_ZH[level]}代码应为{CODE_LENGTH[level]}位数字",
+            f"a {level.name.lower()} code must be {CODE_LENGTH[level]} digits",
             field="code",
         )
     if level == Level.DISTRICT:

@@ -1,0 +1,51 @@
+import pytest
+from django.urls import reverse
+
+from fangkong.core.audit import audit_record
+
+pytestmark = pytest.mark.django_db
+
+
+def test_login_page_is_chinese_by_default(client):
+    page = client.get(reverse("accounts:login")).content.decode()
+    assert 'lang="zh-hans"' in page
+
+
+def test_english_can_be_chosen(client):
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    page = client.get(reverse("accounts:login")).content.decode()
+    assert 'lang="en"' in page
+
+
+def test_pages_need_a_login(client, tree):
+    for url in [reverse("areas:browse"), reverse("people:search"), reverse("core:audit")]:
+        response = client.get(url)
+        assert response.status_code == 302 and reverse("accounts:login") in response.url
+
+
+def test_only_the_command_centre_reads_the_audit_log(client_for, worker_a, command_user):
+    assert client_for(worker_a).get(reverse("core:audit")).status_code == 403
+    audit_record(
+        actor=worker_a, event="resident.reveal", target_label="张三", area_code="431102001001"
+    )
+    audit_record(
+        actor=worker_a, event="roster.export", target_label="东风社区", area_code="431102001001"
+    )
+    client = client_for(command_user)
+    page = client.get(reverse("core:audit"), {"event": "resident."}).content.decode()
+    assert "<code>resident.reveal</code>" in page
+    assert "<code>roster.export</code>" not in page
+    page = client.get(reverse("core:audit"), {"actor": "nobody"}).content.decode()
+    assert "<code>resident.reveal</code>" not in page
+    # A malformed date is ignored, not a crash.
+    assert client.get(reverse("core:audit"), {"since": "2026-13-45"}).status_code == 200
+
+
+def test_healthz(client):
+    assert client.get(reverse("core:healthz")).content == b"ok"
+
+
+def test_security_headers(client):
+    response = client.get(reverse("accounts:login"))
+    assert "default-src 'self'" in response["Content-Security-Policy"]
+    assert response["X-Frame-Options"] == "DENY"
