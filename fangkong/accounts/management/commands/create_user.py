@@ -1,0 +1,35 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from fangkong.accounts.models import Role
+from fangkong.accounts.services import user_create
+from fangkong.areas.models import Area
+
+
+class Command(BaseCommand):
+    help = "Create a user with a role and the area subtrees they hold."
+
+    def add_arguments(self, parser):
+        parser.add_argument("username")
+        parser.add_argument("--role", required=True, choices=Role.values)
+        parser.add_argument("--area", action="append", default=[], help="area code (repeatable)")
+        parser.add_argument("--name", default="", help="display name")
+        parser.add_argument("--password", default=None, help="omit to be asked")
+
+    def handle(self, *args, username, role, area, name, password, **options):
+        areas = list(Area.objects.filter(code__in=area))
+        missing = set(area) - {a.code for a in areas}
+        if missing:
+            raise CommandError(f"unknown area code(s): {', '.join(sorted(missing))}")
+        if password is None:
+            import getpass
+
+            password = getpass.getpass("Password: ")
+        user = user_create(
+            actor=None,
+            username=username,
+            password=password,
+            role=role,
+            areas=areas,
+            display_name=name,
+        )
+        self.stdout.write(f"created {user.username} ({role}) holding {', '.join(area) or '-'}")
