@@ -23,7 +23,7 @@ def resident_search(user, q: str = "", *, area: str = "", household: int | None 
     Returns the queryset and, for five or more digits, the digits that the decrypted
     ID or phone number must end with (the stored tail holds only four).
     """
-    residents = Resident.objects.for_user(user).select_related("household", "household__building")
+    residents = Resident.objects.for_user(user).select_related("household__building__parent")
     if area:
         residents = residents.within(area)
     if household:

@@ -11,7 +11,7 @@ from fangkong.areas.models import Household
 from fangkong.areas.services import building_stats_store
 from fangkong.core import idnumbers
 from fangkong.core.audit import audit_record
-from fangkong.core.errors import DomainError, PermissionDenied
+from fangkong.core.errors import Conflict, DomainError, PermissionDenied
 from fangkong.core.idnumbers import IdNumberError
 from fangkong.core.phones import normalize_phone
 from fangkong.core.text import clean_name
@@ -128,6 +128,14 @@ def resident_register(
     _check_household(actor, household)
     key = id_hash(data.doc.type, data.doc.number)
     resident = Resident.objects.select_for_update().filter(id_hash=key).first() or Resident()
+    if resident.pk and actor is not None and not actor.may_see_area(resident.area_code):
+        # Otherwise anyone could pull a person (and their record) out of another community.
+        raise Conflict(
+            "此人已登记在您辖区外的住户，须由其所在社区或上级办理迁移",
+            "this person is registered outside your jurisdiction; "
+            "their community or a higher office must move them",
+            field="id_number",
+        )
     old_area = resident.area_code
     changed = resident_apply(resident, data, household)
     if not changed:
