@@ -4,6 +4,8 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from fangkong.core.scoping import minimal_prefixes
+
 
 class Role(models.TextChoices):
     COMMAND = "command", _("Command centre")
@@ -50,8 +52,6 @@ class User(AbstractUser):
         """Area codes whose subtrees this user may see (cached per instance)."""
         cached = getattr(self, "_scope_prefixes", None)
         if cached is None:
-            from fangkong.core.scoping import minimal_prefixes
-
             codes = list(self.areas.values_list("code", flat=True))
             codes += self.kept_grids.values_list("buildings__code", flat=True)
             cached = self._scope_prefixes = minimal_prefixes(c for c in codes if c)

@@ -5,6 +5,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from fangkong.accounts.models import Role
 from fangkong.core import pii
 from fangkong.core.idnumbers import IdType
 from fangkong.core.phones import mask_phone
@@ -60,8 +61,6 @@ def years_ago(years: int, today: dt.date | None = None) -> dt.date:
 
 class ResidentQuerySet(ScopedQuerySet):
     def for_user(self, user):
-        from fangkong.accounts.models import Role
-
         if user is not None and user.is_authenticated and user.role == Role.RESIDENT:
             if user.resident_id is None:
                 return self.none()

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import Count, Q
 
-from fangkong.areas.models import Household
+from fangkong.accounts import policy
+from fangkong.areas.models import Area, Household, Level
 from fangkong.areas.services import building_stats_store
-from fangkong.core import idnumbers
+from fangkong.core import idnumbers, pii
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import Conflict, DomainError, PermissionDenied
 from fangkong.core.idnumbers import IdNumberError
@@ -103,13 +104,8 @@ def resident_apply(resident: Resident, data: ResidentData, household: Household)
     resident.treatment = data.treatment
     if data.note:
         resident.note = data.note
-    new_phone_hash = resident.phone_hash
-    if data.phone:
-        from fangkong.core.pii import lookup_hash
-
-        new_phone_hash = lookup_hash("phone", data.phone)
-        if new_phone_hash != resident.phone_hash:
-            resident.set_phone(data.phone)
+    if data.phone and pii.lookup_hash("phone", data.phone) != resident.phone_hash:
+        resident.set_phone(data.phone)
     if not resident.pk:
         return list(COMPARED)
     return [f for f in COMPARED if before[f] != getattr(resident, f)]
@@ -184,8 +180,6 @@ def resident_update(
 
 def resident_reveal(*, actor, resident: Resident, reason: str = "") -> dict[str, str]:
     """The full ID and phone numbers, for a role that may see them; always audited."""
-    from fangkong.accounts import policy
-
     if not policy.can_reveal_pii(actor):
         raise PermissionDenied("您的角色不能查看完整证件号", "your role may not see full numbers")
     audit_record(
@@ -208,8 +202,6 @@ def building_stats_refresh(codes: Iterable[str]) -> None:
 
 def building_stats_refresh_under(prefix: str) -> None:
     """Recount every building under an area code (after a seed, or nightly for ages)."""
-    from fangkong.areas.models import Area, Level
-
     codes = Area.objects.filter(code__startswith=prefix, level=Level.BUILDING)
     building_stats_store(
         _counts(Q(area_code__startswith=prefix)), codes.values_list("code", flat=True)
