@@ -4,7 +4,7 @@ Devices and integrations authenticate with `Authorization: Bearer <token>`
 (`fangkong token USERNAME` makes one); pages' scripts use the session cookie.
 """
 
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer, SessionAuth
@@ -45,12 +45,30 @@ def _domain_error(request, exc: DomainError):
     )
 
 
+def _field(loc) -> str:
+    """`["body", "payload", "household", "room"]` -> "household.room"; query -> "page"."""
+    parts = [str(p) for p in loc]
+    return ".".join(parts[2:] if parts[:1] == ["body"] else parts[1:])
+
+
 @api.exception_handler(ValidationError)
 def _validation_error(request, exc: ValidationError):
+    first = exc.errors[0] if exc.errors else {}
+    field, why = _field(first.get("loc", ())), first.get("msg", "")
+    body = error_body(
+        "invalid",
+        f"请求数据不合法：{field} {why}".strip(),
+        f"request data is not valid: {field} {why}".strip(),
+        field,
+        details=exc.errors,
+    )
+    return api.create_response(request, body, status=422)
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc):
     return api.create_response(
-        request,
-        error_body("invalid", "请求数据不合法", "request data is not valid", details=exc.errors),
-        status=422,
+        request, error_body("not_found", "未找到或不在您的辖区内", "not found"), status=404
     )
 
 
@@ -74,3 +92,5 @@ def openapi_json(request):
 
 api.add_router("/areas", "fangkong.areas.api.router")
 api.add_router("/residents", "fangkong.people.api.router")
+api.add_router("/audit", "fangkong.core.api.router")
+api.add_router("/me", "fangkong.accounts.api.router")

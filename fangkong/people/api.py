@@ -1,3 +1,293 @@
-from ninja import Router
+"""Residents over JSON: scoped search and detail, masked numbers, audited reveal, writes.
+
+Creates are idempotent by the ID number itself (one resident per document), so no
+`Idempotency-Key` header is needed: a retried create answers 200 `unchanged`.
+"""
+
+import datetime as dt
+import enum
+
+from django.db import IntegrityError
+from django.http import HttpResponse
+from ninja import Field, Query, Router, Schema, Status
+
+from fangkong.accounts import policy
+from fangkong.accounts.models import Role
+from fangkong.areas.models import Area, Household, Level
+from fangkong.areas.services import household_get_or_create
+from fangkong.core.api import MAX_PAGE, PageOut, errors, page_out, require
+from fangkong.core.errors import DomainError
+from fangkong.core.idnumbers import IdType
+from fangkong.core.shortcuts import get_scoped_or_404
+from fangkong.core.text import clean
+
+from . import selectors, services
+from .models import Residency, Resident, Tag
+from .services import Outcome
 
 router = Router(tags=["residents"])
+
+# Tags travel as stable lower-case names, never as the bits they are stored in.
+TagName = enum.StrEnum("TagName", [t.name.lower() for t in Tag])
+
+
+def tag_names(flags: int) -> list[str]:
+    return [t.name.lower() for t in Tag if flags & t]
+
+
+def tag_flags(names) -> int:
+    return sum(int(Tag[str(n).upper()]) for n in set(names))
+
+
+class ResidentFilters(Schema):
+    q: str = Field("", max_length=100, description="name, pinyin, initials, ID or phone digits")
+    area: str = Field("", pattern=r"^\d{0,18}$", description="area code; its subtree")
+    household: int | None = Field(None, ge=1, le=2**63 - 1)
+    page: int = Field(1, ge=1, le=MAX_PAGE)
+
+
+class HouseholdOut(Schema):
+    id: int
+    building_code: str
+    unit: str
+    room: str
+    address: str
+
+
+class ResidentOut(Schema):
+    id: int
+    name: str
+    sex: str = Field(description="M, F, or empty when the document does not say")
+    birth_year: int | None
+    age: int | None
+    id_type: IdType
+    id_number_masked: str
+    phone_masked: str
+    household: HouseholdOut
+    area_code: str
+    residency: Residency
+    tags: list[TagName]
+
+
+class ResidentDetailOut(ResidentOut):
+    language: str
+    treatment: str
+    note: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class WriteOut(Schema):
+    outcome: Outcome = Field(description="created (201), updated or unchanged (200)")
+    resident: ResidentDetailOut
+
+
+class HouseholdIn(Schema):
+    building: str = Field(max_length=18, description="the building's area code")
+    unit: str = Field("", max_length=20)
+    room: str = Field(max_length=20)
+
+
+class ResidentIn(Schema):
+    name: str = Field(max_length=200)
+    id_type: IdType = IdType.MAINLAND
+    id_number: str = Field(max_length=64)
+    phone: str = Field("", max_length=40, description="kept when empty")
+    residency: Residency = Residency.PERMANENT
+    tags: list[TagName] = Field(default_factory=list, max_length=len(Tag))
+    language: str = Field("", max_length=50)
+    treatment: str = Field("", max_length=100)
+    note: str = Field("", max_length=200, description="kept when empty")
+    household: HouseholdIn
+
+
+class ResidentUpdateIn(ResidentIn):
+    id_number: str = Field(max_length=64, description="must be the resident's own; cannot change")
+    reason: str = Field("", max_length=500, description="kept in the audit log")
+
+
+class ResidentPatchIn(Schema):
+    name: str | None = Field(None, max_length=200)
+    id_type: IdType | None = None
+    id_number: str | None = Field(None, max_length=64)
+    phone: str | None = Field(None, max_length=40)
+    residency: Residency | None = None
+    tags: list[TagName] | None = Field(None, max_length=len(Tag))
+    language: str | None = Field(None, max_length=50)
+    treatment: str | None = Field(None, max_length=100)
+    note: str | None = Field(None, max_length=200)
+    household: HouseholdIn | None = None
+    reason: str = Field("", max_length=500)
+
+
+class RevealIn(Schema):
+    reason: str = Field("", max_length=500)
+
+
+class RevealOut(Schema):
+    id: int
+    id_number: str
+    phone: str
+
+
+def _may_read(user) -> bool:
+    # A resident reads their own household; `for_user` cuts them to it.
+    return policy.can_read_residents(user) or user.role == Role.RESIDENT
+
+
+def _scoped(request, resident_id: int) -> Resident:
+    return get_scoped_or_404(
+        Resident.objects.select_related("household__building__parent"),
+        request.auth,
+        pk=resident_id,
+    )
+
+
+def resident_out(r: Resident) -> dict:
+    building = r.household.building
+    compound = building.parent.name if building.parent_id else ""
+    return {
+        "id": r.pk,
+        "name": r.name,
+        "sex": r.sex,
+        "birth_year": r.birth_date and r.birth_date.year,
+        "age": r.age,
+        "id_type": r.id_type,
+        "id_number_masked": r.id_masked,
+        "phone_masked": r.phone_masked,
+        "household": {
+            "id": r.household_id,
+            "building_code": building.code,
+            "unit": r.household.unit,
+            "room": r.household.room,
+            "address": f"{compound}{r.household}",
+        },
+        "area_code": r.area_code,
+        "residency": r.residency,
+        "tags": tag_names(r.tags),
+    }
+
+
+def resident_detail_out(r: Resident) -> dict:
+    extra = ("language", "treatment", "note", "created_at", "updated_at")
+    return {**resident_out(r), **{f: getattr(r, f) for f in extra}}
+
+
+def _household(user, where: HouseholdIn) -> Household:
+    """The household at an address in a building of the caller's jurisdiction."""
+    code = clean(where.building)
+    building = Area.objects.for_user(user).filter(code=code, level=Level.BUILDING).first()
+    if building is None:
+        raise DomainError(
+            f"楼栋{code}不存在或不在您的辖区内",
+            f"building {code} does not exist or is outside your jurisdiction",
+            field="household.building",
+        )
+    household, _ = household_get_or_create(
+        building=building, unit=clean(where.unit), room=clean(where.room)
+    )
+    return household
+
+
+def _validate(payload: ResidentIn) -> services.ResidentData:
+    fields = payload.dict(exclude={"household", "reason", "tags"})
+    return services.resident_validate(**fields, tags=tag_flags(payload.tags))
+
+
+@router.get("/", response={200: PageOut[ResidentOut], **errors(403, 422)})
+def resident_list(request, filters: Query[ResidentFilters]):
+    """Residents of the caller's jurisdiction, 20 a page, numbers masked."""
+    require(_may_read(request.auth))
+    page = selectors.resident_search_page(
+        request.auth,
+        filters.q,
+        area=filters.area,
+        household=filters.household,
+        page=filters.page,
+    )
+    return page_out(page, [resident_out(r) for r in page.items])
+
+
+@router.get("/{resident_id}", response={200: ResidentDetailOut, **errors(403, 404)})
+def resident_detail(request, resident_id: int):
+    require(_may_read(request.auth))
+    return resident_detail_out(_scoped(request, resident_id))
+
+
+@router.post("/{resident_id}/reveal", response={200: RevealOut, **errors(403, 404)})
+def resident_reveal(
+    request, resident_id: int, response: HttpResponse, payload: RevealIn | None = None
+):
+    """The full ID and phone numbers, for roles that may see them. Every call is audited."""
+    require(policy.can_read_residents(request.auth))
+    resident = _scoped(request, resident_id)
+    numbers = services.resident_reveal(
+        actor=request.auth, resident=resident, reason=payload.reason if payload else ""
+    )
+    response["Cache-Control"] = "no-store"
+    return {"id": resident.pk, **numbers}
+
+
+@router.post("/", response={201: WriteOut, 200: WriteOut, **errors(400, 403, 409, 422)})
+def resident_create(request, payload: ResidentIn):
+    """Register a resident. A known ID number updates that resident instead (200)."""
+    require(policy.can_edit_residents(request.auth))
+    data = _validate(payload)
+    household = _household(request.auth, payload.household)
+    try:
+        resident, outcome = services.resident_register(
+            actor=request.auth, household=household, data=data
+        )
+    except IntegrityError:
+        # Two first registrations of one person raced; the loser now finds the winner.
+        resident, outcome = services.resident_register(
+            actor=request.auth, household=household, data=data
+        )
+    body = {"outcome": outcome, "resident": resident_detail_out(_scoped(request, resident.pk))}
+    return Status(201 if outcome == Outcome.CREATED else 200, body)
+
+
+def _update(request, resident: Resident, payload: ResidentUpdateIn) -> dict:
+    data = _validate(payload)
+    household = _household(request.auth, payload.household)
+    outcome = services.resident_update(
+        actor=request.auth,
+        resident=resident,
+        household=household,
+        data=data,
+        reason=payload.reason,
+    )
+    return {"outcome": outcome, "resident": resident_detail_out(_scoped(request, resident.pk))}
+
+
+@router.put("/{resident_id}", response={200: WriteOut, **errors(400, 403, 404, 422)})
+def resident_replace(request, resident_id: int, payload: ResidentUpdateIn):
+    """Replace a resident's record. The ID number must be the one on record."""
+    require(policy.can_edit_residents(request.auth))
+    return _update(request, _scoped(request, resident_id), payload)
+
+
+@router.patch("/{resident_id}", response={200: WriteOut, **errors(400, 403, 404, 422)})
+def resident_patch(request, resident_id: int, payload: ResidentPatchIn):
+    """Change some fields of a resident; the rest stay as they are."""
+    require(policy.can_edit_residents(request.auth))
+    resident = _scoped(request, resident_id)
+    current = {
+        "name": resident.name,
+        "id_type": resident.id_type,
+        "id_number": resident.id_number(),
+        "phone": resident.phone(),
+        "residency": resident.residency,
+        "tags": tag_names(resident.tags),
+        "language": resident.language,
+        "treatment": resident.treatment,
+        "note": resident.note,
+        "household": {
+            "building": resident.household.building.code,
+            "unit": resident.household.unit,
+            "room": resident.household.room,
+        },
+    }
+    # A field left out, or sent as null, keeps its value.
+    merged = ResidentUpdateIn(**{**current, **payload.dict(exclude_unset=True, exclude_none=True)})
+    return _update(request, resident, merged)

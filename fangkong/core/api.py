@@ -1,0 +1,93 @@
+"""What every app's API shares (error schema, policy gate, paging) and the audit log."""
+
+import datetime as dt
+from typing import Any, Generic, TypeVar
+
+from django.utils import timezone
+from ninja import Field, Query, Router, Schema
+
+from fangkong.accounts import policy
+
+from .errors import PermissionDenied
+from .paging import Page, paginate
+from .selectors import audit_events
+
+# Offset paging walks rows to skip them; past this, narrow the filters instead.
+MAX_PAGE = 10_000
+T = TypeVar("T")
+
+
+class ErrorDetail(Schema):
+    code: str = Field(description="stable: invalid, unauthorized, forbidden, not_found, conflict")
+    message: str = Field(description="English")
+    message_zh: str = Field(description="Chinese")
+    field: str = Field(description="the input field at fault, or empty")
+    details: list[dict[str, Any]] | None = None
+
+
+class ErrorOut(Schema):
+    error: ErrorDetail
+
+
+def errors(*codes: int) -> dict[int, type[ErrorOut]]:
+    """Document the error responses an operation may give, all in the one shape."""
+    return {code: ErrorOut for code in (401, *codes)}
+
+
+def require(permitted: bool) -> None:
+    """The role check at the top of an operation: 403 in the error shape if not."""
+    if not permitted:
+        raise PermissionDenied("您的角色无权进行此操作", "your role may not do this")
+
+
+class PageOut(Schema, Generic[T]):
+    items: list[T]
+    page: int
+    has_next: bool = Field(description="whether page+1 holds more; there is no total count")
+
+
+def page_out(page: Page, items: list) -> dict:
+    return {"items": items, "page": page.number, "has_next": page.has_next}
+
+
+def aware(value: dt.datetime | None) -> dt.datetime | None:
+    """A time without an offset is read in the deployment's zone (Asia/Shanghai)."""
+    if value is not None and timezone.is_naive(value):
+        return timezone.make_aware(value)
+    return value
+
+
+router = Router(tags=["audit"])
+
+
+class AuditFilters(Schema):
+    event: str = Field("", max_length=50, description="event type or its prefix: `resident.`")
+    actor: str = Field("", max_length=150, description="username")
+    target: str = Field("", max_length=200, description="start of the target's label")
+    area: str = Field("", pattern=r"^\d{0,18}$", description="area code; its subtree")
+    since: dt.date | None = Field(None, description="first day, local time")
+    until: dt.date | None = Field(None, description="last day, local time")
+    page: int = Field(1, ge=1, le=MAX_PAGE)
+
+
+class AuditEventOut(Schema):
+    id: int
+    at: dt.datetime
+    actor: str = Field(alias="actor_name")
+    event: str
+    target_type: str
+    target_id: str
+    target_label: str
+    area_code: str
+    reason: str
+    detail: dict[str, Any]
+
+
+@router.get("/", response={200: PageOut[AuditEventOut], **errors(403, 422)})
+def audit_list(request, filters: Query[AuditFilters]):
+    """The audit log, newest first; for the command centre."""
+    require(policy.can_read_audit(request.auth))
+    wanted = filters.dict(exclude={"page"})
+    wanted = {k: v.isoformat() if isinstance(v, dt.date) else (v or "") for k, v in wanted.items()}
+    page = paginate(audit_events(wanted), filters.page, 50)
+    return page_out(page, page.items)
