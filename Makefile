@@ -7,7 +7,7 @@ RESIDENTS ?= 20000
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install demo test e2e lint format serve worker migrate messages clean
+.PHONY: env install demo test e2e lint format serve worker migrate messages clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
@@ -18,11 +18,12 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Secrets for this checkout, made once; never committed.
-.env:
-	$(PYTHON) scripts/make_env.py > .env
+# Secrets for this checkout, never committed: made on first use; a key added to the
+# project later is appended to an existing .env, and keys already there never change.
+env:
+	@$(PYTHON) scripts/make_env.py --fill .env
 
-install: $(STAMP) .env
+install: $(STAMP) env
 
 migrate: install
 	$(BIN)/fangkong migrate --noinput

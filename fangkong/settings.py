@@ -73,6 +73,10 @@ if not SECRET_KEY:
 # Personal data: AES-256-GCM for ID and phone numbers, HMAC-SHA256 for look-ups.
 PII_KEY = envkey("FANGKONG_PII_KEY")
 PII_HASH_KEY = envkey("FANGKONG_HASH_KEY")
+# Residents' codes: the 32-byte Ed25519 private seed that signs them (fangkong/people/codes.py).
+# Never derived from another secret: a missing or malformed key stops start-up; `make`
+# appends one to an older .env. Changing it voids every code shown or printed so far.
+CODE_SIGNING_KEY = envkey("FANGKONG_CODE_SIGNING_KEY")
 
 ALLOWED_HOSTS = [
     h.strip()
@@ -108,6 +112,7 @@ INSTALLED_APPS = [
     "fangkong.accounts",
     "fangkong.areas",
     "fangkong.people",
+    "fangkong.testing",
 ]
 
 MIDDLEWARE = [

@@ -45,6 +45,7 @@ def area_detail(request, code):
         "can_declare": policy.can_declare_zone(request.user),
         "zone_form": ZoneDeclareForm(),
         "can_read_residents": policy.can_read_residents(request.user),
+        "can_print_codes": policy.can_edit_residents(request.user),
     }
     if area.level == Level.BUILDING:
         context["households"] = selectors.building_households(area)

@@ -1,11 +1,13 @@
 from django.urls import path
 
-from . import views, views_roster
+from . import views, views_codes, views_roster
 
 app_name = "people"
 urlpatterns = [
     path("", views.search, name="search"),
-    path("mine/", views.mine, name="mine"),
+    path("mine/", views_codes.mine, name="mine"),
+    path("<int:pk>/code/", views_codes.resident_code, name="code"),
+    path("codes/building/<str:code>/", views_codes.building_stickers, name="building_codes"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/reveal/", views.reveal, name="reveal"),
     path("import/", views_roster.import_page, name="import"),

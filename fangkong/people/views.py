@@ -58,10 +58,3 @@ def reveal(request, pk):
         actor=request.user, resident=resident, reason=request.POST.get("reason", "")
     )
     return render(request, "people/detail.html#numbers", {"r": resident, "numbers": numbers})
-
-
-@login_required
-def mine(request):
-    """A resident's own household."""
-    members = Resident.objects.for_user(request.user).select_related("household__building")
-    return render(request, "people/mine.html", {"members": members})
