@@ -1,0 +1,27 @@
+"""gunicorn settings for serving Fangkong in production: `make serve`, or
+`gunicorn fangkong.wsgi -c deploy/gunicorn.conf.py`. Every knob from the environment.
+
+Put a TLS-terminating proxy (nginx) in front; set FANGKONG_BEHIND_TLS_PROXY=1 and
+FANGKONG_SECURE_COOKIES=1 then. Run the task worker beside it (`make worker`).
+"""
+
+import multiprocessing
+import os
+
+wsgi_app = "fangkong.wsgi:application"
+bind = os.environ.get("FANGKONG_BIND", "127.0.0.1:8000")
+# Pages wait on PostgreSQL more than on Python: two processes a core, a few threads each.
+workers = int(os.environ.get("FANGKONG_WEB_WORKERS", 2 * multiprocessing.cpu_count()))
+threads = int(os.environ.get("FANGKONG_WEB_THREADS", 4))
+worker_class = "gthread"
+timeout = int(os.environ.get("FANGKONG_WEB_TIMEOUT", 60))
+graceful_timeout = 30
+keepalive = 5
+# Recycle workers now and then so a slow leak cannot grow for ever.
+max_requests = int(os.environ.get("FANGKONG_WEB_MAX_REQUESTS", 5000))
+max_requests_jitter = max_requests // 10
+accesslog = os.environ.get("FANGKONG_ACCESS_LOG", "-") or None
+errorlog = "-"
+loglevel = os.environ.get("FANGKONG_LOG_LEVEL", "warning").lower()
+# Load the app before forking: workers share its memory and start faster.
+preload_app = True

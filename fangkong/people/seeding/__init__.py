@@ -1,0 +1,162 @@
+"""The demo district: `seed_district(residents=N)` builds 零陵区 with N residents.
+
+Streets, communities, compounds and buildings are planned first (tree.py); then,
+building by building, households and their people are drawn (population.py) and
+written in chunks (load.py): COPY on PostgreSQL, bulk inserts on SQLite. Memory holds
+the area plan and one chunk. Last come the building statistics, the demo users
+(users.py) and, on PostgreSQL, ANALYZE. Everything happens in one transaction, so a
+failed seed leaves nothing behind.
+"""
+
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import transaction
+from django.utils import timezone
+
+from fangkong.areas.models import Area, Level
+from fangkong.core.audit import audit_record
+from fangkong.core.errors import Conflict
+from fangkong.people.services import building_stats_refresh_under
+
+from . import data
+from .load import loader_for_connection
+from .population import People
+from .tree import Plan, plan_district
+from .users import DemoLogin, demo_users_create, logins_write
+
+CHUNK_RESIDENTS = 20_000
+
+
+@dataclass
+class SeedResult:
+    created: bool
+    seed: int = 0
+    residents: int = 0
+    households: int = 0
+    areas: dict[str, int] = field(default_factory=dict)
+    logins: list[DemoLogin] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def district_exists() -> bool:
+    return Area.objects.filter(code=data.DISTRICT_CODE).exists()
+
+
+def seed_district(
+    *,
+    residents: int,
+    seed: int | None = None,
+    if_empty: bool = False,
+    logins_path: Path | None = None,
+    progress=None,
+) -> SeedResult:
+    """Build the demo district with `residents` people and its demo users.
+
+    `if_empty`: do nothing when the district is already there. `logins_path`: where the
+    demo users' passwords are written (never committed). `progress(text)` hears how far
+    the load has got.
+    """
+    if district_exists():
+        if if_empty:
+            return SeedResult(created=False)
+        raise Conflict(
+            f"区划{data.DISTRICT_CODE}已存在；请用空数据库，或加 --if-empty",
+            f"district {data.DISTRICT_CODE} exists; use an empty database or --if-empty",
+        )
+    if residents < 100:
+        raise Conflict("居民数至少100", "seed at least 100 residents", field="residents")
+    seed = random.SystemRandom().randrange(1_000_000) if seed is None else seed
+    progress = progress or (lambda text: None)
+    result = SeedResult(created=True, seed=seed)
+    clock = _Clock(result.seconds)
+    with transaction.atomic():
+        plan = plan_district(residents, seed)
+        areas_create(plan, result)
+        clock.lap("areas")
+        people_load(plan, result, progress, clock)
+        building_stats_refresh_under(data.DISTRICT_CODE)
+        clock.lap("statistics")
+        result.logins = demo_users_create(plan, random.Random(seed))
+        audit_record(
+            actor=None,
+            event="demo.seed",
+            area_code=data.DISTRICT_CODE,
+            target_label=data.DISTRICT_NAME,
+            detail={"residents": result.residents, "seed": seed},
+        )
+        clock.lap("users")
+    if logins_path is not None:
+        logins_write(logins_path, result.logins)
+    return result
+
+
+def areas_create(plan: Plan, result: SeedResult) -> None:
+    """Every area of the plan, one bulk insert a level (parents need their ids first)."""
+    by_level: dict[int, list] = {}
+    for level, area, parent in plan.walk():
+        by_level.setdefault(level, []).append((area, parent))
+    pks: dict[str, int] = {}
+    for level in sorted(by_level):
+        rows = [
+            Area(
+                code=area.code,
+                name=area.name,
+                level=Level(level),
+                parent_id=pks[parent.code] if parent else None,
+                built_year=getattr(area, "built_year", None),
+            )
+            for area, parent in by_level[level]
+        ]
+        Area.objects.bulk_create(rows, batch_size=1000)
+        codes = [a.code for a in rows]
+        for start in range(0, len(codes), 1000):
+            pks.update(
+                Area.objects.filter(code__in=codes[start : start + 1000]).values_list("code", "pk")
+            )
+        result.areas[Level(level).name.lower()] = len(rows)
+    for building in plan.buildings():
+        building.pk = pks[building.code]
+
+
+def people_load(plan: Plan, result: SeedResult, progress, clock: "_Clock") -> None:
+    """Households and residents, building by building, written a chunk at a time."""
+    loader = loader_for_connection(plan.residents)
+    people = People(timezone.localdate())
+    household_id = loader.start()
+    households: list[tuple] = []
+    residents: list[tuple] = []
+    for building in plan.buildings():
+        rng = plan.building_rng(building)
+        left = building.limit
+        for h in list(building.households(rng)):
+            if left <= 0:
+                break
+            size = min(h.size, left)
+            left -= size
+            households.append((household_id, building.pk, building.code, h.unit, h.room))
+            residents.extend(people.rows(rng, building, h, household_id, size))
+            household_id += 1
+        if len(residents) >= CHUNK_RESIDENTS:
+            loader.write(households, residents)
+            households, residents = [], []
+            progress(f"{loader.residents_written:,} / {plan.residents:,}")
+    loader.write(households, residents)
+    clock.lap("people")
+    loader.finish()
+    clock.lap("indexes")
+    result.households = loader.households_written
+    result.residents = loader.residents_written
+
+
+class _Clock:
+    def __init__(self, laps: dict[str, float]):
+        self.laps = laps
+        self.last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(now - self.last, 2)
+        self.last = now
