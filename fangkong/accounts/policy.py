@@ -44,3 +44,46 @@ def can_declare_zone(user) -> bool:
 
 def can_read_audit(user) -> bool:
     return user.is_authenticated and user.role == Role.COMMAND
+
+
+# Mass testing (fangkong/testing).
+_SITE_KEEPERS = frozenset({Role.COMMAND, Role.STREET, Role.COMMUNITY})
+_SAMPLERS = frozenset({Role.SAMPLER, Role.COMMUNITY, Role.COMMAND})
+_COVERAGE_READERS = _RESIDENT_EDITORS | {Role.INSPECTOR}
+_DOOR_TO_DOOR = frozenset({Role.COMMAND, Role.STREET, Role.COMMUNITY, Role.GRID})
+_DOOR_KNOCKERS = _DOOR_TO_DOOR | {Role.BUILDING, Role.SAMPLER, Role.WORKER}
+
+
+def can_run_round(user) -> bool:
+    """Launch, edit and close testing rounds: the command centre."""
+    return user.is_authenticated and user.role == Role.COMMAND
+
+
+def can_manage_sites(user) -> bool:
+    """Create sampling sites and channels; open, pause and close them."""
+    return user.is_authenticated and user.role in _SITE_KEEPERS
+
+
+def can_sample(user) -> bool:
+    """Upload scans from a sampling device (sites of the user's jurisdiction only)."""
+    return user.is_authenticated and user.role in _SAMPLERS
+
+
+def can_read_coverage(user) -> bool:
+    """Counts of expected, sampled and exempt residents; the not-yet-sampled lists."""
+    return user.is_authenticated and user.role in _COVERAGE_READERS
+
+
+def can_exempt(user) -> bool:
+    """Record or end an exemption from a round (away, in hospital, isolated)."""
+    return user.is_authenticated and user.role in _RESIDENT_EDITORS
+
+
+def can_plan_home_sampling(user) -> bool:
+    """Make and assign door-to-door tasks."""
+    return user.is_authenticated and user.role in _DOOR_TO_DOOR
+
+
+def can_close_home_task(user) -> bool:
+    """Close a door-to-door task with the tube used."""
+    return user.is_authenticated and user.role in _DOOR_KNOCKERS

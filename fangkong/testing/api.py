@@ -1,3 +1,406 @@
-from ninja import Router
+"""Mass testing over JSON: device uploads, the sampler's configuration, rounds,
+coverage, the not-yet-sampled, door-to-door tasks. See docs/sampling-protocol.md."""
+
+import datetime as dt
+
+from django.http import Http404
+from django.utils import timezone
+from ninja import Field, Query, Router, Schema
+from ninja.decorators import decorate_view
+
+from fangkong.accounts import policy
+from fangkong.areas.models import Area, Grid, Level
+from fangkong.core.api import MAX_PAGE, ErrorOut, PageOut, aware, errors, page_out, require
+from fangkong.core.paging import paginate
+from fangkong.core.shortcuts import get_scoped_or_404
+
+from . import ingest, selectors, services
+from .gate import busy_response, shed_load
+from .models import HomeSamplingTask, TaskKind, TaskStatus, TestingRound
 
 router = Router(tags=["testing"])
+ID = Field(None, ge=1, le=2**63 - 1)
+
+
+class EventIn(Schema):
+    client_id: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9._:-]+$",
+        description="made on the device when the scan happens (a UUID); the key of idempotency",
+    )
+    type: str = Field(max_length=40, description="tube_open, sample or tube_seal")
+    at: dt.datetime = Field(description="when it happened on the device; no offset: local time")
+    round: int | None = ID
+    site: int | None = ID
+    channel: int | None = ID
+    tube: str = Field("", max_length=64, description="the tube's barcode")
+    pool_size: int | None = Field(
+        None, ge=-32768, le=32767, description="on tube_open (or a sample)"
+    )
+    code: str = Field("", max_length=2000, description="sample: the resident's code, FK1.…")
+    id_type: str = Field("", max_length=4, description="sample without a code: ID, PP, HM, TW")
+    id_number: str = Field("", max_length=64, description="sample without a code: typed by hand")
+
+
+class UploadIn(Schema):
+    device_id: str = Field("", max_length=64)
+    events: list[EventIn] = Field(max_length=100_000)
+
+
+class PersonOut(Schema):
+    name: str
+    id_masked: str
+
+
+class EventResultOut(Schema):
+    client_id: str
+    status: str = Field(description="accepted or rejected")
+    flags: list[str] = Field(
+        description="repeat_in_round, outside_round, over_pool, unknown_person"
+    )
+    code: str | None = Field(None, description="why it was rejected: stable, machine-readable")
+    message: str | None = None
+    message_zh: str | None = None
+    resident: PersonOut | None = None
+
+
+class UploadOut(Schema):
+    results: list[EventResultOut]
+    server_time: dt.datetime
+
+
+@router.post(
+    "/uploads",
+    response={200: UploadOut, **errors(400, 403, 422), 503: ErrorOut},
+    summary="Upload sampling events (idempotent by client_id)",
+)
+@decorate_view(shed_load)
+def upload(request, payload: UploadIn):
+    """Store a batch of scans. Each event answers `accepted` or `rejected`; replaying an
+    event (same `client_id`) answers its stored result and changes nothing. 503 with
+    `Retry-After` when the server sheds load: keep the events and send them again."""
+    require(policy.can_sample(request.auth))
+    events = [ingest.Event(**e.dict()) for e in payload.events]
+    for e in events:
+        e.at = aware(e.at)
+    try:
+        results = services.samples_upload(
+            actor=request.auth, device_id=payload.device_id, events=events
+        )
+    except services.Busy:
+        return busy_response()
+    return {"results": [r.as_dict() for r in results], "server_time": timezone.now()}
+
+
+class ChannelOut(Schema):
+    id: int
+    name: str
+    status: str
+
+
+class SiteOut(Schema):
+    id: int
+    name: str
+    area_code: str
+    address: str
+    status: str = Field(description="open or paused (closed sites are left out)")
+    opens_at: dt.time | None
+    closes_at: dt.time | None
+    pool_size: int = Field(description="people per tube here, by the zone in force")
+    channels: list[ChannelOut]
+
+
+class PoolSizesOut(Schema):
+    sealed: int
+    controlled: int
+    prevention: int
+
+
+class SamplerRoundOut(Schema):
+    id: int
+    name: str
+    starts_at: dt.datetime
+    deadline: dt.datetime
+    areas: list[str]
+    pool_sizes: PoolSizesOut
+    sites: list[SiteOut]
+
+
+class SamplerConfigOut(Schema):
+    rounds: list[SamplerRoundOut]
+    code_public_key: str = Field(description="Ed25519 public key, raw 32 bytes, base64url")
+    code_version: str
+    server_time: dt.datetime
+
+
+@router.get("/sampler-config", response={200: SamplerConfigOut, **errors(403)})
+def sampler_config(request):
+    """Everything a sampling device needs to work offline."""
+    require(policy.can_sample(request.auth))
+    return {**selectors.sampler_config(request.auth), "server_time": timezone.now()}
+
+
+class RoundOut(Schema):
+    id: int
+    name: str
+    status: str
+    starts_at: dt.datetime
+    deadline: dt.datetime
+    closed_at: dt.datetime | None
+    areas: list[str]
+    pool_sizes: PoolSizesOut
+
+
+def _round_out(rnd: TestingRound) -> dict:
+    return {
+        "id": rnd.pk,
+        "name": rnd.name,
+        "status": rnd.status,
+        "starts_at": rnd.starts_at,
+        "deadline": rnd.deadline,
+        "closed_at": rnd.closed_at,
+        "areas": [ra.area_code for ra in rnd.round_areas.all()],
+        "pool_sizes": {
+            "sealed": rnd.pool_sealed,
+            "controlled": rnd.pool_controlled,
+            "prevention": rnd.pool_prevention,
+        },
+    }
+
+
+def _may_see_rounds(user) -> bool:
+    return policy.can_read_coverage(user) or policy.can_sample(user)
+
+
+@router.get("/rounds", response={200: list[RoundOut], **errors(403)})
+def round_list(request, status: str = ""):
+    """Rounds that touch the caller's jurisdiction, newest first."""
+    require(_may_see_rounds(request.auth))
+    rounds = selectors.rounds_for_user(request.auth)
+    if status:
+        rounds = rounds.filter(status=status)
+    return [_round_out(r) for r in rounds[:200]]
+
+
+def _round(request, round_id: int) -> TestingRound:
+    return get_scoped_or_404(TestingRound.objects, request.auth, pk=round_id)
+
+
+class CountsOut(Schema):
+    expected: int = Field(description="residents living there when the round was launched")
+    sampled: int
+    exempt: int = Field(description="away, in hospital, already isolated")
+    unsampled: int
+    percent: float = Field(description="sampled ÷ (expected − exempt)")
+
+
+class CoverageRowOut(CountsOut):
+    code: str
+    name: str
+    level: int
+
+
+class CoverageOut(Schema):
+    round: int
+    area: str | None
+    grid: int | None
+    name: str
+    totals: CountsOut
+    rows: list[CoverageRowOut] = Field(description="the areas below (or a grid's buildings)")
+
+
+class CoverageQuery(Schema):
+    area: str = Field("", pattern=r"^\d{0,18}$", description="an area code at any level")
+    grid: int | None = ID
+
+
+def _rows(rows) -> list[dict]:
+    return [
+        {"code": r.area.code, "name": r.area.name, "level": r.area.level, **r.coverage.as_dict()}
+        for r in rows
+    ]
+
+
+@router.get("/rounds/{round_id}/coverage", response={200: CoverageOut, **errors(403, 404, 422)})
+def coverage(request, round_id: int, query: Query[CoverageQuery]):
+    """Expected, sampled, exempt and not-yet-sampled for an area or a grid."""
+    require(policy.can_read_coverage(request.auth))
+    rnd = _round(request, round_id)
+    user = request.auth
+    if query.grid:
+        grid = Grid.objects.filter(pk=query.grid).select_related("community").first()
+        if grid is None or not (
+            grid.keeper_id == user.pk or user.may_see_area(grid.community.code)
+        ):
+            raise Http404
+        rows = selectors.grid_buildings_coverage(rnd, grid)
+        totals = selectors.coverage_of_grid(rnd, grid)
+        return {
+            "round": rnd.pk,
+            "area": None,
+            "grid": grid.pk,
+            "name": grid.name,
+            "totals": totals.as_dict(),
+            "rows": _rows(rows),
+        }
+    codes = [query.area] if query.area else user.scope_prefixes()
+    if len(codes) == 1:
+        area = get_scoped_or_404(Area.objects, user, code=codes[0])
+        totals = selectors.coverage_of_area(rnd, area.code)
+        rows = selectors.coverage_children(rnd, area)
+        name, code = area.name, area.code
+    else:
+        totals = selectors.coverage_of_codes(rnd, codes)
+        roots = Area.objects.filter(code__in=codes).order_by("code")
+        rows = [selectors.CoverageRow(a, selectors.coverage_of_area(rnd, a.code)) for a in roots]
+        name, code = "", None
+    return {
+        "round": rnd.pk,
+        "area": code,
+        "grid": None,
+        "name": name,
+        "totals": totals.as_dict(),
+        "rows": _rows(rows),
+    }
+
+
+class UnsampledOut(Schema):
+    id: int
+    name: str
+    id_number_masked: str
+    phone_masked: str
+    unit: str
+    room: str
+    age: int | None
+    tags: list[str]
+
+
+class UnsampledQuery(Schema):
+    building: str = Field(pattern=r"^\d{18}$", description="the building's area code")
+    page: int = Field(1, ge=1, le=MAX_PAGE)
+
+
+@router.get(
+    "/rounds/{round_id}/unsampled",
+    response={200: PageOut[UnsampledOut], **errors(403, 404, 422)},
+)
+def unsampled(request, round_id: int, query: Query[UnsampledQuery]):
+    """Residents of one building not yet sampled in the round and not exempt, by door."""
+    require(policy.can_read_coverage(request.auth) and policy.can_read_residents(request.auth))
+    rnd = _round(request, round_id)
+    building = get_scoped_or_404(
+        Area.objects, request.auth, code=query.building, level=Level.BUILDING
+    )
+    page = paginate(selectors.unsampled_residents(rnd, building), query.page, 100)
+    return page_out(
+        page,
+        [
+            {
+                "id": r.pk,
+                "name": r.name,
+                "id_number_masked": r.id_masked,
+                "phone_masked": r.phone_masked,
+                "unit": r.household.unit,
+                "room": r.household.room,
+                "age": r.age,
+                "tags": r.tag_labels(),
+            }
+            for r in page.items
+        ],
+    )
+
+
+class HomeTaskOut(Schema):
+    id: int
+    round: int
+    kind: TaskKind
+    status: TaskStatus
+    building_code: str
+    household: int
+    unit: str
+    room: str
+    resident: int | None = Field(description="empty: the whole household")
+    resident_name: str
+    team: str
+    tube: str | None
+    closed_at: dt.datetime | None
+
+
+def _task_out(t: HomeSamplingTask) -> dict:
+    return {
+        "id": t.pk,
+        "round": t.round_id,
+        "kind": t.kind,
+        "status": t.status,
+        "building_code": t.area_code,
+        "household": t.household_id,
+        "unit": t.household.unit,
+        "room": t.household.room,
+        "resident": t.resident_id,
+        "resident_name": t.resident.name if t.resident_id else "",
+        "team": t.team_name or (str(t.team) if t.team_id else ""),
+        "tube": t.tube.barcode if t.tube_id else None,
+        "closed_at": t.closed_at,
+    }
+
+
+class HomeTaskQuery(Schema):
+    area: str = Field("", pattern=r"^\d{0,18}$")
+    status: TaskStatus | None = None
+    page: int = Field(1, ge=1, le=MAX_PAGE)
+
+
+@router.get(
+    "/rounds/{round_id}/home-tasks",
+    response={200: PageOut[HomeTaskOut], **errors(403, 404, 422)},
+)
+def home_task_list(request, round_id: int, query: Query[HomeTaskQuery]):
+    """Door-to-door tasks of the caller's jurisdiction, by building and door."""
+    require(policy.can_close_home_task(request.auth))
+    rnd = _round(request, round_id)
+    tasks = selectors.home_tasks(
+        rnd, request.auth, area=query.area, status=query.status.value if query.status else ""
+    )
+    page = paginate(tasks, query.page, 100)
+    return page_out(page, [_task_out(t) for t in page.items])
+
+
+class HomeTaskCloseIn(Schema):
+    tube: str = Field(min_length=1, max_length=40)
+    residents: list[int] | None = Field(
+        None, max_length=100, description="who was sampled; default: everyone still due"
+    )
+    at: dt.datetime | None = None
+
+
+@router.post(
+    "/home-tasks/{task_id}/close",
+    response={200: HomeTaskOut, **errors(400, 403, 404, 409, 422)},
+)
+def home_task_close(request, task_id: int, payload: HomeTaskCloseIn):
+    """Close a task with the tube used; records the samples. Safe to repeat."""
+    require(policy.can_close_home_task(request.auth))
+    task = get_scoped_or_404(
+        HomeSamplingTask.objects.select_related("round", "tube", "resident"),
+        request.auth,
+        pk=task_id,
+    )
+    residents = None
+    if payload.residents is not None:
+        from fangkong.people.models import Resident
+
+        residents = list(Resident.objects.for_user(request.auth).filter(pk__in=payload.residents))
+        if len(residents) != len(set(payload.residents)):
+            raise Http404
+    task = services.home_task_close(
+        actor=request.auth,
+        task=task,
+        tube=payload.tube,
+        residents=residents,
+        at=aware(payload.at),
+    )
+    task = HomeSamplingTask.objects.select_related("household", "resident", "team", "tube").get(
+        pk=task.pk
+    )
+    return _task_out(task)

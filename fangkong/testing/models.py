@@ -224,6 +224,14 @@ class Via(models.TextChoices):
     HOME = "home", _("Door to door")
 
 
+class PoolSource(models.IntegerChoices):
+    """Where a tube's pool size came from; a stronger source overrides a weaker one."""
+
+    RULE = 0, _("The round's rule for the zone")
+    SAMPLE = 1, _("A sample event")
+    OPEN = 2, _("The tube_open event")
+
+
 class TubeQuerySet(ScopedQuerySet):
     pass
 
@@ -231,11 +239,11 @@ class TubeQuerySet(ScopedQuerySet):
 class Tube(models.Model):
     """采样管: one barcode, one round, one channel (or a door-to-door team).
 
-    A tube is made by whichever of its events reaches the server first: its `tube_open`
-    or one of its samples (devices upload in any order). `pool_size` comes from the
-    `tube_open` when one has arrived (`pool_fixed`), else from the first sample that
-    carried one, else from the round's rule for the site's zone. A barcode is never
-    reused: another channel or round naming it is refused.
+    A tube is made by whichever of its events reaches the server first (devices upload
+    in any order). `pool_size` is the largest a `tube_open` gave; without one, the
+    largest a sample carried; without either, the round's rule for the zone there
+    (`pool_source` says which), so it does not depend on the order of arrival. A
+    barcode is never reused: another channel or round naming it is refused.
     """
 
     barcode = models.CharField(_("barcode"), max_length=40)
@@ -267,7 +275,9 @@ class Tube(models.Model):
     )
     area_code = models.CharField(_("area code"), max_length=18)
     pool_size = models.PositiveSmallIntegerField(_("pool size"), default=1)
-    pool_fixed = models.BooleanField(default=False, help_text="pool size set by the tube_open")
+    pool_source = models.PositiveSmallIntegerField(
+        _("pool size from"), choices=PoolSource.choices, default=PoolSource.RULE
+    )
     sample_count = models.PositiveIntegerField(_("samples"), default=0)
     opened_at = models.DateTimeField(_("opened at"), null=True, blank=True)
     sealed_at = models.DateTimeField(_("sealed at"), null=True, blank=True)

@@ -1,0 +1,106 @@
+"""Load shedding for the upload endpoint: answer 503 fast instead of queueing for ever.
+
+Each server process stores at most `slots` uploads at once; at most `queue` more may
+wait for a slot, each for at most `wait_ms`. Anything beyond is refused at once with
+503 and `Retry-After`, before authentication or parsing touch the database, so a
+refusal costs well under a millisecond and the admitted uploads keep their speed.
+Devices keep refused events and send them again later (docs/sampling-protocol.md).
+
+Why in the process, not in the database: under gunicorn's threaded workers
+(deploy/gunicorn.conf.py) a request waits in the worker's thread pool before Django
+sees it; refusing the overflow cheaply keeps that wait short. Inside an admitted
+upload, PostgreSQL's `statement_timeout` and `lock_timeout` (see services) bound the
+time spent waiting on the database; a timeout is answered with the same 503.
+"""
+
+import functools
+import random
+import threading
+from contextlib import contextmanager
+
+from django.http import JsonResponse
+
+from .conf import ingest_conf
+
+
+class Overloaded(Exception):
+    pass
+
+
+class Gate:
+    def __init__(self, slots: int, queue: int, wait_seconds: float):
+        self.slots, self.queue, self.wait_seconds = slots, queue, wait_seconds
+        self._free = threading.BoundedSemaphore(slots)
+        self._lock = threading.Lock()
+        self.waiting = 0
+        self.refused = 0
+
+    @contextmanager
+    def admit(self):
+        # Fast path: a free slot, no waiting.
+        if not self._free.acquire(blocking=False):
+            with self._lock:
+                if self.waiting >= self.queue:
+                    self.refused += 1
+                    raise Overloaded
+                self.waiting += 1
+            try:
+                admitted = self._free.acquire(timeout=self.wait_seconds)
+            finally:
+                with self._lock:
+                    self.waiting -= 1
+            if not admitted:
+                with self._lock:
+                    self.refused += 1
+                raise Overloaded
+        try:
+            yield
+        finally:
+            self._free.release()
+
+
+_gate: Gate | None = None
+_gate_lock = threading.Lock()
+
+
+def upload_gate() -> Gate:
+    """The process's gate (made on first use, so each forked worker has its own)."""
+    global _gate
+    if _gate is None:
+        with _gate_lock:
+            if _gate is None:
+                conf = ingest_conf()
+                _gate = Gate(conf.slots, conf.queue, conf.wait_ms / 1000)
+    return _gate
+
+
+def busy_response(retry_after: int | None = None) -> JsonResponse:
+    """503 in the API's one error shape, with a jittered Retry-After (seconds)."""
+    retry_after = retry_after or random.randint(2, 6)
+    response = JsonResponse(
+        {
+            "error": {
+                "code": "busy",
+                "message": "the server is busy; keep the events and retry later",
+                "message_zh": "服务器繁忙，数据已保存在设备上，请稍后重试",
+                "field": "",
+            }
+        },
+        status=503,
+    )
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
+def shed_load(view):
+    """Wrap an API operation (via ninja's `decorate_view`) with the process's gate."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            with upload_gate().admit():
+                return view(request, *args, **kwargs)
+        except Overloaded:
+            return busy_response()
+
+    return wrapper

@@ -1,0 +1,871 @@
+"""The upload path: device events in; tubes, samples and coverage out, idempotently.
+
+`ingest()` takes one upload (a batch of events, see docs/sampling-protocol.md) and
+answers one result per event. It runs inside the caller's transaction and writes with
+a few multi-row statements per upload, never one per event:
+
+1. Replays: events whose client id is already stored (as a `Sample`, or as an
+   `UploadEvent`) answer their stored result and write nothing.
+2. Checks that need no database (shape, barcode, signature of the code, ID number),
+   then the rounds, channels and residents the batch names (one query each).
+3. Tubes: `INSERT … ON CONFLICT (barcode) DO NOTHING`, then one read of the batch's
+   tubes. An event whose tube belongs to another channel or round is refused.
+4. Samples: `INSERT … ON CONFLICT (client_id) DO NOTHING RETURNING`: what does not come
+   back was stored meanwhile by a concurrent copy of this upload, and is answered as a
+   replay.
+5. First-sample markers: `INSERT … ON CONFLICT (round, resident) DO NOTHING RETURNING`.
+   A marker that goes in is a person sampled for the first time: the building's
+   `sampled` counter moves, and an exemption of that person ends. A marker already
+   there makes the sample a repeat — unless the new sample was taken earlier, in which
+   case the marker moves to it (a conditional UPDATE) and the flags are recomputed.
+6. Tube updates (open/seal times, pool size, sample count) and the over-pool flags.
+7. Tube opens and seals, and every refusal, go to `UploadEvent`.
+8. Last, the coverage counters, one UPDATE per touched building, in code order: the
+   row locks on these shared rows are held only for the end of the transaction, and
+   always taken in the same order, so channels do not deadlock on them.
+
+Order independence: every stored value is a function of the set of events, not of
+their order: `opened_at` is the earliest open, `sealed_at` the latest seal, the pool
+size comes from the tube_open (else from the earliest sample that carried one),
+`repeat_in_round` is on every sample of a person but the earliest by (at, client_id),
+`over_pool` on every sample of a tube beyond its pool size by (at, client_id).
+Where order still matters: the *result* an event got on first upload is what its
+replays answer, even if a later event changed its flags (the stored `Sample.flags`
+are always current and are what replays of samples report); and when two channels
+really do use one barcode, the first to reach the server keeps the tube.
+"""
+
+import datetime as dt
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db import connection
+from django.db.models import Q
+from django.utils import timezone
+
+from fangkong.core import idnumbers, pii
+from fangkong.core.idnumbers import IdNumberError
+from fangkong.people.models import Resident, id_hash
+
+from .models import (
+    BuildingCoverage,
+    Channel,
+    EventStatus,
+    Exemption,
+    FirstSample,
+    PoolSource,
+    RoundArea,
+    Sample,
+    SampleFlag,
+    TestingRound,
+    Tube,
+    UploadEvent,
+    Via,
+    flag_slugs,
+)
+
+EVENT_TYPES = ("tube_open", "sample", "tube_seal")
+BARCODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
+CLIENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+MAX_POOL = 50
+CHUNK = 500  # rows per multi-row statement (SQLite allows 32766 parameters)
+
+
+@dataclass
+class Event:
+    """One event as a device sent it (see docs/sampling-protocol.md)."""
+
+    client_id: str
+    type: str
+    at: dt.datetime | None = None
+    round: int | None = None
+    site: int | None = None
+    channel: int | None = None
+    tube: str = ""
+    pool_size: int | None = None
+    code: str = ""
+    id_type: str = ""
+    id_number: str = ""
+    # Door-to-door only: the server itself names the person and the tube's owner.
+    resident_id: int | None = None
+    via: str = Via.SITE
+
+
+@dataclass
+class Result:
+    client_id: str
+    status: str
+    flags: list[str] = field(default_factory=list)
+    code: str = ""
+    message: str = ""
+    message_zh: str = ""
+    resident: dict | None = None
+
+    def as_dict(self) -> dict:
+        out = {"client_id": self.client_id, "status": self.status, "flags": self.flags}
+        if self.status == EventStatus.REJECTED:
+            out.update(code=self.code, message=self.message, message_zh=self.message_zh)
+        if self.resident is not None:
+            out["resident"] = self.resident
+        return out
+
+
+class Refused(Exception):
+    def __init__(self, code: str, zh: str, en: str):
+        super().__init__(en)
+        self.code, self.zh, self.en = code, zh, en
+
+
+@dataclass
+class _Work:
+    """An event being processed, with what the checks learned about it."""
+
+    ev: Event
+    refused: Refused | None = None
+    owner: tuple | None = None  # (round, site, channel, via): who may use the tube
+    area_code: str = ""  # the site's area (or the home building)
+    resident_id: int | None = None
+    resident_area: str = ""
+    name: str = ""
+    id_masked: str = ""
+    unknown: tuple | None = None  # (id_type, cipher, hash, masked) of an unknown person
+    flags: int = 0
+    sample_id: int | None = None
+
+    @property
+    def key(self) -> tuple:
+        return (self.ev.at, self.ev.client_id)
+
+
+def _clean_event(ev: Event) -> None:
+    """Checks that need no database. Raises Refused."""
+    if ev.type not in EVENT_TYPES:
+        raise Refused(
+            "bad_event",
+            f"事件类型{ev.type!r}未知",
+            f"unknown event type {ev.type!r}; expected tube_open, sample or tube_seal",
+        )
+    missing = [f for f in ("at", "round", "tube") if not getattr(ev, f)]
+    if ev.via == Via.SITE:
+        missing += [f for f in ("site", "channel") if not getattr(ev, f)]
+    if missing:
+        names = ", ".join(missing)
+        raise Refused("missing_field", f"缺少字段：{names}", f"missing field(s): {names}")
+    if not BARCODE.match(ev.tube):
+        raise Refused(
+            "bad_tube",
+            f"试管条码{ev.tube!r}格式不正确",
+            f"tube barcode {ev.tube!r} is not valid (letters, digits, . _ -; at most 40)",
+        )
+    if ev.pool_size is not None and not 1 <= ev.pool_size <= MAX_POOL:
+        raise Refused(
+            "bad_pool",
+            f"混采人数应在1到{MAX_POOL}之间",
+            f"pool size must be between 1 and {MAX_POOL}",
+        )
+    if timezone.is_naive(ev.at):
+        ev.at = timezone.make_aware(ev.at)
+
+
+def _read_person(w: _Work) -> None:
+    """Who a sample is of: a signed code, or an ID number typed by hand."""
+    from fangkong.people.codes import code_verify
+
+    ev = w.ev
+    if ev.resident_id is not None:
+        w.resident_id = ev.resident_id
+        return
+    if ev.code:
+        claims = code_verify(ev.code)  # CodeError is a DomainError: bilingual
+        w.resident_id, w.name, w.id_masked = claims.resident_id, claims.name, claims.id_masked
+        return
+    if ev.id_number:
+        try:
+            doc = idnumbers.parse(ev.id_type or idnumbers.IdType.MAINLAND, ev.id_number)
+        except IdNumberError as exc:
+            raise Refused("bad_id", exc.zh, exc.en) from None
+        w.unknown = (doc.type, pii.encrypt(doc.number), id_hash(doc.type, doc.number), doc.masked)
+        w.id_masked = doc.masked
+        return
+    raise Refused(
+        "missing_person", "采样缺少居民码或证件号", "a sample needs a resident code or an ID number"
+    )
+
+
+def _dt(value):
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def _insert_returning(table: str, columns: list[str], rows: list[tuple], conflict: str, returning):
+    """Multi-row INSERT … ON CONFLICT (…) DO NOTHING RETURNING …, in chunks."""
+    out = []
+    if not rows:
+        return out
+    cols = ", ".join(columns)
+    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), CHUNK):
+            chunk = rows[start : start + CHUNK]
+            sql = (
+                f"INSERT INTO {table} ({cols}) VALUES {', '.join([one] * len(chunk))} "
+                f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {returning}"
+            )
+            cursor.execute(sql, [v for row in chunk for v in row])
+            out.extend(cursor.fetchall())
+    return out
+
+
+class _Refs:
+    """Rounds and channels named by a batch, read once."""
+
+    def __init__(self, works: list[_Work]):
+        round_ids = {w.ev.round for w in works if isinstance(w.ev.round, int)}
+        self.rounds = {r.pk: r for r in TestingRound.objects.filter(pk__in=round_ids)}
+        self.round_areas: dict[int, list[str]] = defaultdict(list)
+        for rid, code in RoundArea.objects.filter(round_id__in=round_ids).values_list(
+            "round_id", "area_code"
+        ):
+            self.round_areas[rid].append(code)
+        channel_ids = {w.ev.channel for w in works if w.ev.channel}
+        self.channels = {
+            c["id"]: c
+            for c in Channel.objects.filter(pk__in=channel_ids).values(
+                "id", "site_id", "site__area_code"
+            )
+        }
+
+    def in_round(self, round_id: int, code: str) -> bool:
+        """An area lies in a round if it is under, or above, one of the round's areas."""
+        return any(
+            code.startswith(a) or a.startswith(code) for a in self.round_areas.get(round_id, ())
+        )
+
+    def lives_in_round(self, round_id: int, code: str) -> bool:
+        return any(code.startswith(a) for a in self.round_areas.get(round_id, ()))
+
+
+def _check_refs(w: _Work, refs: _Refs, actor, home_area: str) -> None:
+    ev = w.ev
+    rnd = refs.rounds.get(ev.round)
+    if rnd is None:
+        raise Refused(
+            "unknown_round", f"检测轮次{ev.round}不存在", f"round {ev.round} does not exist"
+        )
+    if not rnd.accepts_sample_at(ev.at):
+        raise Refused(
+            "round_closed",
+            f"检测轮次{ev.round}已于采样前结束",
+            f"round {ev.round} was closed before this was sampled",
+        )
+    if ev.via == Via.HOME:
+        w.owner, w.area_code = (ev.round, None, None, Via.HOME), home_area
+        return
+    channel = refs.channels.get(ev.channel)
+    if channel is None or channel["site_id"] != ev.site:
+        raise Refused(
+            "unknown_channel",
+            f"采样点{ev.site}没有通道{ev.channel}",
+            f"site {ev.site} has no channel {ev.channel}",
+        )
+    w.area_code = channel["site__area_code"]
+    if not refs.in_round(ev.round, w.area_code):
+        raise Refused(
+            "site_outside_round",
+            f"采样点{ev.site}不在检测轮次{ev.round}的范围内",
+            f"site {ev.site} is not in the areas of round {ev.round}",
+        )
+    if actor is not None and not actor.may_see_area(w.area_code):
+        raise Refused(
+            "forbidden",
+            f"采样点{ev.site}不在您的辖区内",
+            f"site {ev.site} is outside your jurisdiction",
+        )
+    w.owner = (ev.round, ev.site, ev.channel, Via.SITE)
+
+
+def _tube_owner(t: dict) -> tuple:
+    return (t["round_id"], t["site_id"], t["channel_id"], t["via"])
+
+
+def _taken(barcode: str, tube: dict, w: _Work) -> Refused:
+    if tube["round_id"] != w.ev.round:
+        return Refused(
+            "tube_taken",
+            f"试管{barcode}已在另一轮次使用",
+            f"tube {barcode} is already used in another round",
+        )
+    return Refused(
+        "tube_taken",
+        f"试管{barcode}已在其他通道使用",
+        f"tube {barcode} is already used at another channel",
+    )
+
+
+def _earliest(works: list[_Work]) -> _Work | None:
+    return min(works, key=lambda w: w.key) if works else None
+
+
+def zone_kind_at(code: str) -> str | None:
+    """The kind of the zone in force on the area `code` (the most specific active one)."""
+    from fangkong.areas.models import Area
+    from fangkong.areas.selectors import zone_in_force
+
+    zone = zone_in_force(Area(code=code))
+    return zone.kind if zone else None
+
+
+def _default_pool(rnd: TestingRound, area_code: str) -> int:
+    return rnd.pool_size_for(zone_kind_at(area_code))
+
+
+def ingest(*, actor, device_id: str, events: list[Event], home_area: str = "") -> list[Result]:
+    """Store one upload; one result per event, in order. Call inside a transaction."""
+    now = timezone.now()
+    device_id = (device_id or "")[:64]
+    results: dict[str, Result] = {}
+    order = [ev.client_id for ev in events]
+
+    # 1. Replays (and repeats of a client id within this batch) write nothing.
+    ids = list(dict.fromkeys(order))
+    results.update(_stored_results(ids))
+    seen = set(results)
+    works: list[_Work] = []
+    for ev in events:
+        if ev.client_id in seen:
+            continue
+        seen.add(ev.client_id)
+        works.append(_Work(ev))
+
+    # 2. Checks: the event alone, then what it names.
+    for w in works:
+        try:
+            _clean_event(w.ev)
+            if w.ev.type == "sample":
+                _read_person(w)
+        except Refused as exc:
+            w.refused = exc
+        except Exception as exc:  # a DomainError from the code check
+            if not hasattr(exc, "zh"):
+                raise
+            w.refused = Refused(getattr(exc, "code", "invalid"), exc.zh, exc.en)
+    refs = _Refs(works)
+    live = [w for w in works if w.refused is None]
+    for w in live:
+        try:
+            _check_refs(w, refs, actor, home_area)
+        except Refused as exc:
+            w.refused = exc
+    live = [w for w in live if w.refused is None]
+    _resolve_residents([w for w in live if w.ev.type == "sample"], refs)
+
+    # 3. Tubes.
+    by_tube: dict[str, list[_Work]] = defaultdict(list)
+    for w in live:
+        by_tube[w.ev.tube].append(w)
+    tubes, fresh = _tubes_ensure(by_tube, refs, actor, device_id, now)
+    for barcode, group in by_tube.items():
+        tube = tubes[barcode]
+        for w in group:
+            if _tube_owner(tube) != w.owner:
+                w.refused = _taken(barcode, tube, w)
+    live = [w for w in live if w.refused is None]
+
+    # 4. Samples (a person's later samples within the batch are repeats already).
+    samples = [w for w in live if w.ev.type == "sample"]
+    people = _people(samples)
+    for group in people.values():
+        first = _earliest(group)
+        for w in group:
+            if w is not first:
+                w.flags |= SampleFlag.REPEAT_IN_ROUND
+    raced = _samples_insert(samples, tubes, actor, device_id, now)
+    if raced:  # stored meanwhile by a concurrent copy of this upload: answer as a replay
+        results.update(_stored_results([w.ev.client_id for w in raced]))
+        samples = [w for w in samples if w.sample_id is not None]
+        people = _people(samples)
+
+    # 5. First-sample markers: first samples, repeats, and contested firsts.
+    firsts, contested = _markers(people)
+    ended = _exemptions_end(firsts, now)
+
+    # 6. Tubes' times, pool sizes and counts; over-pool flags.
+    refreshed = _tubes_update(by_tube, tubes, fresh, samples, raced)
+    recheck = {w.ev.client_id for w in samples if w.ev.tube in refreshed}
+    recheck |= {w.ev.client_id for w in samples if w.resident_id in contested}
+    if recheck:
+        current = dict(
+            Sample.objects.filter(client_id__in=recheck).values_list("client_id", "flags")
+        )
+        for w in samples:
+            w.flags = current.get(w.ev.client_id, w.flags)
+
+    # 7. Opens, seals and refusals are kept by their client id.
+    _events_store([w for w in works if w.ev.client_id not in results], refs, actor, device_id, now)
+
+    # 8. Coverage counters, last.
+    _counters_move(firsts, ended)
+
+    for w in works:
+        if w.ev.client_id in results:
+            continue
+        if w.refused is not None:
+            r = w.refused
+            results[w.ev.client_id] = Result(
+                w.ev.client_id, EventStatus.REJECTED, [], r.code, r.en, r.zh
+            )
+        elif w.ev.type == "sample":
+            person = {"name": w.name, "id_masked": w.id_masked}
+            results[w.ev.client_id] = Result(
+                w.ev.client_id, EventStatus.ACCEPTED, flag_slugs(w.flags), resident=person
+            )
+        else:
+            results[w.ev.client_id] = Result(w.ev.client_id, EventStatus.ACCEPTED)
+    return [results[cid] for cid in order]
+
+
+def _stored_results(client_ids: list[str]) -> dict[str, Result]:
+    if not client_ids:
+        return {}
+    out: dict[str, Result] = {}
+    for row in Sample.objects.filter(client_id__in=client_ids).values(
+        "client_id", "flags", "resident__name", "resident__id_masked", "id_masked"
+    ):
+        person = {
+            "name": row["resident__name"] or "",
+            "id_masked": row["resident__id_masked"] or row["id_masked"],
+        }
+        out[row["client_id"]] = Result(
+            row["client_id"], EventStatus.ACCEPTED, flag_slugs(row["flags"]), resident=person
+        )
+    missing = [c for c in client_ids if c not in out]
+    if missing:
+        for row in UploadEvent.objects.filter(client_id__in=missing).values(
+            "client_id", "status", "code", "message", "message_zh"
+        ):
+            out[row["client_id"]] = Result(
+                row["client_id"],
+                row["status"],
+                [],
+                row["code"],
+                row["message"],
+                row["message_zh"],
+            )
+    return out
+
+
+def _resolve_residents(samples: list[_Work], refs: _Refs | None) -> None:
+    """Residents by id (codes) and by keyed hash (typed ID numbers): one query."""
+    wanted_ids = {w.resident_id for w in samples if w.resident_id is not None}
+    wanted_hashes = {w.unknown[2] for w in samples if w.unknown}
+    if not samples:
+        return
+    rows = Resident.objects.filter(Q(pk__in=wanted_ids) | Q(id_hash__in=wanted_hashes)).values(
+        "id", "id_hash", "area_code", "name", "id_masked"
+    )
+    by_id, by_hash = {}, {}
+    for row in rows:
+        by_id[row["id"]] = row
+        by_hash[row["id_hash"]] = row
+    for w in samples:
+        row = by_hash.get(w.unknown[2]) if w.unknown else by_id.get(w.resident_id)
+        if row is None:
+            w.resident_id = None
+            w.flags |= SampleFlag.UNKNOWN_PERSON
+            if w.unknown is None:  # a valid code of a resident no longer on the roster
+                w.unknown = ("", b"", "", w.id_masked)
+            continue
+        w.unknown = None
+        w.resident_id, w.resident_area = row["id"], row["area_code"]
+        w.name, w.id_masked = row["name"], row["id_masked"]
+        if not refs.lives_in_round(w.ev.round, w.resident_area):
+            w.flags |= SampleFlag.OUTSIDE_ROUND
+
+
+def _tubes_ensure(by_tube, refs, actor, device_id, now):
+    """Make the batch's unknown tubes; read all of the batch's tubes (two statements)."""
+    rows = []
+    for barcode, group in by_tube.items():
+        first = min(group, key=lambda w: w.key)
+        opens = [w for w in group if w.ev.type == "tube_open" and w.owner == first.owner]
+        seals = [w for w in group if w.ev.type == "tube_seal" and w.owner == first.owner]
+        mine = [w for w in group if w.owner == first.owner]
+        pool, source = _pool_from(mine)
+        if pool is None:
+            pool = _default_pool(refs.rounds[first.ev.round], _tube_area(first, mine))
+        count = sum(1 for w in mine if w.ev.type == "sample")
+        rnd, site, channel, via = first.owner
+        rows.append(
+            (
+                barcode,
+                rnd,
+                via,
+                site,
+                channel,
+                _tube_area(first, mine),
+                pool,
+                source,
+                count,
+                _dt(min(w.ev.at for w in opens)) if opens else None,
+                _dt(max(w.ev.at for w in seals)) if seals else None,
+                _dt(now),
+                device_id,
+                getattr(actor, "pk", None),
+            )
+        )
+    rows.sort()
+    made = _insert_returning(
+        Tube._meta.db_table,
+        [
+            "barcode",
+            "round_id",
+            "via",
+            "site_id",
+            "channel_id",
+            "area_code",
+            "pool_size",
+            "pool_source",
+            "sample_count",
+            "opened_at",
+            "sealed_at",
+            "created_at",
+            "device_id",
+            "opened_by_id",
+        ],
+        rows,
+        "barcode",
+        "barcode",
+    )
+    fresh = {r[0] for r in made}
+    tubes = {
+        t["barcode"]: t
+        for t in Tube.objects.filter(barcode__in=list(by_tube)).values(
+            "id",
+            "barcode",
+            "round_id",
+            "site_id",
+            "channel_id",
+            "via",
+            "pool_size",
+            "pool_source",
+            "opened_at",
+            "sealed_at",
+            "sample_count",
+        )
+    }
+    return tubes, fresh
+
+
+def _tube_area(first: _Work, group: list[_Work]) -> str:
+    if first.ev.via == Via.HOME:
+        homes = sorted(w.resident_area for w in group if w.resident_area)
+        return homes[0] if homes else first.area_code
+    return first.area_code
+
+
+def _pool_from(group: list[_Work]) -> tuple[int | None, int]:
+    """The pool size a set of events says: the largest an open gave, else the largest a
+    sample carried (largest, so that the answer does not depend on their order)."""
+    for source, kind in ((PoolSource.OPEN, "tube_open"), (PoolSource.SAMPLE, "sample")):
+        sizes = [w.ev.pool_size for w in group if w.ev.type == kind and w.ev.pool_size]
+        if sizes:
+            return max(sizes), int(source)
+    return None, int(PoolSource.RULE)
+
+
+def _samples_insert(samples, tubes, actor, device_id, now) -> list[_Work]:
+    """Insert the samples; return those a concurrent upload stored first."""
+    rows = []
+    for w in samples:
+        ev, unknown = w.ev, w.unknown or ("", b"", "", "")
+        site = ev.site if ev.via == Via.SITE else None
+        channel = ev.channel if ev.via == Via.SITE else None
+        rows.append(
+            (
+                ev.client_id,
+                ev.round,
+                tubes[ev.tube]["id"],
+                w.resident_id,
+                w.resident_area or w.area_code,
+                _dt(ev.at),
+                _dt(now),
+                int(w.flags),
+                ev.via,
+                site,
+                channel,
+                device_id,
+                getattr(actor, "pk", None),
+                unknown[0],
+                unknown[1],
+                unknown[2],
+                unknown[3],
+            )
+        )
+    rows.sort(key=lambda r: r[0])
+    made = _insert_returning(
+        Sample._meta.db_table,
+        [
+            "client_id",
+            "round_id",
+            "tube_id",
+            "resident_id",
+            "area_code",
+            "at",
+            "received_at",
+            "flags",
+            "via",
+            "site_id",
+            "channel_id",
+            "device_id",
+            "sampler_id",
+            "id_type",
+            "id_cipher",
+            "id_hash",
+            "id_masked",
+        ],
+        rows,
+        "client_id",
+        "client_id, id",
+    )
+    ids = dict(made)
+    raced = []
+    for w in samples:
+        w.sample_id = ids.get(w.ev.client_id)
+        if w.sample_id is None:
+            raced.append(w)
+    return raced
+
+
+def _people(samples: list[_Work]) -> dict[tuple, list[_Work]]:
+    """The batch's samples of known residents by (round, resident)."""
+    people: dict[tuple, list[_Work]] = defaultdict(list)
+    for w in samples:
+        if w.resident_id is not None:
+            people[(w.ev.round, w.resident_id)].append(w)
+    return people
+
+
+def _markers(people: dict[tuple, list[_Work]]) -> tuple[list[_Work], set[int]]:
+    """Insert first-sample markers. Returns the first samples and the contested residents."""
+    if not people:
+        return [], set()
+    candidates = {k: _earliest(group) for k, group in people.items()}
+    rows = sorted(
+        (rnd, rid, w.resident_area, w.sample_id, _dt(w.ev.at), w.ev.client_id)
+        for (rnd, rid), w in candidates.items()
+    )
+    made = _insert_returning(
+        FirstSample._meta.db_table,
+        ["round_id", "resident_id", "area_code", "sample_id", "at", "client_id"],
+        rows,
+        "round_id, resident_id",
+        "round_id, resident_id",
+    )
+    firsts_keys = {tuple(r) for r in made}
+    firsts = [candidates[k] for k in firsts_keys]
+    # A candidate that found a marker is a repeat, unless it was taken earlier still:
+    # then the marker moves to it. Either way the person's flags are recomputed.
+    lost = sorted(k for k in people if k not in firsts_keys)
+    for key in lost:
+        _marker_contest(candidates[key])
+    _repeat_flags_recompute(lost)
+    return firsts, {rid for _, rid in lost}
+
+
+def _marker_contest(w: _Work) -> None:
+    """Move the marker to `w` if `w` was taken earlier (ties: the smaller client id)."""
+    at = _dt(w.ev.at)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {FirstSample._meta.db_table} SET sample_id = %s, at = %s, client_id = %s "
+            "WHERE round_id = %s AND resident_id = %s "
+            "AND (at > %s OR (at = %s AND client_id > %s))",
+            [w.sample_id, at, w.ev.client_id, w.ev.round, w.resident_id, at, at, w.ev.client_id],
+        )
+
+
+def _repeat_flags_recompute(keys: list[tuple]) -> None:
+    """`repeat_in_round` on every sample of the person but the marker's (rare path)."""
+    repeat = int(SampleFlag.REPEAT_IN_ROUND)
+    table, marks = Sample._meta.db_table, FirstSample._meta.db_table
+    with connection.cursor() as cursor:
+        for rnd, rid in keys:
+            cursor.execute(
+                f"UPDATE {table} SET flags = CASE WHEN client_id = "
+                f"(SELECT client_id FROM {marks} WHERE round_id = %s AND resident_id = %s) "
+                "THEN flags & ~%s ELSE flags | %s END "
+                "WHERE round_id = %s AND resident_id = %s",
+                [rnd, rid, repeat, repeat, rnd, rid],
+            )
+
+
+def _exemptions_end(firsts: list[_Work], now) -> list[tuple[int, str]]:
+    """A sampled person is no longer exempt (keeps sampled and exempt apart)."""
+    by_round: dict[int, list[int]] = defaultdict(list)
+    for w in firsts:
+        by_round[w.ev.round].append(w.resident_id)
+    ended = []
+    for rnd, residents in by_round.items():
+        rows = list(
+            Exemption.objects.current()
+            .filter(round_id=rnd, resident_id__in=residents)
+            .values_list("id", "area_code", "resident_id")
+        )
+        if not rows:
+            continue
+        Exemption.objects.filter(pk__in=[r[0] for r in rows]).update(
+            ended_at=now, end_reason="sampled"
+        )
+        from fangkong.core.audit import audit_record
+
+        for pk, code, rid in rows:
+            audit_record(
+                actor=None,
+                event="testing.exemption_end",
+                target_label=f"exemption {pk}",
+                area_code=code,
+                reason="sampled",
+                detail={"round": rnd, "resident": rid, "exemption": pk},
+            )
+            ended.append((rnd, code))
+    return ended
+
+
+def _tubes_update(by_tube, tubes, fresh, samples, raced) -> set[str]:
+    """Fold this batch into tubes made earlier; return the tubes whose flags to recheck."""
+    added: dict[str, int] = defaultdict(int)
+    for w in samples:
+        added[w.ev.tube] += 1
+    lost: dict[str, int] = defaultdict(int)
+    for w in raced:
+        lost[w.ev.tube] += 1
+    recheck = set()
+    table = Tube._meta.db_table
+    with connection.cursor() as cursor:
+        for barcode in sorted(by_tube):
+            tube = tubes[barcode]
+            group = [w for w in by_tube[barcode] if w.refused is None]
+            sets, params = [], []
+            if barcode in fresh:
+                if lost.get(barcode):
+                    sets.append("sample_count = sample_count - %s")
+                    params.append(lost[barcode])
+            else:
+                opens = [w for w in group if w.ev.type == "tube_open"]
+                seals = [w for w in group if w.ev.type == "tube_seal"]
+                if added.get(barcode):
+                    sets.append("sample_count = sample_count + %s")
+                    params.append(added[barcode])
+                if opens:
+                    at = _dt(min(w.ev.at for w in opens))
+                    sets.append(
+                        "opened_at = CASE WHEN opened_at IS NULL OR opened_at > %s "
+                        "THEN %s ELSE opened_at END"
+                    )
+                    params += [at, at]
+                if seals:
+                    at = _dt(max(w.ev.at for w in seals))
+                    sets.append(
+                        "sealed_at = CASE WHEN sealed_at IS NULL OR sealed_at < %s "
+                        "THEN %s ELSE sealed_at END"
+                    )
+                    params += [at, at]
+                pool, source = _pool_from(group)
+                if pool is not None:
+                    # A stronger source replaces the size; the same source keeps the larger.
+                    sets.append(
+                        "pool_size = CASE WHEN pool_source < %s THEN %s "
+                        "WHEN pool_source = %s AND pool_size < %s THEN %s ELSE pool_size END"
+                    )
+                    sets.append(
+                        "pool_source = CASE WHEN pool_source < %s THEN %s ELSE pool_source END"
+                    )
+                    params += [source, pool, source, pool, pool, source, source]
+            if sets:
+                cursor.execute(
+                    f"UPDATE {table} SET {', '.join(sets)} WHERE id = %s "
+                    "RETURNING sample_count, pool_size",
+                    [*params, tube["id"]],
+                )
+                count, pool_size = cursor.fetchone()
+            else:
+                count, pool_size = tube["sample_count"], tube["pool_size"]
+            if count > pool_size or pool_size != tube["pool_size"]:
+                _over_pool_recompute(tube["id"], pool_size)
+                recheck.add(barcode)
+    return recheck
+
+
+def _over_pool_recompute(tube_id: int, pool_size: int) -> None:
+    """`over_pool` on the samples of a tube beyond its pool size, by (at, client_id)."""
+    over = int(SampleFlag.OVER_POOL)
+    rows = Sample.objects.filter(tube_id=tube_id).order_by("at", "client_id")
+    for i, (pk, flags) in enumerate(rows.values_list("id", "flags")):
+        want = flags | over if i >= pool_size else flags & ~over
+        if want != flags:
+            Sample.objects.filter(pk=pk).update(flags=want)
+
+
+def _events_store(works: list[_Work], refs: _Refs, actor, device_id: str, now) -> None:
+    rows = []
+    for w in works:
+        ev = w.ev
+        if w.refused is None and ev.type == "sample":
+            continue  # kept as its Sample row
+        refused = w.refused
+        payload = {}
+        if refused is not None:
+            payload = {
+                k: v
+                for k, v in {
+                    "type": ev.type,
+                    "at": ev.at.isoformat() if isinstance(ev.at, dt.datetime) else None,
+                    "round": ev.round,
+                    "site": ev.site,
+                    "channel": ev.channel,
+                    "tube": ev.tube,
+                    "pool_size": ev.pool_size,
+                    "code": ev.code[:1000],
+                    "id_type": ev.id_type,
+                    "id_masked": idnumbers.mask(ev.id_number) if ev.id_number else "",
+                }.items()
+                if v not in (None, "")
+            }
+        rows.append(
+            UploadEvent(
+                client_id=ev.client_id,
+                type=ev.type[:20],
+                round_id=ev.round if ev.round in refs.rounds else None,
+                area_code=w.area_code,
+                tube=(ev.tube or "")[:40],
+                device_id=device_id,
+                user_id=getattr(actor, "pk", None),
+                at=ev.at if isinstance(ev.at, dt.datetime) else None,
+                received_at=now,
+                status=EventStatus.REJECTED if refused else EventStatus.ACCEPTED,
+                code=refused.code if refused else "",
+                message=refused.en[:300] if refused else "",
+                message_zh=refused.zh[:300] if refused else "",
+                payload=payload,
+            )
+        )
+    if rows:
+        rows.sort(key=lambda e: e.client_id)
+        UploadEvent.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+def _counters_move(firsts: list[_Work], ended: list[tuple[int, str]]) -> None:
+    moves: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
+    for w in firsts:
+        moves[(w.ev.round, w.resident_area)][0] += 1
+    for rnd, code in ended:
+        moves[(rnd, code)][1] += 1
+    if not moves:
+        return
+    table = BuildingCoverage._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET sampled = sampled + %s, exempt = exempt - %s "
+            "WHERE round_id = %s AND area_code = %s",
+            [(s, e, rnd, code) for (rnd, code), (s, e) in sorted(moves.items())],
+        )
