@@ -113,6 +113,7 @@ INSTALLED_APPS = [
     "fangkong.areas",
     "fangkong.people",
     "fangkong.testing",
+    "fangkong.labs",
 ]
 
 MIDDLEWARE = [

@@ -9,6 +9,7 @@ urlpatterns = [
     path("areas/", include("fangkong.areas.urls")),
     path("people/", include("fangkong.people.urls")),
     path("testing/", include("fangkong.testing.urls")),
+    path("labs/", include("fangkong.labs.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("api/openapi.json", openapi_json, name="openapi"),
     path("api/v1/", api.urls),

@@ -87,3 +87,41 @@ def can_plan_home_sampling(user) -> bool:
 def can_close_home_task(user) -> bool:
     """Close a door-to-door task with the tube used."""
     return user.is_authenticated and user.role in _DOOR_KNOCKERS
+
+
+# Lab results, recalls and the round report (fangkong/labs).
+_RECALL_READERS = frozenset(
+    {Role.COMMAND, Role.STREET, Role.COMMUNITY, Role.GRID, Role.BUILDING, Role.LAB}
+)
+_RECALL_KEEPERS = frozenset({Role.COMMAND, Role.STREET, Role.COMMUNITY, Role.GRID})
+_REPORT_READERS = frozenset({Role.COMMAND, Role.STREET, Role.COMMUNITY, Role.INSPECTOR})
+
+
+def can_upload_results(user) -> bool:
+    """Upload tube results (file or API): labs, for tubes within their jurisdiction."""
+    return user.is_authenticated and user.role == Role.LAB
+
+
+def can_read_recalls(user) -> bool:
+    """Recalls and positive cases of the user's jurisdiction; marked buildings."""
+    return user.is_authenticated and user.role in _RECALL_READERS
+
+
+def can_manage_recalls(user) -> bool:
+    """Arrange a recall's resample (at home or a site) or cancel it with a reason."""
+    return user.is_authenticated and user.role in _RECALL_KEEPERS
+
+
+def can_rule_out_cases(user) -> bool:
+    """Turn a positive case back after review (复核排除), with a reason on record."""
+    return user.is_authenticated and user.role == Role.COMMAND
+
+
+def can_read_round_report(user) -> bool:
+    """The round report, throughput and the pool-size advisor (scoped); .xlsx export."""
+    return user.is_authenticated and user.role in _REPORT_READERS
+
+
+def can_read_turnaround(user) -> bool:
+    """Result turnaround and overdue tubes: the report's readers and the labs."""
+    return user.is_authenticated and (user.role in _REPORT_READERS or user.role == Role.LAB)

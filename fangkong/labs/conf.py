@@ -1,0 +1,58 @@
+"""Knobs of lab results, recalls and the round report, from the environment.
+
+| variable | default | meaning |
+|---|---|---|
+| FANGKONG_LABS_OVERDUE_HOURS | 12 | a sealed tube without a result after this long is overdue |
+| FANGKONG_LABS_POOL_SIZES | 1,5,10,20 | the pool sizes the advisor may recommend |
+| FANGKONG_LABS_ADVISOR_DAYS | 3 | the advisor reads results of this many recent days (local dates) |
+| FANGKONG_LABS_MAX_BATCH | 10000 | results in one API batch |
+| FANGKONG_LABS_CHUNK | 20000 | rows of a file stored per transaction |
+"""
+
+import os
+from dataclasses import dataclass
+
+from django.core.exceptions import ImproperlyConfigured
+
+
+def _int(name: str, default: int, low: int, high: int) -> int:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from exc
+    if not low <= number <= high:
+        raise ImproperlyConfigured(f"{name} must be between {low} and {high}, got {number}")
+    return number
+
+
+def _sizes(name: str, default: str) -> tuple[int, ...]:
+    value = os.environ.get(name, default)
+    try:
+        sizes = tuple(sorted({int(p) for p in value.split(",") if p.strip()}))
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be integers separated by commas") from exc
+    if not sizes or sizes[0] < 1 or sizes[-1] > 50:
+        raise ImproperlyConfigured(f"{name} must list pool sizes between 1 and 50, got {value!r}")
+    return sizes
+
+
+@dataclass(frozen=True)
+class LabsConf:
+    overdue_hours: int
+    pool_sizes: tuple[int, ...]
+    advisor_days: int
+    max_batch: int
+    chunk: int
+
+
+def labs_conf() -> LabsConf:
+    return LabsConf(
+        overdue_hours=_int("FANGKONG_LABS_OVERDUE_HOURS", 12, 1, 24 * 14),
+        pool_sizes=_sizes("FANGKONG_LABS_POOL_SIZES", "1,5,10,20"),
+        advisor_days=_int("FANGKONG_LABS_ADVISOR_DAYS", 3, 1, 60),
+        max_batch=_int("FANGKONG_LABS_MAX_BATCH", 10_000, 1, 100_000),
+        chunk=_int("FANGKONG_LABS_CHUNK", 20_000, 100, 200_000),
+    )

@@ -1,0 +1,208 @@
+"""Reading lab result files (CSV or XLSX) and checking each row, streaming.
+
+A file has a header row; columns are found by name, in Chinese or English, in any order:
+
+| column | names accepted | required |
+|---|---|---|
+| tube barcode | tube, barcode, 试管条码, 条码, 管码 | yes |
+| result | result, 结果, 检测结果 | yes: negative/阴性, positive/阳性, invalid/无效 |
+| time tested | tested_at, time, 检测时间, 时间 | yes: `2026-11-23 14:05`, ISO 8601; no offset = local time |
+| lab | lab, 检测机构, 机构 | no: if given, must be the uploading lab's name |
+| reason | reason, 更正原因, 原因 | no: needed only to correct a result already stored |
+
+Rows are numbered as a spreadsheet shows them: the header is row 1.
+"""
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from .models import Result
+
+COLUMNS = {
+    "tube": ("tube", "barcode", "tube_barcode", "试管条码", "条码", "管码", "试管编号"),
+    "result": ("result", "结果", "检测结果"),
+    "tested_at": ("tested_at", "time", "tested", "检测时间", "时间", "报告时间"),
+    "lab": ("lab", "检测机构", "机构", "实验室"),
+    "reason": ("reason", "更正原因", "原因", "备注"),
+}
+REQUIRED = ("tube", "result", "tested_at")
+_ALIASES = {alias.lower(): key for key, names in COLUMNS.items() for alias in names}
+_RESULTS = {
+    "negative": Result.NEGATIVE,
+    "neg": Result.NEGATIVE,
+    "n": Result.NEGATIVE,
+    "-": Result.NEGATIVE,
+    "阴性": Result.NEGATIVE,
+    "positive": Result.POSITIVE,
+    "pos": Result.POSITIVE,
+    "p": Result.POSITIVE,
+    "+": Result.POSITIVE,
+    "阳性": Result.POSITIVE,
+    "invalid": Result.INVALID,
+    "inv": Result.INVALID,
+    "无效": Result.INVALID,
+}
+_COLUMN_ZH = {"tube": "试管条码", "result": "结果", "tested_at": "检测时间", "lab": "检测机构"}
+# A lab's clock may run a little ahead of ours.
+FUTURE_SLACK = dt.timedelta(minutes=10)
+
+
+class FileError(Exception):
+    """The file as a whole cannot be read (no header, a required column missing, …)."""
+
+    def __init__(self, zh: str, en: str):
+        super().__init__(en)
+        self.zh, self.en = zh, en
+
+
+@dataclass(slots=True)
+class RowError:
+    row: int
+    column: str
+    code: str
+    zh: str
+    en: str
+
+    def as_dict(self) -> dict:
+        return {
+            "row": self.row,
+            "column": self.column,
+            "code": self.code,
+            "zh": self.zh,
+            "en": self.en,
+        }
+
+
+@dataclass(slots=True)
+class ResultRow:
+    row: int
+    barcode: str
+    result: str
+    tested_at: dt.datetime
+    lab_name: str = ""
+    reason: str = ""
+
+
+def header_map(header: Iterable) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for i, name in enumerate(header):
+        key = _ALIASES.get(str(name or "").strip().lower().lstrip("\ufeff"))
+        if key and key not in found:
+            found[key] = i
+    missing = [c for c in REQUIRED if c not in found]
+    if missing:
+        raise FileError(
+            "缺少必填列：" + "、".join(_COLUMN_ZH[c] for c in missing),
+            "missing required column(s): " + ", ".join(missing),
+        )
+    return found
+
+
+def _decode(data: bytes) -> str:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise FileError(
+        "无法识别文件编码（请用UTF-8或GBK）", "cannot decode the file (use UTF-8 or GBK)"
+    )
+
+
+def _csv_rows(data: bytes) -> Iterator[list]:
+    yield from csv.reader(io.StringIO(_decode(data)))
+
+
+def _xlsx_rows(data: bytes) -> Iterator[list]:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a broken file
+        raise FileError("无法读取Excel文件", "cannot read the Excel file") from exc
+    try:
+        for values in book.worksheets[0].iter_rows(values_only=True):
+            yield list(values)
+    finally:
+        book.close()
+
+
+def read_table(data: bytes, file_name: str) -> Iterator[tuple[int, dict]]:
+    """(row number, {column: raw value}) for each non-empty data row of a CSV or XLSX."""
+    is_xlsx = file_name.lower().endswith((".xlsx", ".xlsm")) or data[:2] == b"PK"
+    rows = _xlsx_rows(data) if is_xlsx else _csv_rows(data)
+    header = next(rows, None)
+    if header is None:
+        raise FileError("文件为空", "the file is empty")
+    columns = header_map(header)
+    for number, values in enumerate(rows, start=2):
+        if not any(v not in (None, "") for v in values):
+            continue
+        yield number, {key: values[i] if i < len(values) else None for key, i in columns.items()}
+
+
+def parse_time(value) -> dt.datetime | None:
+    if isinstance(value, dt.datetime):
+        moment = value
+    else:
+        text = str(value or "").strip().replace("/", "-")
+        if not text:
+            return None
+        try:
+            moment = dt.datetime.fromisoformat(text)
+        except ValueError:
+            return None
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    return moment
+
+
+def clean_row(number: int, raw: dict, *, lab_names: frozenset[str], now: dt.datetime):
+    """A `ResultRow`, or the `RowError` that names the first bad column."""
+    barcode = str(raw.get("tube") or "").strip()
+    if not barcode:
+        return RowError(number, "tube", "missing", "试管条码为空", "the tube barcode is empty")
+    if len(barcode) > 40:
+        return RowError(number, "tube", "invalid", "试管条码过长", "the tube barcode is too long")
+    result = _RESULTS.get(str(raw.get("result") or "").strip().lower())
+    if result is None:
+        return RowError(
+            number,
+            "result",
+            "invalid",
+            "结果应为阴性、阳性或无效",
+            "the result must be negative, positive or invalid",
+        )
+    tested_at = parse_time(raw.get("tested_at"))
+    if tested_at is None:
+        return RowError(
+            number,
+            "tested_at",
+            "invalid",
+            "检测时间无法识别（如 2026-11-23 14:05）",
+            "the time tested is not a time (e.g. 2026-11-23 14:05)",
+        )
+    if tested_at > now + FUTURE_SLACK:
+        return RowError(
+            number,
+            "tested_at",
+            "future",
+            "检测时间晚于当前时间",
+            "the time tested is in the future",
+        )
+    lab = str(raw.get("lab") or "").strip()
+    if lab and lab not in lab_names:
+        return RowError(
+            number,
+            "lab",
+            "other_lab",
+            "检测机构与上传账号不符",
+            "the lab named is not the lab of this account",
+        )
+    reason = str(raw.get("reason") or "").strip()[:500]
+    return ResultRow(number, barcode, result, tested_at, lab, reason)

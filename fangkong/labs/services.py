@@ -1,0 +1,719 @@
+"""Every write of lab results, recalls and positive cases. Keyword-only, `actor=`, audited.
+
+Storing results (`results_import`) is the busy path: a file of a million rows goes in
+by chunks, each chunk one transaction that stores its results, raises and closes the
+recalls they call for and adds to the tallies, so what a chunk did is seen at once and
+a crash loses nothing that a retry would not redo. Rules, in order of the row:
+
+- a barcode no tube has, or a tube outside the lab's jurisdiction: the row is refused
+  (`unknown_tube`), named by row and column; the other rows still go in;
+- a tube with no result yet: stored;
+- the same result again: nothing changes (`unchanged`): retries and overlapping files
+  are safe;
+- a different result: refused (`differs`) unless the row gives a reason, in which case
+  it is a correction: the old value is kept in `ResultCorrection`, recalls and cases
+  that the old value raised are cancelled or ruled out with that reason, and what the
+  new value calls for is raised.
+
+What a stored result calls for, by the samples in its tube:
+
+- a tube holding one known person (a single tube, whatever pool size it was opened
+  with): negative closes that person's open recalls raised before the sample was taken;
+  positive makes them a `PositiveCase` and closes those recalls as positive; invalid
+  recalls them;
+- a tube of several people, positive or invalid: a `Recall` for each member (an
+  unidentified member too, for review), which marks their building at once;
+- a tube whose samples have not arrived yet: nothing now; `recalls_reconcile` raises
+  the recalls when they do (run by `labs_refresh`).
+"""
+
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from fangkong.accounts import policy
+from fangkong.core.audit import audit_record
+from fangkong.core.errors import DomainError, PermissionDenied
+from fangkong.testing import services as testing_services
+from fangkong.testing.models import (
+    FirstSample,
+    Sample,
+    SamplingSite,
+    TaskKind,
+    TaskStatus,
+    Tube,
+)
+
+from .conf import labs_conf
+from .files import ResultRow, RowError
+from .models import (
+    RECALLING,
+    CaseSource,
+    CaseStatus,
+    PositiveCase,
+    Recall,
+    RecallReason,
+    RecallStatus,
+    ResampleVia,
+    Result,
+    ResultCorrection,
+    ResultTally,
+    ResultUpload,
+    SamplingTally,
+    TallyCursor,
+    TubeResult,
+    UploadStatus,
+)
+from .sql import adapt_time, insert_returning, upsert_add
+
+# Bad rows kept on an upload for the lab to read; the counts cover all of them.
+MAX_ERRORS_KEPT = 1000
+# Positive tubes named in an upload's audit record.
+MAX_AUDITED_TUBES = 1000
+
+
+def _require(permitted: bool) -> None:
+    if not permitted:
+        raise PermissionDenied("您的角色无权进行此操作", "your role may not do this")
+
+
+def _require_area(actor, code: str) -> None:
+    if not actor.may_see_area(code):
+        raise PermissionDenied("该区域不在您的辖区内", "this area is outside your jurisdiction")
+
+
+def _reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("必须填写理由", "a reason is required", field="reason")
+    return reason
+
+
+def lab_names(actor) -> frozenset[str]:
+    """The names a file may give in its lab column: the account's organisation or login."""
+    return frozenset(n for n in (actor.display_name, actor.username) if n)
+
+
+@dataclass
+class ImportOutcome:
+    rows: int = 0
+    created: int = 0
+    unchanged: int = 0
+    corrected: int = 0
+    rejected: int = 0
+    recalls: int = 0
+    closed: int = 0
+    cases: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    positive_tubes: list[str] = field(default_factory=list)
+
+    def refuse(self, error: RowError) -> None:
+        self.rejected += 1
+        if len(self.errors) < MAX_ERRORS_KEPT:
+            self.errors.append(error)
+
+    def counts(self) -> dict[str, int]:
+        names = ("rows", "created", "unchanged", "corrected", "rejected", "recalls", "closed")
+        return {n: getattr(self, n) for n in (*names, "cases")}
+
+
+@dataclass(slots=True)
+class _Tube:
+    id: int
+    barcode: str
+    round_id: int
+    site_id: int | None
+    area_code: str
+    pool_size: int
+    sample_count: int
+    sealed_at: dt.datetime | None
+    old: str | None  # the result already stored, if any
+
+
+def _unknown(row: ResultRow) -> RowError:
+    return RowError(
+        row.row,
+        "tube",
+        "unknown_tube",
+        f"试管条码{row.barcode}不存在或不在本机构的辖区内",
+        f"no tube {row.barcode} in this lab's jurisdiction",
+    )
+
+
+def results_import(
+    *, actor, rows: Iterable[ResultRow | RowError], upload: ResultUpload | None = None
+) -> ImportOutcome:
+    """Store a lab's results (rows already read and checked by `files.clean_row`)."""
+    _require(policy.can_upload_results(actor))
+    size = labs_conf().chunk
+    outcome = ImportOutcome()
+    chunk: list[ResultRow] = []
+    for item in rows:
+        outcome.rows += 1
+        if isinstance(item, RowError):
+            outcome.refuse(item)
+            continue
+        chunk.append(item)
+        if len(chunk) >= size:
+            _store_chunk(actor, chunk, upload, outcome)
+            chunk = []
+    if chunk:
+        _store_chunk(actor, chunk, upload, outcome)
+    return outcome
+
+
+def upload_finish(*, actor, upload: ResultUpload, outcome: ImportOutcome) -> ResultUpload:
+    """Write an upload's outcome and the one audit record that sums it up."""
+    with transaction.atomic():
+        for name, value in outcome.counts().items():
+            setattr(upload, name, value)
+        upload.errors = [e.as_dict() for e in outcome.errors]
+        upload.status = UploadStatus.DONE
+        upload.finished_at = timezone.now()
+        upload.save()
+        audit_record(
+            actor=actor,
+            event="labs.results_upload",
+            target=upload,
+            detail={
+                **outcome.counts(),
+                "source": upload.source,
+                "positive_tubes": outcome.positive_tubes,
+            },
+        )
+    return upload
+
+
+def upload_fail(*, upload: ResultUpload, zh: str, en: str) -> ResultUpload:
+    upload.status, upload.error_zh, upload.error_en = UploadStatus.FAILED, zh, en
+    upload.finished_at = timezone.now()
+    upload.save(update_fields=["status", "error_zh", "error_en", "finished_at"])
+    return upload
+
+
+def _tubes(barcodes: list[str], prefixes: list[str]) -> dict[str, _Tube]:
+    found = {}
+    rows = Tube.objects.filter(barcode__in=barcodes).values_list(
+        "id",
+        "barcode",
+        "round_id",
+        "site_id",
+        "area_code",
+        "pool_size",
+        "sample_count",
+        "sealed_at",
+        "lab_result__result",
+    )
+    for row in rows:
+        tube = _Tube(*row)
+        if any(tube.area_code.startswith(p) for p in prefixes):
+            found[tube.barcode] = tube
+    return found
+
+
+@transaction.atomic
+def _store_chunk(actor, rows: list[ResultRow], upload, outcome: ImportOutcome) -> None:
+    now = timezone.now()
+    first: dict[str, ResultRow] = {}
+    for row in rows:
+        seen = first.get(row.barcode)
+        if seen is None:
+            first[row.barcode] = row
+        elif seen.result == row.result:
+            outcome.unchanged += 1
+        else:
+            outcome.refuse(
+                RowError(
+                    row.row,
+                    "result",
+                    "repeated",
+                    f"试管{row.barcode}在第{seen.row}行已有不同结果",
+                    f"tube {row.barcode} has a different result at row {seen.row}",
+                )
+            )
+    tubes = _tubes(list(first), actor.scope_prefixes())
+    fresh: list[tuple[ResultRow, _Tube]] = []
+    for row in first.values():
+        tube = tubes.get(row.barcode)
+        if tube is None:
+            outcome.refuse(_unknown(row))
+        elif tube.old is None:
+            fresh.append((row, tube))
+        elif tube.old == row.result:
+            outcome.unchanged += 1
+        elif not row.reason:
+            outcome.refuse(
+                RowError(
+                    row.row,
+                    "result",
+                    "differs",
+                    f"试管{row.barcode}已有结果（{Result(tube.old).label}），更正须填写原因",
+                    f"tube {row.barcode} already has a result ({tube.old}); "
+                    "a correction needs a reason",
+                )
+            )
+        else:
+            _correct(actor, row, tube, now, outcome)
+    stored = _insert_results(actor, fresh, upload, now)
+    outcome.created += len(stored)
+    outcome.unchanged += len(fresh) - len(stored)
+    _consequences(actor, stored, now, outcome)
+
+
+def _insert_results(actor, fresh, upload, now) -> list[tuple[_Tube, str]]:
+    if not fresh:
+        return []
+    unsealed = [t.id for _, t in fresh if t.sealed_at is None]
+    last_sample = dict(
+        Sample.objects.filter(tube_id__in=unsealed)
+        .values("tube_id")
+        .annotate(last=Max("at"))
+        .values_list("tube_id", "last")
+    )
+    lab_name = (actor.display_name or actor.username)[:100]
+    received = adapt_time(now)
+    values = []
+    for row, tube in fresh:
+        since = tube.sealed_at or last_sample.get(tube.id)
+        turnaround = max(0, int((now - since).total_seconds())) if since else None
+        tube.old = row.result  # what the tube holds now
+        values.append(
+            (
+                tube.id,
+                tube.round_id,
+                tube.site_id,
+                tube.area_code,
+                tube.pool_size,
+                row.result,
+                adapt_time(row.tested_at),
+                actor.pk,
+                (row.lab_name or lab_name)[:100],
+                received,
+                turnaround,
+                getattr(upload, "pk", None),
+                0,
+            )
+        )
+    columns = [
+        "tube_id",
+        "round_id",
+        "site_id",
+        "area_code",
+        "pool_size",
+        "result",
+        "tested_at",
+        "lab_id",
+        "lab_name",
+        "received_at",
+        "turnaround_s",
+        "upload_id",
+        "corrections",
+    ]
+    new_ids = {
+        r[0]
+        for r in insert_returning(TubeResult._meta.db_table, columns, values, "tube_id", "tube_id")
+    }
+    by_id = {
+        tube.id: (tube, row.result, value) for (row, tube), value in zip(fresh, values, strict=True)
+    }
+    stored = [(by_id[i][0], by_id[i][1]) for i in new_ids]
+    _tally(
+        [
+            (tube.round_id, tube.area_code, actor.pk, tube.pool_size, result, value[10])
+            for tube, result, value in (by_id[i] for i in new_ids)
+        ],
+        timezone.localdate(now),
+    )
+    return stored
+
+
+def _tally(items, day: dt.date, sign: int = 1) -> None:
+    """Add stored results to `ResultTally`: items of (round, area, lab, k, result, secs)."""
+    buckets: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+    for round_id, area_code, lab_id, pool_size, result, seconds in items:
+        b = buckets[(round_id, area_code, day, lab_id, pool_size)]
+        b[0] += sign
+        b[1] += sign * (result == Result.POSITIVE)
+        b[2] += sign * (result == Result.INVALID)
+        if seconds is not None:
+            b[3] += sign * seconds
+            b[4] += sign
+    upsert_add(
+        ResultTally._meta.db_table,
+        ["round_id", "area_code", "day", "lab_id", "pool_size"],
+        ["results", "positives", "invalid", "turnaround_sum", "turnaround_n"],
+        sorted((*key, *counts) for key, counts in buckets.items()),
+    )
+
+
+def _consequences(actor, stored: list[tuple[_Tube, str]], now, outcome: ImportOutcome) -> None:
+    """Raise and close recalls and record cases for newly stored (or corrected) results."""
+    wanted = {t.id: (t, r) for t, r in stored if r in RECALLING or t.sample_count <= 1}
+    for t, r in stored:
+        if r == Result.POSITIVE and len(outcome.positive_tubes) < MAX_AUDITED_TUBES:
+            outcome.positive_tubes.append(t.barcode)
+    if not wanted:
+        return
+    members: dict[int, list[dict]] = defaultdict(list)
+    for s in (
+        Sample.objects.filter(tube_id__in=list(wanted))
+        .order_by("tube_id", "at", "id")
+        .values("id", "tube_id", "round_id", "resident_id", "area_code", "at")
+    ):
+        members[s["tube_id"]].append(s)
+    recall_rows, singles = [], []
+    for tube_id, (tube, result) in wanted.items():
+        people = members.get(tube_id, [])
+        if len(people) == 1 and people[0]["resident_id"] is not None:
+            singles.append((tube, result, people[0]))
+            if result != Result.INVALID:
+                continue
+        elif result not in RECALLING:
+            continue
+        seen = set()
+        reason = RecallReason.POSITIVE_POOL if result == Result.POSITIVE else RecallReason.INVALID
+        for s in people:
+            if s["resident_id"] is not None and s["resident_id"] in seen:
+                continue
+            seen.add(s["resident_id"])
+            recall_rows.append(
+                (s["round_id"], tube_id, s["id"], s["resident_id"], s["area_code"], reason, now)
+            )
+    outcome.recalls += _recalls_insert(recall_rows)
+    _singles(actor, singles, now, outcome)
+
+
+def _recalls_insert(rows: list[tuple]) -> int:
+    now_rows = [(*r[:6], RecallStatus.OPEN, adapt_time(r[6]), "", "") for r in rows]
+    columns = [
+        "round_id",
+        "tube_id",
+        "sample_id",
+        "resident_id",
+        "area_code",
+        "reason",
+        "status",
+        "raised_at",
+        "via",
+        "close_reason",
+    ]
+    return len(insert_returning(Recall._meta.db_table, columns, now_rows, "sample_id", "id"))
+
+
+def _singles(actor, singles, now, outcome: ImportOutcome) -> None:
+    """Single tubes: a negative or positive one closes its person's earlier recalls."""
+    closing = [(t, r, s) for t, r, s in singles if r != Result.INVALID]
+    if not closing:
+        return
+    open_by_person = defaultdict(list)
+    for rid, person, raised in (
+        Recall.objects.open()
+        .filter(resident_id__in={s["resident_id"] for _, _, s in closing})
+        .values_list("id", "resident_id", "raised_at")
+    ):
+        open_by_person[person].append((rid, raised))
+    for tube, result, s in closing:
+        before = [
+            rid for rid, raised in open_by_person.get(s["resident_id"], ()) if raised < s["at"]
+        ]
+        if before:
+            positive = result == Result.POSITIVE
+            outcome.closed += Recall.objects.filter(pk__in=before, status=RecallStatus.OPEN).update(
+                status=RecallStatus.POSITIVE if positive else RecallStatus.NEGATIVE,
+                resample_tube_id=tube.id,
+                closed_at=now,
+                closed_by=actor,
+                close_reason=f"单管复采{'阳性' if positive else '阴性'} / resample "
+                f"{'positive' if positive else 'negative'}: {tube.barcode}",
+            )
+        if result == Result.POSITIVE:
+            outcome.cases += _case_confirm(actor, tube, s, bool(before), now)
+
+
+def _case_confirm(actor, tube: _Tube, sample: dict, resample: bool, now) -> int:
+    reason = f"单管阳性 / single tube positive: {tube.barcode}"
+    case, made = PositiveCase.objects.get_or_create(
+        tube_id=tube.id,
+        resident_id=sample["resident_id"],
+        defaults={
+            "area_code": sample["area_code"],
+            "round_id": tube.round_id,
+            "source": CaseSource.RESAMPLE if resample else CaseSource.SINGLE_TUBE,
+            "reason": reason,
+            "recorded_at": now,
+            "recorded_by": actor,
+        },
+    )
+    if not made:
+        if case.status == CaseStatus.CONFIRMED:
+            return 0
+        case.status, case.reason = CaseStatus.CONFIRMED, reason
+        case.ruled_out_at = case.ruled_out_by = None
+        case.save(update_fields=["status", "reason", "ruled_out_at", "ruled_out_by"])
+    audit_record(
+        actor=actor,
+        event="labs.case_confirm",
+        target=case,
+        target_label=f"{sample['resident_id']} {tube.barcode}",
+        area_code=case.area_code,
+        reason=reason,
+        detail={"tube": tube.barcode, "resident": sample["resident_id"], "round": tube.round_id},
+    )
+    return 1
+
+
+def _correct(actor, row: ResultRow, tube: _Tube, now, outcome: ImportOutcome) -> None:
+    """A different result for a tube that has one, with a reason: kept as a correction."""
+    stored = TubeResult.objects.select_for_update().get(tube_id=tube.id)
+    old = stored.result
+    if old == row.result:
+        outcome.unchanged += 1
+        return
+    ResultCorrection.objects.create(
+        result=stored,
+        old_result=old,
+        new_result=row.result,
+        old_tested_at=stored.tested_at,
+        new_tested_at=row.tested_at,
+        reason=row.reason,
+        by=actor,
+        at=now,
+    )
+    stored.result, stored.tested_at = row.result, row.tested_at
+    stored.corrections += 1
+    stored.save(update_fields=["result", "tested_at", "corrections"])
+    day = timezone.localdate(stored.received_at)
+    key = (stored.round_id, stored.area_code, stored.lab_id, stored.pool_size)
+    _tally([(*key, old, None)], day, sign=-1)
+    _tally([(*key, row.result, None)], day)
+    why = f"结果更正 / result corrected: {row.reason}"
+    if old in RECALLING and row.result not in RECALLING:
+        Recall.objects.open().filter(tube_id=tube.id).update(
+            status=RecallStatus.CANCELLED, closed_at=now, closed_by=actor, close_reason=why
+        )
+    if old == Result.POSITIVE and row.result != Result.POSITIVE:
+        PositiveCase.objects.confirmed().filter(tube_id=tube.id).update(
+            status=CaseStatus.RULED_OUT, ruled_out_at=now, ruled_out_by=actor, rule_out_reason=why
+        )
+    if row.result in RECALLING:
+        reason = (
+            RecallReason.POSITIVE_POOL if row.result == Result.POSITIVE else RecallReason.INVALID
+        )
+        Recall.objects.filter(tube_id=tube.id, status__in=[RecallStatus.OPEN]).update(reason=reason)
+        Recall.objects.filter(tube_id=tube.id, status=RecallStatus.CANCELLED).update(
+            status=RecallStatus.OPEN, reason=reason, closed_at=None, closed_by=None, close_reason=""
+        )
+    outcome.corrected += 1
+    audit_record(
+        actor=actor,
+        event="labs.result_correct",
+        target=stored,
+        target_label=tube.barcode,
+        area_code=tube.area_code,
+        reason=row.reason,
+        detail={"tube": tube.barcode, "from": old, "to": row.result, "row": row.row},
+    )
+    _consequences(actor, [(tube, row.result)], now, outcome)
+
+
+# Recalls by hand ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def recalls_arrange(
+    *, actor, recalls: Iterable[Recall], via: str, site: SamplingSite | None = None
+) -> int:
+    """Arrange open recalls' resamples: at home (a door-to-door task) or at a site."""
+    _require(policy.can_manage_recalls(actor))
+    if via not in (ResampleVia.HOME, ResampleVia.SITE):
+        raise DomainError("请选择上门或到采样点", "choose at home or at a site", field="via")
+    if via == ResampleVia.SITE:
+        if site is None:
+            raise DomainError("请选择采样点", "choose a sampling site", field="site")
+        _require_area(actor, site.area_code)
+    recalls = [r for r in recalls if r.is_open]
+    now = timezone.now()
+    for recall in recalls:
+        _require_area(actor, recall.area_code)
+        recall.via, recall.site = via, site if via == ResampleVia.SITE else None
+        recall.arranged_at, recall.arranged_by = now, actor
+        if via == ResampleVia.HOME and recall.resident_id is not None:
+            # The testing app's own service makes (or finds) the door-to-door task.
+            task = testing_services.home_task_create(
+                actor=actor,
+                round=recall.round,
+                resident=recall.resident,
+                kind=TaskKind.ISOLATED,
+                note=f"单管复采 / single-tube resample (recall {recall.pk})",
+            )
+            recall.home_task = task if task.status == TaskStatus.OPEN else None
+        recall.save(update_fields=["via", "site", "arranged_at", "arranged_by", "home_task"])
+    if recalls:
+        audit_record(
+            actor=actor,
+            event="labs.recall_arrange",
+            target_label=f"{len(recalls)} recalls",
+            area_code=min(r.area_code for r in recalls),
+            detail={
+                "recalls": [r.pk for r in recalls],
+                "via": via,
+                "site": getattr(site, "pk", None),
+            },
+        )
+    return len(recalls)
+
+
+@transaction.atomic
+def recall_cancel(*, actor, recall: Recall, reason: str) -> Recall:
+    """Close a recall without a resample (moved away, tested in hospital), with a reason."""
+    _require(policy.can_manage_recalls(actor))
+    _require_area(actor, recall.area_code)
+    reason = _reason(reason)
+    if not recall.is_open:
+        raise DomainError("该召回已关闭", "this recall is already closed")
+    recall.status, recall.closed_at, recall.closed_by = (
+        RecallStatus.CANCELLED,
+        timezone.now(),
+        actor,
+    )
+    recall.close_reason = reason
+    recall.save(update_fields=["status", "closed_at", "closed_by", "close_reason"])
+    audit_record(
+        actor=actor,
+        event="labs.recall_cancel",
+        target=recall,
+        area_code=recall.area_code,
+        reason=reason,
+        detail={"tube": recall.tube_id, "resident": recall.resident_id},
+    )
+    return recall
+
+
+@transaction.atomic
+def case_rule_out(*, actor, case: PositiveCase, reason: str) -> PositiveCase:
+    """复核排除: turn a positive case back, only with a reason on record."""
+    _require(policy.can_rule_out_cases(actor))
+    _require_area(actor, case.area_code)
+    reason = _reason(reason)
+    if case.status != CaseStatus.CONFIRMED:
+        raise DomainError("该病例已排除", "this case is already ruled out")
+    case.status, case.ruled_out_at, case.ruled_out_by = CaseStatus.RULED_OUT, timezone.now(), actor
+    case.rule_out_reason = reason
+    case.save(update_fields=["status", "ruled_out_at", "ruled_out_by", "rule_out_reason"])
+    audit_record(
+        actor=actor,
+        event="labs.case_rule_out",
+        target=case,
+        area_code=case.area_code,
+        reason=reason,
+        detail={"resident": case.resident_id, "tube": case.tube_id},
+    )
+    return case
+
+
+# Background upkeep ---------------------------------------------------------------------
+
+
+def recalls_reconcile(*, since: dt.datetime | None = None) -> int:
+    """Raise recalls for members of positive or invalid pools whose samples came late."""
+    results = TubeResult.objects.filter(result__in=RECALLING)
+    if since is not None:
+        results = results.filter(received_at__gte=since)
+    late = (
+        Sample.objects.filter(tube_id__in=results.values("tube_id"))
+        .exclude(pk__in=Recall.objects.values("sample_id"))
+        .values_list("tube_id", flat=True)
+        .distinct()
+    )
+    tube_ids = list(late[:5000])
+    if not tube_ids:
+        return 0
+    outcome = ImportOutcome()
+    with transaction.atomic():
+        stored = [
+            (
+                _Tube(
+                    t.id,
+                    t.barcode,
+                    t.round_id,
+                    t.site_id,
+                    t.area_code,
+                    t.pool_size,
+                    2,
+                    t.sealed_at,
+                    r,
+                ),
+                r,
+            )
+            for t, r in (
+                (res.tube, res.result)
+                for res in TubeResult.objects.filter(tube_id__in=tube_ids).select_related("tube")
+            )
+        ]
+        _consequences(None, stored, timezone.now(), outcome)
+    return outcome.recalls
+
+
+_SOURCES = (
+    ("firstsample", FirstSample, "at", "sampled"),
+    ("tube", Tube, "created_at", "tubes"),
+)
+
+
+def sampling_tally_refresh(
+    *, batch: int = 50_000, settle: dt.timedelta = dt.timedelta(seconds=30)
+) -> int:
+    """Catch `SamplingTally` up with the testing app's first samples and tubes, by id.
+
+    Ids are handed out before their transactions commit, so a row with a lower id can
+    appear after a higher one was read. A run reads only up to the highest id that an
+    earlier run saw at least `settle` ago (upload transactions are cut off well inside
+    that), then notes the highest id there is now. Two runs never count a row twice:
+    the cursor row is locked while a run reads and adds.
+    """
+    moved = 0
+    for name, model, time_field, counter in _SOURCES:
+        TallyCursor.objects.get_or_create(name=name)
+        horizon = None
+        while True:
+            with transaction.atomic():
+                cursor = TallyCursor.objects.select_for_update().get(name=name)
+                if horizon is None:
+                    horizon = _horizon(cursor, model, settle)
+                rows = list(
+                    model.objects.filter(id__gt=cursor.last_id, id__lte=horizon)
+                    .order_by("id")
+                    .values_list("id", "round_id", "area_code", time_field)[:batch]
+                )
+                if rows:
+                    days = Counter((r, code, timezone.localdate(at)) for _, r, code, at in rows)
+                    upsert_add(
+                        SamplingTally._meta.db_table,
+                        ["round_id", "area_code", "day"],
+                        [counter],
+                        sorted((*key, n) for key, n in days.items()),
+                    )
+                    cursor.last_id = rows[-1][0]
+                    moved += len(rows)
+                cursor.save()
+            if len(rows) < batch:
+                break
+    return moved
+
+
+def _horizon(cursor: TallyCursor, model, settle: dt.timedelta) -> int:
+    """The id up to which rows are safe to read; notes the newest id for a later run."""
+    newest = model.objects.aggregate(m=Max("id"))["m"] or 0
+    if settle <= dt.timedelta(0):
+        return newest
+    now = timezone.now()
+    settled = cursor.seen_at is not None and now - cursor.seen_at >= settle
+    safe = cursor.seen_id if settled else cursor.last_id
+    if cursor.seen_at is None or settled:
+        cursor.seen_id, cursor.seen_at = newest, now
+    return max(safe, cursor.last_id)
