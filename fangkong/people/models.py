@@ -163,3 +163,117 @@ class Resident(models.Model):
 
 def id_hash(id_type: str, number: str) -> str:
     return pii.lookup_hash(f"ID:{id_type}", number)
+
+
+# Roster imports ---------------------------------------------------------------------------
+
+
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class ImportJobQuerySet(ScopedQuerySet):
+    pass
+
+
+class ImportJob(models.Model):
+    """One roster import: the file, its progress and its outcome. Lives in the area tree."""
+
+    area = models.ForeignKey(
+        "areas.Area", verbose_name=_("area"), on_delete=models.PROTECT, related_name="+"
+    )
+    area_code = models.CharField(_("area code"), max_length=18, db_index=True, editable=False)
+    created_by = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("imported by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    file_name = models.CharField(_("file name"), max_length=255)
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    status = models.CharField(
+        _("status"), max_length=10, choices=ImportStatus.choices, default=ImportStatus.QUEUED
+    )
+    total_rows = models.PositiveIntegerField(_("rows in the file"), default=0)
+    processed_rows = models.PositiveIntegerField(_("rows read"), default=0)
+    created = models.PositiveIntegerField(_("created"), default=0)
+    updated = models.PositiveIntegerField(_("updated"), default=0)
+    unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
+    rejected = models.PositiveIntegerField(_("rejected"), default=0)
+    header = models.JSONField(_("header"), default=list, blank=True)
+    error_zh = models.TextField(_("error (Chinese)"), blank=True)
+    error_en = models.TextField(_("error (English)"), blank=True)
+    created_at = models.DateTimeField(_("submitted at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    objects = ImportJobQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("roster import")
+        verbose_name_plural = _("roster imports")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.file_name
+
+    def save(self, *args, **kwargs):
+        self.area_code = self.area.code
+        super().save(*args, **kwargs)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (ImportStatus.QUEUED, ImportStatus.RUNNING)
+
+    @property
+    def percent(self) -> int | None:
+        if self.status == ImportStatus.DONE:
+            return 100
+        if not self.total_rows:
+            return None
+        return min(99, self.processed_rows * 100 // self.total_rows)
+
+    def counts(self) -> dict[str, int]:
+        return {k: getattr(self, k) for k in ("created", "updated", "unchanged", "rejected")}
+
+
+class ImportUpload(models.Model):
+    """The uploaded file, encrypted like any ID number, kept only until its import has run.
+
+    In the database rather than under MEDIA_ROOT: a roster is thousands of ID and phone
+    numbers, which must not lie on disk in the clear, and the worker that runs a large
+    import may be on another machine than the web server that took the upload.
+    """
+
+    job = models.OneToOneField(
+        ImportJob, primary_key=True, on_delete=models.CASCADE, related_name="upload"
+    )
+    cipher = models.BinaryField()
+
+    def __str__(self) -> str:
+        return f"upload of import {self.job_id}"
+
+
+class ImportRejection(models.Model):
+    """A row the import refused: where, why (in both languages) and its cells (encrypted)."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="rejections")
+    row = models.PositiveIntegerField(_("row"))
+    column = models.CharField(_("column"), max_length=200, blank=True)
+    reason_zh = models.TextField(_("reason (Chinese)"))
+    reason_en = models.TextField(_("reason (English)"))
+    cells_cipher = models.BinaryField(_("cells (encrypted)"))
+
+    class Meta:
+        verbose_name = _("rejected row")
+        verbose_name_plural = _("rejected rows")
+        ordering = ["job", "row", "id"]
+        indexes = [models.Index(fields=["job", "row"])]
+
+    def __str__(self) -> str:
+        return f"{self.row}: {self.reason_en}"

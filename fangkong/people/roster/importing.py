@@ -1,0 +1,537 @@
+"""Roster import: the services that check a file, keep it as an `ImportJob` and write it.
+
+A roster is written in chunks of `CHUNK_ROWS`, each in its own transaction: one query
+fetches the chunk's known residents by ID hash, new households and residents are made
+with bulk_create and changed residents saved with bulk_update. Building statistics are
+recounted once, at the end, for the buildings touched. A chunk's progress is committed
+with it, so the page and the CLI show how far an import has got.
+"""
+
+import base64
+import dataclasses
+import hashlib
+import io
+import itertools
+import json
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import BinaryIO
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from fangkong.accounts import policy
+from fangkong.areas.models import Area, Household, Level
+from fangkong.areas.services import building_get_or_create
+from fangkong.core import pii
+from fangkong.core.audit import audit_record
+from fangkong.core.errors import DomainError, PermissionDenied
+
+from ..models import (
+    ImportJob,
+    ImportRejection,
+    ImportStatus,
+    ImportUpload,
+    Resident,
+    Tag,
+    id_hash,
+)
+from ..services import Outcome, building_stats_refresh, resident_apply
+from . import columns
+from .columns import Col
+from .parsing import Header, Rejection, RosterRow, open_roster
+from .reading import RosterFileError
+
+logger = logging.getLogger(__name__)
+
+CHUNK_ROWS = 1000
+IMPORTABLE_LEVELS = (Level.COMMUNITY, Level.COMPOUND)
+# Saved for a changed resident (bulk_update leaves auto_now alone, so updated_at is set).
+UPDATE_FIELDS = [
+    "name",
+    "name_pinyin",
+    "name_initials",
+    "sex",
+    "birth_date",
+    "household",
+    "area_code",
+    "residency",
+    "tags",
+    "language",
+    "treatment",
+    "note",
+    "phone_cipher",
+    "phone_hash",
+    "phone_tail",
+    "phone_masked",
+    "updated_at",
+]
+INTERNAL_ERROR = (
+    "导入中断（系统内部错误），已导入的行保留；请联系管理员",
+    "the import stopped on an internal error (rows already imported are kept); "
+    "please tell the administrator",
+)
+OUTSIDE_JURISDICTION = (
+    "此人已登记在您辖区外的住户，须由其所在社区或上级办理迁移",
+    "this person is registered outside your jurisdiction; their community or a higher "
+    "office must move them",
+)
+
+Progress = Callable[[ImportJob], None]
+
+
+def importable_areas(user):
+    """The communities and compounds a user may import a roster into."""
+    return Area.objects.for_user(user).filter(level__in=IMPORTABLE_LEVELS).order_by("code")
+
+
+def _check_may_import(actor, area: Area) -> None:
+    """`actor` None is the system (the CLI): no scope limit, but still one area."""
+    if area.level not in IMPORTABLE_LEVELS:
+        raise DomainError(
+            "花名册只能导入到社区或小区", "a roster is imported into a community or a compound"
+        )
+    if actor is None:
+        return
+    if not policy.can_import_roster(actor):
+        raise PermissionDenied("您的角色不能导入花名册", "your role may not import rosters")
+    if not actor.may_see_area(area.code):
+        raise PermissionDenied(
+            "该区域不在您的辖区内", "this area is outside your jurisdiction", field="area"
+        )
+
+
+def _check_header(area: Area, header: Header) -> None:
+    if (
+        area.level == Level.COMMUNITY
+        and not header.has(Col.COMPOUND)
+        and Area.objects.filter(parent=area, level=Level.COMPOUND).count() != 1
+    ):
+        raise RosterFileError(
+            f"导入到社区（{area.name}）时，花名册须有“小区”列",
+            f"a roster imported into a community ({area.name}) needs a 小区 (compound) column",
+        )
+
+
+def _inspect(stream: BinaryIO, area: Area) -> int | None:
+    """Check that the file is a roster for `area`; how many rows it has, if it says."""
+    with open_roster(stream) as roster:
+        _check_header(area, roster.header)
+        size = roster.size
+    stream.seek(0)
+    return size
+
+
+@transaction.atomic
+def _job_create(
+    *, actor, area: Area, file_name: str, sha256: str, size, upload: bytes | None
+) -> ImportJob:
+    job = ImportJob.objects.create(
+        area=area,
+        created_by=actor,
+        file_name=Path(file_name).name[:255] or "roster",
+        sha256=sha256,
+        total_rows=size or 0,
+    )
+    if upload is not None:
+        # pii.encrypt takes text; base64 costs a third more bytes, for a short while.
+        cipher = pii.encrypt(base64.b64encode(upload).decode("ascii"))
+        ImportUpload.objects.create(job=job, cipher=cipher)
+    return job
+
+
+def roster_import_submit(*, actor, area: Area, file_name: str, data: bytes) -> ImportJob:
+    """An upload from the page: checked now; run now if small, else by the worker.
+
+    Raises DomainError (RosterFileError for a file that is not a usable roster) before
+    anything is stored.
+    """
+    _check_may_import(actor, area)
+    size = _inspect(io.BytesIO(data), area)
+    inline = size is not None and size <= settings.ROSTER_INLINE_MAX_ROWS
+    with transaction.atomic():
+        job = _job_create(
+            actor=actor,
+            area=area,
+            file_name=file_name,
+            sha256=hashlib.sha256(data).hexdigest(),
+            size=size,
+            upload=data,
+        )
+        if not inline:
+            transaction.on_commit(lambda: _enqueue(job.pk))
+    if inline:
+        return roster_import_run(job_id=job.pk)
+    return job
+
+
+def _enqueue(job_id: int) -> None:
+    from ..tasks import roster_import
+
+    roster_import.enqueue(job_id)
+
+
+def roster_import_path(
+    *, actor, area: Area, path: str | Path, progress: Progress | None = None
+) -> ImportJob:
+    """A file on disk (the CLI): imported now, in this process, however large."""
+    _check_may_import(actor, area)
+    with open(path, "rb") as stream:
+        digest = hashlib.sha256()
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+        stream.seek(0)
+        size = _inspect(stream, area)
+        job = _job_create(
+            actor=actor,
+            area=area,
+            file_name=Path(path).name,
+            sha256=digest.hexdigest(),
+            size=size,
+            upload=None,
+        )
+        return roster_import_run(job_id=job.pk, source=stream, progress=progress)
+
+
+def roster_import_run(
+    *, job_id: int, source: BinaryIO | None = None, progress: Progress | None = None
+) -> ImportJob:
+    """Run a queued import. Safe to call twice: only the call that claims the job runs it.
+
+    Without `source` the job's stored upload is read and the submitting user is the actor;
+    with it (the CLI) the actor is the system.
+    """
+    claimed = ImportJob.objects.filter(pk=job_id, status=ImportStatus.QUEUED).update(
+        status=ImportStatus.RUNNING, started_at=timezone.now()
+    )
+    job = ImportJob.objects.select_related("area", "created_by").get(pk=job_id)
+    if not claimed:
+        return job
+    importer = _Importer(job, actor=job.created_by, progress=progress)
+    try:
+        if source is None:
+            if job.created_by is None:
+                raise PermissionDenied(
+                    "提交导入的用户已不存在", "the user who submitted it is gone"
+                )
+            source = io.BytesIO(_upload(job))
+        _check_may_import(job.created_by, job.area)
+        importer.run(source)
+    except DomainError as exc:
+        importer.finish(error=(exc.zh, exc.en))
+    except Exception:
+        logger.exception("roster import %s failed", job.pk)
+        importer.finish(error=INTERNAL_ERROR)
+    else:
+        importer.finish()
+    finally:
+        # The roster is not kept once read: the rejected rows hold all that is needed.
+        ImportUpload.objects.filter(job_id=job.pk).delete()
+    return job
+
+
+def _upload(job: ImportJob) -> bytes:
+    upload = ImportUpload.objects.filter(job_id=job.pk).first()
+    if upload is None:
+        raise RosterFileError("上传的文件已不在", "the uploaded file is no longer there")
+    return base64.b64decode(pii.decrypt(upload.cipher))
+
+
+def batched(items: Iterable, size: int):
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+@dataclasses.dataclass
+class _Chunk:
+    counts: Counter
+    touched: set[str]
+    rejections: list[Rejection]
+    last_row: int
+
+
+class _Importer:
+    """One run of one job; keeps the compounds, buildings and households it has met."""
+
+    def __init__(self, job: ImportJob, *, actor, progress: Progress | None):
+        self.job = job
+        self.area = job.area
+        self.actor = actor
+        self.progress = progress
+        self.counts: Counter = Counter()
+        self.touched: set[str] = set()
+        self.last_row = 0
+        self.header: Header | None = None
+        self.compounds = self._load_compounds()
+        self.buildings: dict[int, dict[str, Area]] = {}
+        self.households: dict[int, dict[tuple[str, str], Household]] = {}
+
+    # The run ---------------------------------------------------------------------------
+
+    def run(self, source: BinaryIO) -> None:
+        with open_roster(source) as roster:
+            _check_header(self.area, roster.header)
+            self.header = roster.header
+            self.job.header = list(roster.header.labels)
+            ImportJob.objects.filter(pk=self.job.pk).update(header=self.job.header)
+            for chunk in batched(roster.rows, CHUNK_ROWS):
+                self._write_chunk(chunk)
+
+    def _write_chunk(self, chunk: list[RosterRow | Rejection]) -> None:
+        for attempt in (1, 2):
+            try:
+                with transaction.atomic():
+                    done = self._apply(chunk)
+                    self._reject(done.rejections)
+                    totals = self.counts + done.counts
+                    ImportJob.objects.filter(pk=self.job.pk).update(
+                        processed_rows=done.last_row, **_count_fields(totals)
+                    )
+                break
+            except IntegrityError:
+                # Another import wrote the same person or household meanwhile: once more,
+                # with what we knew of the database forgotten.
+                if attempt == 2:
+                    raise
+                self.buildings.clear()
+                self.households.clear()
+        self.counts += done.counts
+        self.touched |= done.touched
+        self.last_row = done.last_row
+        if self.progress is not None:
+            self._refresh_job(processed_rows=self.last_row)
+            self.progress(self.job)
+
+    def finish(self, *, error: tuple[str, str] | None = None) -> None:
+        """Recount the touched buildings, close the job and write the one audit record."""
+        with transaction.atomic():
+            building_stats_refresh(self.touched)
+            fields = {
+                "status": ImportStatus.FAILED if error else ImportStatus.DONE,
+                "finished_at": timezone.now(),
+                "processed_rows": self.last_row,
+                **_count_fields(self.counts),
+                "error_zh": error[0] if error else "",
+                "error_en": error[1] if error else "",
+            }
+            if not error:
+                fields["total_rows"] = max(self.last_row, self.job.total_rows)
+            ImportJob.objects.filter(pk=self.job.pk).update(**fields)
+            self._refresh_job(**fields)
+            audit_record(
+                actor=self.actor,
+                event="roster.import",
+                target=self.job,
+                area_code=self.area.code,
+                detail={
+                    "file": self.job.file_name,
+                    "sha256": self.job.sha256,
+                    "status": fields["status"],
+                    **_count_fields(self.counts),
+                    **({"error": error[1]} if error else {}),
+                },
+            )
+
+    def _refresh_job(self, **fields) -> None:
+        for name, value in fields.items():
+            setattr(self.job, name, value)
+        for name, value in _count_fields(self.counts).items():
+            setattr(self.job, name, value)
+
+    # A chunk ---------------------------------------------------------------------------
+
+    def _apply(self, chunk: list[RosterRow | Rejection]) -> _Chunk:
+        done = _Chunk(Counter(), set(), [], max(item.row for item in chunk))
+        placed: list[tuple[RosterRow, Area, str]] = []
+        for item in chunk:
+            compound = item if isinstance(item, Rejection) else self._compound(item)
+            if isinstance(compound, Rejection):
+                done.rejections.append(compound)
+            else:
+                placed.append((item, compound, id_hash(item.data.doc.type, item.data.doc.number)))
+        keys = [key for _row, _compound, key in placed]
+        known = {
+            r.id_hash: r for r in Resident.objects.select_for_update().filter(id_hash__in=keys)
+        }
+        if self.actor is not None:
+            placed = [p for p in placed if self._may_take(known.get(p[2]), p[0], done)]
+        addresses = {(self._building(c, row.building), row.unit, row.room) for row, c, _ in placed}
+        households = self._households(addresses)
+        now = timezone.now()
+        new, changed = [], []
+        for row, compound, key in placed:
+            building = self._building(compound, row.building)
+            household = households[(building.pk, row.unit, row.room)]
+            resident = known.get(key)
+            old_area = resident.area_code if resident else ""
+            if resident is None:
+                resident = Resident()
+                resident_apply(resident, row.data, household)
+                new.append(resident)
+                outcome = Outcome.CREATED
+            elif self._update(resident, row.data, household, now):
+                changed.append(resident)
+                outcome = Outcome.UPDATED
+            else:
+                outcome = Outcome.UNCHANGED
+            if outcome != Outcome.UNCHANGED:
+                done.touched |= {household.area_code, old_area} - {""}
+            done.counts[str(outcome)] += 1
+        done.counts["rejected"] += len(done.rejections)
+        Resident.objects.bulk_create(new, batch_size=CHUNK_ROWS)
+        Resident.objects.bulk_update(changed, UPDATE_FIELDS, batch_size=500)
+        return done
+
+    def _may_take(self, resident: Resident | None, row: RosterRow, done: _Chunk) -> bool:
+        """A person known outside the actor's jurisdiction is not pulled in by a roster."""
+        if resident is None or self.actor.may_see_area(resident.area_code):
+            return True
+        label = self.header.label_of(Col.ID_NUMBER)
+        done.rejections.append(Rejection(row.row, label, *OUTSIDE_JURISDICTION, row.cells))
+        return False
+
+    def _update(self, resident: Resident, data, household: Household, now) -> bool:
+        """Apply a row to a known resident; whether anything changed (then it is to save)."""
+        old_note = resident.note
+        fields = resident_apply(resident, self._with_absent_kept(resident, data), household)
+        if not fields and resident.note == old_note:
+            return False
+        resident.updated_at = now
+        return True
+
+    def _with_absent_kept(self, resident: Resident, data):
+        """A column the file does not have leaves that field of a known resident alone."""
+        header = self.header
+        mask = header.tag_mask
+        return dataclasses.replace(
+            data,
+            residency=data.residency if header.has(Col.RESIDENCY) else resident.residency,
+            language=data.language if header.has(Col.LANGUAGE) else resident.language,
+            treatment=data.treatment
+            if header.has(Col.TREATMENT)
+            else (data.treatment or resident.treatment),
+            tags=(resident.tags & ~mask & int(sum(Tag))) | data.tags,
+        )
+
+    def _reject(self, rejections: list[Rejection]) -> None:
+        ImportRejection.objects.bulk_create(
+            [
+                ImportRejection(
+                    job_id=self.job.pk,
+                    row=r.row,
+                    column=r.column[:200],
+                    reason_zh=r.zh,
+                    reason_en=r.en,
+                    cells_cipher=pii.encrypt(json.dumps(r.cells, ensure_ascii=False)),
+                )
+                for r in rejections
+            ],
+            batch_size=CHUNK_ROWS,
+        )
+
+    # Where a row lives ------------------------------------------------------------------
+
+    def _load_compounds(self) -> dict[str, Area]:
+        if self.area.level == Level.COMPOUND:
+            return {}
+        found: dict[str, Area] = {}
+        for compound in Area.objects.filter(parent=self.area, level=Level.COMPOUND).order_by(
+            "code"
+        ):
+            for k in columns.compound_keys(compound.name):
+                found.setdefault(k, compound)
+        return found
+
+    def _compound(self, row: RosterRow) -> Area | Rejection:
+        column = self.header.label_of(Col.COMPOUND)
+        if self.area.level == Level.COMPOUND:
+            ours = set(columns.compound_keys(self.area.name))
+            if row.compound and not ours & set(columns.compound_keys(row.compound)):
+                return Rejection(
+                    row.row,
+                    column,
+                    f"小区“{row.compound}”不是本次导入的小区“{self.area.name}”",
+                    f"compound “{row.compound}” is not the compound of this import, "
+                    f"“{self.area.name}”",
+                    row.cells,
+                )
+            return self.area
+        choices = list(dict.fromkeys(self.compounds.values()))
+        if not row.compound and len(choices) == 1:
+            return choices[0]
+        for k in columns.compound_keys(row.compound):
+            if k in self.compounds:
+                return self.compounds[k]
+        names = "、".join(c.name for c in choices[:20]) or "（无）"
+        if not row.compound:
+            zh, en = "小区为空", "compound is empty"
+        else:
+            zh, en = (
+                f"小区“{row.compound}”不在{self.area.name}",
+                f"compound “{row.compound}” is not in {self.area.name}",
+            )
+        return Rejection(
+            row.row,
+            column,
+            f"{zh}；本社区的小区有：{names}",
+            f"{en}; its compounds are: {names}",
+            row.cells,
+        )
+
+    def _building(self, compound: Area, label: str) -> Area:
+        known = self.buildings.get(compound.pk)
+        if known is None:
+            known = self.buildings[compound.pk] = {}
+            for building in Area.objects.filter(parent=compound, level=Level.BUILDING).order_by(
+                "code"
+            ):
+                known.setdefault(columns.building_label(building.name), building)
+        building = known.get(label)
+        if building is None:
+            building, _ = building_get_or_create(actor=self.actor, compound=compound, name=label)
+            known[label] = building
+        return building
+
+    def _households(
+        self, wanted: set[tuple[Area, str, str]]
+    ) -> dict[tuple[int, str, str], Household]:
+        """Households by (building id, unit, room), made in bulk where missing.
+
+        # TODO(areas): this belongs in areas.services as a bulk household_get_or_create.
+        """
+        missing = []
+        for building, unit, room in wanted:
+            if (unit, room) not in self._known_households(building):
+                missing.append(
+                    Household(
+                        building_id=building.pk, area_code=building.code, unit=unit, room=room
+                    )
+                )
+        if missing:
+            Household.objects.bulk_create(missing, batch_size=CHUNK_ROWS, ignore_conflicts=True)
+            for building_id in {h.building_id for h in missing}:
+                del self.households[building_id]
+        return {
+            (b.pk, unit, room): self._known_households(b)[(unit, room)] for b, unit, room in wanted
+        }
+
+    def _known_households(self, building: Area) -> dict[tuple[str, str], Household]:
+        known = self.households.get(building.pk)
+        if known is None:
+            known = self.households[building.pk] = {}
+            for pk, unit, room in Household.objects.filter(building_id=building.pk).values_list(
+                "pk", "unit", "room"
+            ):
+                household = Household(
+                    pk=pk, building_id=building.pk, area_code=building.code, unit=unit, room=room
+                )
+                known.setdefault((columns.unit_label(unit), columns.room_label(room)), household)
+        return known
+
+
+def _count_fields(counts: Counter) -> dict[str, int]:
+    return {k: counts.get(k, 0) for k in ("created", "updated", "unchanged", "rejected")}

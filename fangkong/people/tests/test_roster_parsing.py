@@ -1,0 +1,366 @@
+"""The roster parser on messy rosters, one mess at a time. No database."""
+
+import datetime as dt
+import io
+
+import pytest
+
+from fangkong.core.idnumbers import IdType
+from fangkong.people.models import Residency, Tag
+from fangkong.people.roster import columns
+from fangkong.people.roster.parsing import Rejection, RosterRow, open_roster
+from fangkong.people.roster.reading import RosterFileError
+
+from .rosterfiles import HEADER, csv_bytes, id_number, person, roster, xlsx
+
+
+def parse(data: bytes):
+    with open_roster(io.BytesIO(data)) as parsed:
+        return parsed.header, list(parsed.rows)
+
+
+def good(rows) -> list[RosterRow]:
+    return [r for r in rows if isinstance(r, RosterRow)]
+
+
+def rejected(rows) -> list[Rejection]:
+    return [r for r in rows if isinstance(r, Rejection)]
+
+
+@pytest.mark.parametrize("make", [xlsx, csv_bytes], ids=["xlsx", "csv"])
+def test_title_rows_above_the_header_are_passed_over(make):
+    header, rows = parse(make(roster(person("张三"), person("李四"))))
+    assert header.row == 3
+    assert [r.row for r in rows] == [4, 5]
+    assert [r.data.name for r in good(rows)] == ["张三", "李四"]
+
+
+def test_merged_address_cells_give_every_row_the_household():
+    rows = roster(
+        person("张三", building="3号楼", unit="2", room="301"),
+        person("张小三", building=None, unit=None, room=None),
+        person("张小四", building=None, unit=None, room=None),
+        person("李四", building="3号楼", unit="2", room="302"),
+    )
+    # The title spans the sheet; 楼栋/单元/房号 are merged down the household's rows.
+    data = xlsx(rows, merges=("A1:G1", "B4:B6", "C4:C6", "D4:D6"))
+    _header, parsed = parse(data)
+    assert [(r.data.name, r.building, r.unit, r.room) for r in good(parsed)] == [
+        ("张三", "3号楼", "2", "301"),
+        ("张小三", "3号楼", "2", "301"),
+        ("张小四", "3号楼", "2", "301"),
+        ("李四", "3号楼", "2", "302"),
+    ]
+
+
+def test_a_merged_range_running_past_the_last_person_makes_no_row():
+    rows = [*roster(person("张三", room="301")), [None] * 7, [None] * 7]
+    _header, parsed = parse(xlsx(rows, merges=("D4:D6",)))
+    assert [r.row for r in parsed] == [4]
+
+
+@pytest.mark.parametrize(
+    "id_header",
+    ["身份证号", "身份证号码", "证件号码", "证件号", "公民身份号码", "ID", "身份证号码（必填）"],
+)
+@pytest.mark.parametrize("phone_header", ["联系电话", "手机号", "手机号码", "电话", "联系方式"])
+def test_header_synonyms(id_header, phone_header):
+    number = id_number()
+    rows = [
+        ["姓名", "楼栋", "房号", id_header, phone_header],
+        ["张三", "1", "101", number, "13800138000"],
+    ]
+    header, parsed = parse(csv_bytes(rows))
+    assert header.columns[columns.Col.ID_NUMBER] == 3
+    assert header.columns[columns.Col.PHONE] == 4
+    assert good(parsed)[0].data.doc.number == number
+
+
+def test_bilingual_and_starred_headers_are_found():
+    rows = [
+        ["*姓名 Name", "楼栋", "房号", "身份证号码 ID number"],
+        ["张三", "1", "101", id_number()],
+    ]
+    header, parsed = parse(csv_bytes(rows))
+    assert {columns.Col.NAME, columns.Col.ID_NUMBER} <= header.columns.keys()
+    assert len(good(parsed)) == 1
+
+
+def test_full_width_digits_spaces_and_padded_names_are_normalised():
+    number = id_number()
+    full_width = "".join(chr(ord(c) + 0xFEE0) for c in number)
+    rows = roster(
+        [
+            "幸福小区",
+            "３ 栋",
+            "１单元",
+            "１０１ 室",
+            "张　三",
+            f" {full_width[:6]} {full_width[6:]} ",
+            "１３８ ００１３ ８０００",
+        ]
+    )
+    row = good(parse(csv_bytes(rows))[1])[0]
+    assert row.data.name == "张三"
+    assert row.data.doc.number == number
+    assert row.data.phone == "13800138000"
+    assert (row.building, row.unit, row.room) == ("3号楼", "1", "101")
+
+
+def test_lower_case_x_is_read_as_upper_case():
+    number = next(n for n in (id_number() for _ in range(200)) if n.endswith("X"))
+    row = good(parse(csv_bytes(roster(person(number=number.lower()))))[1])[0]
+    assert row.data.doc.number == number
+
+
+@pytest.mark.parametrize("value", [431102197503091234, 4.31102197503091e17])
+def test_an_id_excel_stored_as_a_number_is_rejected_never_stored(value):
+    rows = roster(["幸福小区", "1号楼", "1", "101", "张三", value, "13800138000"])
+    (rejection,) = parse(xlsx(rows))[1]
+    assert isinstance(rejection, Rejection)
+    assert rejection.column == "F 身份证号码"
+    assert "numeric value" in rejection.en and "last digits are lost" in rejection.en
+    assert "Excel" in rejection.zh and "数值" in rejection.zh
+
+
+def test_a_short_numeric_id_is_rejected_too():
+    rows = roster(["幸福小区", "1号楼", "1", "101", "张三", 12345678, ""])
+    (rejection,) = parse(xlsx(rows))[1]
+    assert "leading zeros" in rejection.en
+
+
+def test_scientific_notation_in_csv_is_rejected():
+    rows = roster(["幸福小区", "1号楼", "1", "101", "张三", "4.31102E+17", "13800138000"])
+    (rejection,) = parse(csv_bytes(rows))[1]
+    assert "scientific notation" in rejection.en and "last digits are lost" in rejection.en
+    assert "科学计数法" in rejection.zh
+
+
+def test_an_id_ending_in_000_with_a_wrong_check_character_is_called_excel_truncation():
+    number = id_number()[:15] + "000"
+    rows = roster(person(number=number))
+    (rejection,) = parse(csv_bytes(rows))[1]
+    assert "Excel truncation" in rejection.en and "截" in rejection.zh
+
+
+def test_a_masked_id_is_rejected_as_masked():
+    (rejection,) = parse(csv_bytes(roster(person(number="4311**********1234"))))[1]
+    assert "masked" in rejection.en
+
+
+def test_the_same_person_twice_rejects_the_later_row():
+    number = id_number()
+    rows = roster(
+        person("张三", number=number), person("李四"), person("张三", number=number.lower())
+    )
+    parsed = parse(csv_bytes(rows))[1]
+    assert [type(r).__name__ for r in parsed] == ["RosterRow", "RosterRow", "Rejection"]
+    assert parsed[2].row == 6
+    assert parsed[2].en.startswith("same person as row 4")
+    assert parsed[2].zh.startswith("与第4行是同一人")
+
+
+@pytest.mark.parametrize("make", [xlsx, csv_bytes], ids=["xlsx", "csv"])
+def test_blank_rows_are_skipped_silently(make):
+    rows = roster(person("张三"), [None] * 7, ["", " ", "", "", "", "", ""], person("李四"))
+    if make is csv_bytes:
+        rows = [[c or "" for c in row] for row in rows]
+    parsed = parse(make(rows))[1]
+    assert [r.row for r in parsed] == [4, 7]
+    assert not rejected(parsed)
+
+
+@pytest.mark.parametrize(
+    ("raw", "phone"),
+    [
+        ("138-0013-8000", "13800138000"),
+        ("138 0013 8000", "13800138000"),
+        ("+86 13800138000", "13800138000"),
+        ("0746-8221234", "07468221234"),
+    ],
+)
+def test_phones_with_dashes_and_spaces(raw, phone):
+    row = good(parse(csv_bytes(roster(person(phone=raw))))[1])[0]
+    assert row.data.phone == phone
+
+
+def test_a_bad_phone_rejects_the_row_naming_the_column():
+    (rejection,) = parse(csv_bytes(roster(person(phone="12345"))))[1]
+    assert rejection.column == "G 联系电话"
+    assert "phone" in rejection.en
+
+
+def test_gbk_csv_is_read():
+    rows = roster(person("欧阳娜娜", building="五号楼"))
+    header, parsed = parse(csv_bytes(rows, encoding="gbk"))
+    assert header.labels[:2] == ("小区", "楼栋")
+    assert (parsed[0].data.name, parsed[0].building) == ("欧阳娜娜", "5号楼")
+
+
+@pytest.mark.parametrize("delimiter", ["\t", ";", "|"])
+def test_the_delimiter_is_sniffed(delimiter):
+    parsed = parse(csv_bytes(roster(person("张三")), delimiter=delimiter))[1]
+    assert good(parsed)[0].data.name == "张三"
+
+
+def test_utf16_tab_separated_text_from_excel_is_read():
+    parsed = parse(csv_bytes(roster(person("张三")), encoding="utf-16", delimiter="\t"))[1]
+    assert good(parsed)[0].data.name == "张三"
+
+
+@pytest.mark.parametrize(
+    ("label", "expected"),
+    [
+        ("3栋", "3号楼"),
+        ("3号楼", "3号楼"),
+        ("3幢", "3号楼"),
+        ("三号楼", "3号楼"),
+        ("第十二栋", "12号楼"),
+        ("3#", "3号楼"),
+        ("03", "3号楼"),
+        ("A座", "A座"),
+        ("综合楼", "综合楼"),
+    ],
+)
+def test_building_labels(label, expected):
+    assert columns.building_label(label) == expected
+
+
+def test_a_building_number_excel_made_a_number_is_fine():
+    rows = roster(["幸福小区", 3, 1, 101, "张三", id_number(), 13800138000])
+    row = good(parse(xlsx(rows))[1])[0]
+    assert (row.building, row.unit, row.room, row.data.phone) == (
+        "3号楼",
+        "1",
+        "101",
+        "13800138000",
+    )
+
+
+def test_a_room_excel_turned_into_a_date_is_rejected():
+    rows = roster(["幸福小区", "1号楼", "1", dt.datetime(2001, 1, 1), "张三", id_number(), ""])
+    (rejection,) = parse(xlsx(rows))[1]
+    assert rejection.column == "D 房号"
+    assert "date" in rejection.en
+
+
+def test_missing_room_and_bad_name_are_both_named():
+    (rejection,) = parse(csv_bytes(roster(person("", room=""))))[1]
+    assert rejection.column == "D 房号, E 姓名"
+    assert "room is empty" in rejection.en and "name is empty" in rejection.en
+
+
+def test_tags_from_a_tag_column_and_from_yes_no_columns():
+    rows = [
+        [
+            "姓名",
+            "身份证号",
+            "楼栋",
+            "房号",
+            "重点人群",
+            "独居",
+            "是否卧床",
+            "透析/定期治疗",
+            "孕妇",
+        ],
+        ["甲", id_number(), "1", "101", "残疾、70岁以上", "是", "√", "", "否"],
+        ["乙", id_number(), "1", "102", "外籍，滞留学生", "", "Y", "血液透析 周二四六", "1"],
+        ["丙", id_number(), "1", "103", "低保户", "", "", "", ""],
+        ["丁", id_number(), "1", "104", "", "也许", "", "", ""],
+    ]
+    parsed = parse(csv_bytes(rows))[1]
+    first, second, third, fourth = parsed
+    assert first.data.tags == Tag.DISABLED | Tag.LIVING_ALONE | Tag.BEDRIDDEN
+    assert (
+        second.data.tags
+        == Tag.FOREIGN | Tag.STRANDED_STUDENT | Tag.BEDRIDDEN | Tag.REGULAR_TREATMENT | Tag.PREGNANT
+    )
+    assert second.data.treatment == "血液透析 周二四六"
+    assert isinstance(third, Rejection) and "低保户" in third.en and "独居" in third.en
+    assert isinstance(fourth, Rejection) and fourth.column == "F 独居" and "yes or no" in fourth.en
+
+
+@pytest.mark.parametrize(
+    ("word", "residency"),
+    [
+        ("户籍", Residency.PERMANENT),
+        ("常住", Residency.PERMANENT),
+        ("本地", Residency.PERMANENT),
+        ("", Residency.PERMANENT),
+        ("租户", Residency.TENANT),
+        ("流动", Residency.TENANT),
+        ("暂住", Residency.TENANT),
+        ("外来", Residency.TENANT),
+        ("非户籍", Residency.TENANT),
+    ],
+)
+def test_residency_words(word, residency):
+    rows = [["姓名", "身份证号", "楼栋", "房号", "居住类型"], ["甲", id_number(), "1", "101", word]]
+    assert good(parse(csv_bytes(rows))[1])[0].data.residency == residency
+
+
+def test_an_unknown_residency_word_is_rejected():
+    rows = [
+        ["姓名", "身份证号", "楼栋", "房号", "居住类型"],
+        ["甲", id_number(), "1", "101", "候鸟"],
+    ]
+    (rejection,) = parse(csv_bytes(rows))[1]
+    assert "候鸟" in rejection.zh and "residency" in rejection.en
+
+
+def test_document_types_other_than_the_id_card():
+    rows = [
+        ["姓名", "证件类型", "证件号码", "楼栋", "房号"],
+        ["John Smith", "护照", "e1234 5678", "1", "101"],
+        ["陈大文", "港澳居民来往内地通行证", "h12345678", "1", "102"],
+        ["某甲", "驾驶证", "123", "1", "103"],
+    ]
+    passport, permit, unknown = parse(csv_bytes(rows))[1]
+    assert (passport.data.doc.type, passport.data.doc.number) == (IdType.PASSPORT, "E12345678")
+    assert passport.data.name == "John Smith"
+    assert permit.data.doc.type == IdType.HK_MACAO
+    assert isinstance(unknown, Rejection) and "document type" in unknown.en
+
+
+def test_the_header_repeated_on_every_printed_page_is_skipped():
+    parsed = parse(csv_bytes([*roster(person("张三")), HEADER, person("李四")]))[1]
+    assert [r.data.name for r in parsed] == ["张三", "李四"]
+
+
+def test_a_rejection_carries_the_original_cells():
+    rows = roster(["幸福小区", "1号楼", "1", "101", "张三", "4.31102E+17", "138-0013-8000"])
+    (rejection,) = parse(csv_bytes(rows))[1]
+    assert rejection.cells == rows[-1]
+
+
+def test_a_roster_on_the_second_sheet_is_found():
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.active.append(["填表说明：身份证号请设为文本格式"])
+    sheet = workbook.create_sheet("花名册")
+    for row in roster(person("张三")):
+        sheet.append(row)
+    out = io.BytesIO()
+    workbook.save(out)
+    assert good(parse(out.getvalue())[1])[0].data.name == "张三"
+
+
+@pytest.mark.parametrize(
+    ("data", "en"),
+    [
+        (b"", "empty"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(500), ".xls"),
+        (b"PK\x03\x04 not really a zip", "cannot read this Excel file"),
+        (bytes(range(256)) * 4, "not a roster file"),
+        (b"just some text\nwithout a header\n", "no header row"),
+        (csv_bytes([["姓名", "身份证号"], ["张三", "1"]]), "楼栋 (building), 房号 (room)"),
+        (b"a,b\n\x80\xff\n", "encoding"),
+    ],
+    ids=["empty", "xls", "bad-zip", "binary", "no-header", "missing-columns", "encoding"],
+)
+def test_a_bad_file_gets_a_bilingual_message(data, en):
+    with pytest.raises(RosterFileError) as exc:
+        parse(data)
+    assert en in exc.value.en
+    assert exc.value.zh and any("\u4e00" <= ch <= "\u9fff" for ch in exc.value.zh)
