@@ -1,0 +1,205 @@
+"""A sampler on a phone keeps working through an outage, and nothing is lost or doubled.
+
+Chromium (Debian's) drives the real page against a live server: scans go through the
+one input as a keyboard-wedge scanner types them (text, then Enter).
+"""
+
+import json
+
+import pytest
+from playwright.sync_api import expect
+
+from fangkong.areas.models import Household
+from fangkong.factories import area, make_resident, new_id_number
+from fangkong.people.codes import code_for
+from fangkong.testing.models import Sample, Tube, UploadEvent
+
+from .conftest import upload
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+ALL_EVENTS_JS = """() => new Promise((resolve, reject) => {
+  const open = indexedDB.open("fangkong-sampler");
+  open.onsuccess = () => {
+    const req = open.result.transaction("events").objectStore("events").getAll();
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  };
+  open.onerror = () => reject(open.error);
+})"""
+
+
+def forged(code: str) -> str:
+    """The code with one character of its signature changed."""
+    i = len(code) - 10
+    return code[:i] + ("A" if code[i] != "A" else "B") + code[i + 1 :]
+
+
+def login(page, username):
+    page.goto("/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", "pw")
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+
+
+def scan(page, text):
+    """What a keyboard-wedge scanner does: type fast into the focused input, then Enter."""
+    box = page.locator("#scan-input")
+    box.press_sequentially(text, delay=0)
+    box.press("Enter")
+
+
+def said(page, *texts: str) -> None:
+    """The message line comes to show every one of `texts` (it is written asynchronously)."""
+    for text in texts:
+        expect(page.locator("#sampler-message")).to_contain_text(text)
+
+
+def wait_pending(page, n: int, timeout=30_000):
+    page.locator(f"#sampler[data-pending='{n}']").wait_for(timeout=timeout)
+
+
+@pytest.fixture
+def outsider(tree):
+    """A resident of another street: outside the round's areas."""
+    street = area(f"{tree.district.code}002", "另一街道", tree.district)
+    community = area(f"{street.code}001", "别的社区", street)
+    compound = area(f"{community.code}001", "别的小区", community)
+    building = area(f"{compound.code}001", "9号楼", compound)
+    return make_resident(Household.objects.create(building=building, room="901"), "外来人")
+
+
+def test_a_sampler_keeps_working_offline_and_every_sample_arrives_once(
+    phone_page, live_server, rnd, site_a, sampler, people_a, outsider, channel_a2, tree
+):
+    page = phone_page
+    context = page.context
+    typed = make_resident(tree.household_a2, "无码老人")  # has no phone: ID typed by hand
+    unknown_id = new_id_number()  # a valid ID number of nobody registered
+    # Another channel already used this barcode.
+    upload(sampler, channel_a2.tube([], barcode="TAKEN0001", seal=False), device="other")
+
+    login(page, "sampler_a")
+    page.goto("/testing/sampler/")
+    page.wait_for_selector("#sampler[data-ready=true]")
+    # Nothing is wider than the phone.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 361
+
+    # Pick site and channel (the only round and site are chosen already), pool of 5.
+    assert page.locator("#setup-round").input_value() == str(rnd.pk)
+    assert page.locator("#setup-site").input_value() == str(site_a.pk)
+    channel = site_a.channels.order_by("name")[0]
+    page.select_option("#setup-channel", str(channel.pk))
+    page.select_option("#setup-pool", "5")
+    page.click("#setup-done")
+
+    # Tube 1: online for the first three people.
+    scan(page, "T0000001")
+    said(page, "T0000001")
+    for r in people_a[:3]:
+        scan(page, code_for(r))
+        page.get_by_text(f"{r.name} {r.id_masked} ✓").first.wait_for()
+    expect(page.locator("#tube-count")).to_have_text("3 / 5")
+    wait_pending(page, 0)
+
+    # The network goes. Scanning goes on.
+    context.set_offline(True)
+    page.evaluate("window.dispatchEvent(new Event('offline'))")
+    scan(page, code_for(people_a[3]))
+    scan(page, code_for(people_a[4]))
+    expect(page.locator("#tube-count")).to_have_text("5 / 5")
+    scan(page, code_for(typed))  # a sixth person: refused, the tube is full
+    said(page, "试管已满", "seal it")
+    page.click("#seal")
+    said(page, "已封管")
+
+    # The page itself reloads with no network (service worker) and keeps its queue.
+    page.reload()
+    page.wait_for_selector("#sampler[data-ready=true]")
+    assert "离线" in page.locator("#net-state").inner_text()
+    expect(page.locator("#pending-count")).to_have_text("3")  # 2 samples, 1 seal
+
+    # Tube 2, still offline: a typed ID, an unknown ID, a repeat, an outsider; seal early.
+    scan(page, "T0000001")  # the sealed tube again: refused on the device
+    said(page, "已在本机使用过", "already used")
+    scan(page, "T0000002")
+    scan(page, typed.id_number())
+    scan(page, unknown_id[:-1] + ("0" if unknown_id[-1] != "0" else "1"))  # a typo
+    said(page, "校验位", "check character")
+    scan(page, unknown_id)
+    scan(page, code_for(people_a[0]))  # sampled in tube 1 already
+    said(page, "本机采过")
+    scan(page, code_for(outsider))
+    scan(page, forged(code_for(people_a[1])))
+    said(page, "签名无效", "not valid")
+    expect(page.locator("#tube-count")).to_have_text("4 / 5")
+    page.click("#seal")
+    expect(page.locator("#pending-count")).to_have_text(str(3 + 6))  # tube 2: open, 4, seal
+    assert page.locator("#sampler").get_attribute("data-online") == "false"
+
+    # Back online, the first answer is lost on the way (the server stored the batch):
+    # the page must send it again, and the server must not store anything twice.
+    lost = {"n": 0}
+
+    def lose_first_answer(route):
+        if lost["n"] == 0:
+            lost["n"] += 1
+            route.fetch()  # reaches the server
+            route.abort("connectionreset")  # the phone never hears back
+        else:
+            route.continue_()
+
+    context.route("**/api/v1/testing/uploads", lose_first_answer)
+    context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    wait_pending(page, 0, timeout=60_000)
+    assert lost["n"] == 1
+
+    # Flags are shown, in both languages.
+    feed = page.locator("#feed").inner_text()
+    assert "本轮已采过" in feed and "already sampled this round" in feed
+    assert "不在本轮区域" in feed and "证件号未登记" in feed
+
+    # A tube used at another channel is refused by the server, clearly.
+    scan(page, "TAKEN0001")
+    page.locator("#tube-problem").wait_for()
+    problem = page.locator("#tube-problem").inner_text()
+    assert "已在其他通道使用" in problem and "already used at another channel" in problem
+    page.click("#seal")  # empty and refused: set aside, nothing to send
+    said(page, "弃用")
+    wait_pending(page, 0)
+
+    # The database holds every sample exactly once, and nothing else.
+    records = page.evaluate(ALL_EVENTS_JS)
+    samples = [r for r in records if r["event"]["type"] == "sample"]
+    assert len(samples) == 9
+    assert {r["state"] for r in records} <= {"accepted", "rejected"}
+    stored = list(Sample.objects.values_list("client_id", flat=True))
+    assert len(stored) == len(set(stored)) == 9
+    assert set(stored) == {r["client_id"] for r in samples}
+    t1 = Tube.objects.get(barcode="T0000001")
+    t2 = Tube.objects.get(barcode="T0000002")
+    assert (t1.sample_count, t1.pool_size, t1.is_sealed) == (5, 5, True)
+    assert (t2.sample_count, t2.is_sealed) == (4, True)
+    assert Sample.objects.filter(resident=people_a[0]).count() == 2
+    assert Sample.objects.filter(resident__isnull=True).count() == 1  # the unknown ID
+    assert UploadEvent.objects.filter(type="tube_open", code="tube_taken").count() == 1
+    # Answered events keep no full ID number on the phone.
+    assert typed.id_number() not in json.dumps(records, ensure_ascii=False)
+
+    # Replaying everything the phone ever sent changes nothing.
+    replay = page.evaluate(
+        """async (events) => {
+          const token = document.cookie.match(/csrftoken=([^;]+)/)[1];
+          const resp = await fetch("/api/v1/testing/uploads", {method: "POST",
+            headers: {"Content-Type": "application/json", "X-CSRFToken": token},
+            body: JSON.stringify({device_id: "replay", events})});
+          return [resp.status, await resp.json()];
+        }""",
+        [{k: v for k, v in r["event"].items() if k != "id_masked"} for r in records],
+    )
+    assert replay[0] == 200
+    assert [x["status"] for x in replay[1]["results"]] == [r["state"] for r in records]
+    assert Sample.objects.count() == 9
+    assert Tube.objects.filter(barcode__in=["T0000001", "T0000002"]).count() == 2
