@@ -1,19 +1,21 @@
 """The demo district: `seed_district(residents=N)` builds 零陵区 with N residents.
 
 Streets, communities, compounds and buildings are planned first (tree.py); then,
-building by building, households and their people are drawn (population.py) and
-written in chunks (load.py): COPY on PostgreSQL, bulk inserts on SQLite. Memory holds
-the area plan and one chunk. Last come the building statistics, the demo users
+building by building, households and their people are drawn (population.py), in
+batches and for big seeds in parallel (batches.py), and written as they come
+(load.py): COPY on PostgreSQL, bulk inserts on SQLite. Memory holds the area plan and
+a few batches. Last come the building statistics, the demo users
 (users.py) and, on PostgreSQL, ANALYZE. Everything happens in one transaction, so a
 failed seed leaves nothing behind.
 """
 
+import os
 import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from fangkong.areas.models import Area, Level
@@ -22,12 +24,12 @@ from fangkong.core.errors import Conflict
 from fangkong.people.services import building_stats_refresh_under
 
 from . import data
+from .batches import LANES, generate
 from .load import loader_for_connection
-from .population import People
 from .tree import Plan, plan_district
 from .users import DemoLogin, demo_users_create, logins_write
 
-CHUNK_RESIDENTS = 20_000
+PARALLEL_FROM = 100_000
 
 
 @dataclass
@@ -52,12 +54,14 @@ def seed_district(
     if_empty: bool = False,
     logins_path: Path | None = None,
     progress=None,
+    workers: int | None = None,
 ) -> SeedResult:
     """Build the demo district with `residents` people and its demo users.
 
     `if_empty`: do nothing when the district is already there. `logins_path`: where the
     demo users' passwords are written (never committed). `progress(text)` hears how far
-    the load has got.
+    the load has got. `workers`: processes drawing people (default: one a core, for
+    big seeds on PostgreSQL); the district is the same however many.
     """
     if district_exists():
         if if_empty:
@@ -76,7 +80,7 @@ def seed_district(
         plan = plan_district(residents, seed)
         areas_create(plan, result)
         clock.lap("areas")
-        people_load(plan, result, progress, clock)
+        people_load(plan, result, progress, clock, workers or default_workers(residents))
         building_stats_refresh_under(data.DISTRICT_CODE)
         clock.lap("statistics")
         result.logins = demo_users_create(plan, random.Random(seed))
@@ -121,34 +125,25 @@ def areas_create(plan: Plan, result: SeedResult) -> None:
         building.pk = pks[building.code]
 
 
-def people_load(plan: Plan, result: SeedResult, progress, clock: "_Clock") -> None:
-    """Households and residents, building by building, written a chunk at a time."""
+def people_load(plan: Plan, result: SeedResult, progress, clock: "_Clock", workers: int) -> None:
+    """Households and residents, drawn batch by batch and written as they come."""
     loader = loader_for_connection(plan.residents)
-    people = People(timezone.localdate())
-    household_id = loader.start()
-    households: list[tuple] = []
-    residents: list[tuple] = []
-    for building in plan.buildings():
-        rng = plan.building_rng(building)
-        left = building.limit
-        for h in list(building.households(rng)):
-            if left <= 0:
-                break
-            size = min(h.size, left)
-            left -= size
-            households.append((household_id, building.pk, building.code, h.unit, h.room))
-            residents.extend(people.rows(rng, building, h, household_id, size))
-            household_id += 1
-        if len(residents) >= CHUNK_RESIDENTS:
-            loader.write(households, residents)
-            households, residents = [], []
-            progress(f"{loader.residents_written:,} / {plan.residents:,}")
-    loader.write(households, residents)
+    first_id = loader.start()
+    for households, residents in generate(plan, first_id, timezone.localdate(), workers):
+        loader.write(households, residents)
+        progress(f"{loader.residents_written:,} / {plan.residents:,}")
     clock.lap("people")
     loader.finish()
     clock.lap("indexes")
     result.households = loader.households_written
     result.residents = loader.residents_written
+
+
+def default_workers(residents: int) -> int:
+    """Draw big seeds in parallel where the database can take rows that fast."""
+    if connection.vendor != "postgresql" or residents < PARALLEL_FROM:
+        return 1
+    return max(1, min(os.cpu_count() or 1, LANES))
 
 
 class _Clock:

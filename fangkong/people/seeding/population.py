@@ -56,15 +56,18 @@ class IdNumbers:
     """Unique mainland ID numbers: per region, birth day and sex, the next sequence.
 
     The third-from-last digit is odd for men and even for women, so a day holds 500 of
-    each; a full day moves the birth date on by one. Memory is one small counter array
-    a region, however many people are made.
+    each. They are shared out between `lanes` (one lane takes every lanes-th number),
+    so separate makers never collide; a lane's full day moves the birth date on by
+    one. Memory is one small counter array a region, however many people are made.
     """
 
-    def __init__(self, today: dt.date):
+    def __init__(self, today: dt.date, lane: int = 0, lanes: int = 1):
         self.days = (today - EPOCH).days + 1
         self.today = today
+        self.lane, self.lanes = lane, lanes
+        self.per_lane = (500 - lane + lanes - 1) // lanes
         self.counters: dict[str, array] = {}
-        self.passports = itertools.count(10_000_001)
+        self.passports = itertools.count(10_000_001 + lane * 10_000_000)
 
     def mainland(self, region: str, birth: dt.date, sex: str) -> tuple[str, dt.date]:
         counts = self.counters.get(region)
@@ -73,11 +76,12 @@ class IdNumbers:
         day = (birth - EPOCH).days
         while True:
             slot = 2 * day + (sex == "M")
-            if counts[slot] < 500:
+            if counts[slot] < self.per_lane:
                 break
             day = day + 1 if day + 1 < self.days else day - 400
         k = counts[slot]
         counts[slot] = k + 1
+        k = k * self.lanes + self.lane
         birth = EPOCH + dt.timedelta(days=day)
         first17 = f"{region}{birth.year}{birth.month:02d}{birth.day:02d}{2 * k + (sex == 'M'):03d}"
         return first17 + mainland_check_char(first17), birth
@@ -156,9 +160,9 @@ class Person:
 class People:
     """Makes the residents of each household, one building at a time."""
 
-    def __init__(self, today: dt.date):
+    def __init__(self, today: dt.date, lane: int = 0, lanes: int = 1):
         self.today = today
-        self.ids = IdNumbers(today)
+        self.ids = IdNumbers(today, lane, lanes)
         self.lookup = LookupHash()
 
     # --- who lives together -------------------------------------------------------

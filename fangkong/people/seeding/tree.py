@@ -50,6 +50,7 @@ class Building:
     tenants: float
     built_year: int
     limit: int = 0  # residents to load here (the community's last building is cut)
+    household_count: int = 0  # households that holds
     pk: int | None = None
     children = ()
 
@@ -65,6 +66,20 @@ class Building:
                     weights = SIZES_TENANT if tenant else SIZES_ELDERLY if elderly else SIZES_FAMILY
                     size = rng.choices(range(1, 6), weights)[0]
                     yield Household(str(unit), f"{floor}{room:02d}", size, elderly, tenant)
+
+    def occupied_households(self, rng: random.Random) -> list[Household]:
+        """The households that take the building's `limit` people (the last one cut).
+
+        All the rooms are drawn first, so `rng` goes on the same way however many of
+        them are kept."""
+        kept, left = [], self.limit
+        for h in list(self.households(rng)):
+            if left <= 0:
+                break
+            h.size = min(h.size, left)
+            left -= h.size
+            kept.append(h)
+        return kept
 
 
 @dataclass
@@ -98,6 +113,18 @@ class Plan:
 
     def building_rng(self, building: Building) -> random.Random:
         return random.Random(f"{self.seed}:{building.code}")
+
+    def batches(self, residents: int) -> list[list[Building]]:
+        """The buildings in order, cut into runs of about `residents` people."""
+        batches: list[list[Building]] = [[]]
+        count = 0
+        for building in self.buildings():
+            if count >= residents:
+                batches.append([])
+                count = 0
+            batches[-1].append(building)
+            count += building.limit
+        return batches
 
 
 def plan_district(residents: int, seed: int) -> Plan:
@@ -151,6 +178,9 @@ def _fill_community(
             )
             capacity = sum(h.size for h in building.households(plan.building_rng(building)))
             building.limit = min(capacity, quota - planned)
+            building.household_count = len(
+                building.occupied_households(plan.building_rng(building))
+            )
             compound.children.append(building)
             planned += building.limit
             if planned >= quota:

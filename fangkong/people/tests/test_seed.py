@@ -332,3 +332,29 @@ def test_id_numbers_stay_unique_when_a_birth_day_is_full():
         assert idnumbers.parse_mainland(number).birth_date == birth
         seen.add(number)
     assert len(seen) == 1001
+
+
+def test_parallel_drawing_makes_the_same_people_as_one_process(monkeypatch):
+    from fangkong.people.seeding import batches
+    from fangkong.people.seeding.tree import plan_district
+
+    monkeypatch.setattr(batches, "CHUNK", 1500)
+    plan = plan_district(9000, seed=5)
+    for pk, building in enumerate(plan.buildings(), start=1):
+        building.pk = pk
+    today = dt.date(2026, 6, 1)
+
+    def plain(drawn):  # ciphertexts differ by their random nonces
+        return [
+            (households, [tuple(v for v in r if not isinstance(v, bytes)) for r in residents])
+            for households, residents in drawn
+        ]
+
+    one = plain(batches.generate(plan, 100, today, workers=1))
+    assert len(one) >= 5
+    assert plain(batches.generate(plan, 100, today, workers=2)) == one
+    from fangkong.people.seeding.population import COLUMNS
+
+    at = [c for c in COLUMNS if "cipher" not in c].index("id_hash")
+    hashes = [r[at] for _, residents in one for r in residents]
+    assert len(set(hashes)) == len(hashes) == 9000

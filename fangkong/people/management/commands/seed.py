@@ -26,13 +26,19 @@ class Command(BaseCommand):
             help="do nothing if the district is already there (for re-running `make demo`)",
         )
         parser.add_argument(
+            "--workers",
+            type=int,
+            default=None,
+            help="processes drawing people (default: one a core for big seeds on PostgreSQL)",
+        )
+        parser.add_argument(
             "--logins-file",
             type=Path,
             default=settings.PROJECT_DIR / ".demo-logins",
             help="where to write the demo passwords (default .demo-logins at the repository root)",
         )
 
-    def handle(self, *args, residents, seed, if_empty, logins_file, **options):
+    def handle(self, *args, residents, seed, if_empty, logins_file, workers, **options):
         started = time.perf_counter()
 
         def progress(text):
@@ -46,6 +52,7 @@ class Command(BaseCommand):
                 if_empty=if_empty,
                 logins_path=logins_file,
                 progress=progress,
+                workers=workers,
             )
         except DomainError as exc:
             raise CommandError(str(exc)) from None
