@@ -4,14 +4,19 @@ Chromium (Debian's) drives the real page against a live server: scans go through
 one input as a keyboard-wedge scanner types them (text, then Enter).
 """
 
+import dataclasses
+import datetime as dt
 import json
+import random
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from playwright.sync_api import expect
 
 from fangkong.areas.models import Household
+from fangkong.core.idnumbers import IdNumberError, make_mainland, parse_mainland
 from fangkong.factories import area, make_resident, new_id_number
-from fangkong.people.codes import code_for
+from fangkong.people.codes import CodeClaims, code_for, sign_claims
 from fangkong.testing.models import Sample, Tube, UploadEvent
 
 from .conftest import upload
@@ -203,3 +208,110 @@ def test_a_sampler_keeps_working_offline_and_every_sample_arrives_once(
     assert [x["status"] for x in replay[1]["results"]] == [r["state"] for r in records]
     assert Sample.objects.count() == 9
     assert Tube.objects.filter(barcode__in=["T0000001", "T0000002"]).count() == 2
+
+
+def open_sampler(page, username="sampler_a"):
+    login(page, username)
+    page.goto("/testing/sampler/")
+    page.wait_for_selector("#sampler[data-ready=true]")
+
+
+def test_the_page_checks_codes_and_id_numbers_as_the_server_does(phone_page, sampler, rnd, tree):
+    """The page's offline checks (WebCrypto Ed25519, GB 11643) agree with Python's."""
+    page = phone_page
+    open_sampler(page)
+    person = make_resident(tree.household_a1, "欧阳娜娜")
+    good = code_for(person)
+    claims = CodeClaims(person.pk, person.name, person.id_masked, dt.date(2026, 11, 23))
+    other_key = sign_claims(claims, private_key=Ed25519PrivateKey.generate())
+    payload = good.split(".")[1]
+    altered = good.replace(
+        payload, sign_claims(dataclasses.replace(claims, name="欧阳娜")).split(".")[1]
+    )
+    codes = {
+        "good": good,
+        "forged": forged(good),
+        "other_key": other_key,
+        "altered": altered,
+        "truncated": good[:-5],
+        "v2": "FK2" + good[3:],
+    }
+    read = page.evaluate(
+        """async (codes) => {
+          const out = {};
+          for (const [k, v] of Object.entries(codes)) out[k] = await window.fangkongSampler.readCode(v);
+          return out;
+        }""",
+        codes,
+    )
+    assert read["good"]["person"] == {
+        "key": f"r:{person.pk}",
+        "name": "欧阳娜娜",
+        "masked": person.id_masked,
+        "verified": True,  # checked offline with the served public key
+    }
+    for name in ("forged", "other_key", "altered"):
+        assert "签名无效" in read[name]["error"]["zh"], name
+    assert "不完整" in read["truncated"]["error"]["zh"]
+    assert "FK2" in read["v2"]["error"]["zh"]
+
+    rng = random.Random(11643)
+    numbers = []
+    for _ in range(200):
+        birth = dt.date(1930, 1, 1) + dt.timedelta(days=rng.randrange(30000))
+        number = make_mainland("431102", birth, rng.randrange(1000))
+        if rng.random() < 0.6:  # change the sequence or the check character
+            i = rng.randrange(14, 18)
+            number = (
+                number[:i]
+                + rng.choice("0123456789X" if i == 17 else "0123456789")
+                + number[i + 1 :]
+            )
+        numbers.append(number)
+    js = page.evaluate(
+        "(ns) => ns.map((n) => window.fangkongSampler.idNumberProblem(n) === null)", numbers
+    )
+
+    def valid(n):
+        try:
+            parse_mainland(n)
+            return True
+        except IdNumberError:
+            return False
+
+    assert js == [valid(n) for n in numbers]
+    assert 0 < sum(js) < len(js)
+    kinds = page.evaluate(
+        "(xs) => xs.map(window.fangkongSampler.classify)",
+        [good, numbers[0], "T202611230001", "431102801201123", "hello world"],
+    )
+    assert kinds == ["code", "id", "tube", "id15", "unknown"]
+
+
+def test_the_page_backs_off_while_the_server_sheds_load(phone_page, sampler, rnd, site_a, people_a):
+    page = phone_page
+    calls = {"busy": 0, "through": 0}
+
+    def busy_twice(route):
+        if calls["busy"] < 2:
+            calls["busy"] += 1
+            route.fulfill(
+                status=503,
+                headers={"Retry-After": "1", "Content-Type": "application/json"},
+                body=json.dumps({"error": {"code": "busy", "message": "busy", "message_zh": "忙"}}),
+            )
+        else:
+            calls["through"] += 1
+            route.continue_()
+
+    page.context.route("**/api/v1/testing/uploads", busy_twice)
+    open_sampler(page)
+    channel = site_a.channels.order_by("name")[0]
+    page.select_option("#setup-channel", str(channel.pk))
+    page.click("#setup-done")
+    scan(page, "TB000001")
+    scan(page, code_for(people_a[0]))
+    expect(page.locator("#sync-state")).to_contain_text("重试")
+    wait_pending(page, 0)
+    assert calls["busy"] == 2 and calls["through"] >= 1
+    assert Sample.objects.filter(resident=people_a[0]).count() == 1
