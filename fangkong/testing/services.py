@@ -505,6 +505,13 @@ def home_tasks_generate(*, actor, round: TestingRound, area: Area | None = None)
         scope = [area.code]
     codes = _overlap(list(round.round_areas.values_list("area_code", flat=True)), scope)
     sealed = sealed_buildings(codes)
+    existing = HomeSamplingTask.objects.filter(round=round)
+    have_households = set(
+        existing.filter(resident__isnull=True).values_list("household_id", flat=True)
+    )
+    have_residents = set(
+        existing.filter(resident__isnull=False).values_list("resident_id", flat=True)
+    )
     tasks = [
         HomeSamplingTask(
             round=round,
@@ -517,8 +524,9 @@ def home_tasks_generate(*, actor, round: TestingRound, area: Area | None = None)
         for pk, code in Household.objects.filter(area_code__in=sealed[start : start + 500])
         .values_list("id", "area_code")
         .iterator()
+        if pk not in have_households
     ]
-    made_sealed = len(HomeSamplingTask.objects.bulk_create(tasks, ignore_conflicts=True))
+    HomeSamplingTask.objects.bulk_create(tasks, ignore_conflicts=True)
     sealed_set = set(sealed)
     bedridden = []
     for code in codes:
@@ -528,7 +536,7 @@ def home_tasks_generate(*, actor, round: TestingRound, area: Area | None = None)
             .values_list("id", "household_id", "area_code")
             .iterator()
         ):
-            if home not in sealed_set:
+            if home not in sealed_set and rid not in have_residents:
                 bedridden.append((rid, hid, home))
     done = set(
         FirstSample.objects.filter(
@@ -539,24 +547,20 @@ def home_tasks_generate(*, actor, round: TestingRound, area: Area | None = None)
         .filter(round=round, resident_id__in=[b[0] for b in bedridden])
         .values_list("resident_id", flat=True)
     )
-    made_bedridden = len(
-        HomeSamplingTask.objects.bulk_create(
-            [
-                HomeSamplingTask(
-                    round=round,
-                    kind=TaskKind.BEDRIDDEN,
-                    household_id=hid,
-                    resident_id=rid,
-                    area_code=home,
-                    created_by=actor,
-                )
-                for rid, hid, home in bedridden
-                if rid not in done
-            ],
-            ignore_conflicts=True,
+    bedridden_tasks = [
+        HomeSamplingTask(
+            round=round,
+            kind=TaskKind.BEDRIDDEN,
+            household_id=hid,
+            resident_id=rid,
+            area_code=home,
+            created_by=actor,
         )
-    )
-    counts = {"sealed_households": made_sealed, "bedridden": made_bedridden}
+        for rid, hid, home in bedridden
+        if rid not in done
+    ]
+    HomeSamplingTask.objects.bulk_create(bedridden_tasks, ignore_conflicts=True)
+    counts = {"sealed_households": len(tasks), "bedridden": len(bedridden_tasks)}
     audit_record(
         actor=actor,
         event="testing.home_tasks_generate",
