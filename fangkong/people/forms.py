@@ -19,6 +19,7 @@ class RosterImportForm(forms.Form):
     )
     file = forms.FileField(
         label=_("Roster file (.xlsx or .csv)"),
+        allow_empty_file=True,  # the importer says so, in both languages
         widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv,.txt"}),
     )
 

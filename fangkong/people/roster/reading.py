@@ -10,9 +10,8 @@ import contextlib
 import csv
 import io
 import re
-import statistics
 import zipfile
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -89,49 +88,55 @@ def _open_workbook(stream: BinaryIO):
 
 
 def _xlsx_sheet(stream: BinaryIO, ws) -> Sheet:
-    size = ws.max_row
-    merged = merged_ranges(stream, getattr(ws, "_worksheet_path", ""))
-    # The <dimension> a file declares may be wrong; read every row the sheet has.
+    merged, last_row = scan_sheet(stream, getattr(ws, "_worksheet_path", ""))
+    # The <dimension> a file declares may be wrong or missing; read every row there is.
+    size = last_row or ws.max_row
     ws.reset_dimensions()
     numbered = enumerate(ws.iter_rows(values_only=True), start=1)
     return Sheet(ws.title, fill_merged(numbered, merged), size)
 
 
-# <mergeCell ref="A3:A5"/>, with or without a namespace prefix, either quote.
-_MERGE_CELL = re.compile(rb"<(?:[\w.-]+:)?mergeCell\s[^>]*?\bref\s*=\s*[\"']([A-Za-z0-9:$]+)[\"']")
+# <row r="12" ...> and <mergeCell ref="A3:A5"/>, with or without a namespace prefix.
+_TAG = re.compile(rb"<(?:[\w.-]+:)?(row|mergeCell)\b([^>]*)>")
+_ROW_NUMBER = re.compile(rb"\br\s*=\s*[\"'](\d+)[\"']")
+_REF = re.compile(rb"\bref\s*=\s*[\"']([A-Za-z0-9:$]+)[\"']")
 
 
-def merged_ranges(stream: BinaryIO, sheet_path: str) -> list[tuple[int, int, int, int]]:
-    """The merged ranges of a sheet as (min_col, min_row, max_col, max_row).
+def scan_sheet(stream: BinaryIO, sheet_path: str) -> tuple[list[tuple[int, int, int, int]], int]:
+    """A sheet's merged ranges as (min_col, min_row, max_col, max_row), and its last row.
 
-    openpyxl's read-only mode does not expose them. They sit in <mergeCells> after all of
-    <sheetData>, so an XML parse must walk every cell to reach them (about 7 s for 100,000
-    rows); instead the decompressed sheet is streamed through a byte search for the
-    <mergeCell> tag, which cannot occur inside cell text (a "<" there is escaped).
+    openpyxl's read-only mode does not expose merged ranges. They sit in <mergeCells>
+    after all of <sheetData>, so an XML parse must walk every cell to reach them (about
+    7 s for 100,000 rows); instead the decompressed sheet is streamed through a byte
+    search for the two tags, which cannot occur inside cell text (a "<" there is
+    escaped). The last row number is had on the way, for the progress bar.
     """
     if not sheet_path:
-        return []
-    ranges, tail = [], b""
+        return [], 0
+    ranges, last_row, tail = [], 0, b""
     with zipfile.ZipFile(stream) as archive:
         try:
             source = archive.open(sheet_path.lstrip("/"))
         except KeyError:
-            return []
+            return [], 0
         with source:
             while chunk := source.read(CHUNK):
                 buffer = tail + chunk
                 end = 0
-                for match in _MERGE_CELL.finditer(buffer):
-                    ref = match.group(1).decode("ascii").replace("$", "")
-                    with contextlib.suppress(ValueError, TypeError):
-                        bounds = range_boundaries(ref)
-                        if None not in bounds:
-                            ranges.append(bounds)
+                for match in _TAG.finditer(buffer):
                     end = match.end()
-                # Keep enough to catch a tag cut in two by the chunk boundary.
+                    if match.group(1) == b"row":
+                        number = _ROW_NUMBER.search(match.group(2))
+                        last_row = int(number.group(1)) if number else last_row + 1
+                    elif ref := _REF.search(match.group(2)):
+                        with contextlib.suppress(ValueError, TypeError):
+                            bounds = range_boundaries(ref.group(1).decode().replace("$", ""))
+                            if None not in bounds:
+                                ranges.append(bounds)
+                # Keep what may be a tag cut in two by the chunk boundary.
                 tail = buffer[max(end, len(buffer) - 512) :]
     stream.seek(0)
-    return ranges
+    return ranges, last_row
 
 
 def fill_merged(rows: Iterable[tuple[int, Iterable]], ranges) -> Iterator[Row]:
@@ -212,15 +217,19 @@ def _encoding(stream: BinaryIO) -> tuple[str, int]:
 
 
 def sniff_delimiter(sample: str) -> str:
-    """The candidate with the most occurrences on a typical line (title rows have none)."""
+    """The candidate that splits the most lines into the same number of cells.
+
+    Title rows have none, and a note full of commas in a tab-separated file varies from
+    line to line, while the real delimiter comes the same number of times on every row.
+    """
     lines = [line for line in sample.splitlines()[:50] if line.strip()]
-    if not lines:
-        return ","
-    best, best_count = ",", 0
+    best, best_score = ",", (0, 0)
     for delimiter in DELIMITERS:
-        count = statistics.median(line.count(delimiter) for line in lines)
-        if count > best_count:
-            best, best_count = delimiter, count
+        counts = Counter(n for n in (line.count(delimiter) for line in lines) if n)
+        if counts:
+            count, lines_with_it = counts.most_common(1)[0]
+            if (lines_with_it, count) > best_score:
+                best, best_score = delimiter, (lines_with_it, count)
     return best
 
 
