@@ -18,6 +18,12 @@ def navigation(request):
         items.append((_("Roster import"), reverse("people:import")))
     if user.role == "resident":
         items.append((_("My household"), reverse("people:mine")))
+    if policy.can_upload_results(user):
+        items.append((_("Upload results"), reverse("labs:upload")))
+    if policy.can_read_recalls(user):
+        items.append((_("Recalls"), reverse("labs:recalls")))
+    if policy.can_read_round_report(user):
+        items.append((_("Round report"), reverse("labs:rounds")))
     if policy.can_read_audit(user):
         items.append((_("Audit log"), reverse("core:audit")))
     return {"nav": items}

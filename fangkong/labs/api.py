@@ -1,3 +1,442 @@
-from ninja import Router
+"""Lab results, recalls, the round report, throughput and the advisor over JSON.
+
+`POST /labs/results` is idempotent by content: the same result for the same tube
+again changes nothing, so a lab system may resend a batch whenever it is unsure.
+Each refused item is named by its index in the batch and its field; the others go in.
+"""
+
+import datetime as dt
+
+from django.utils import timezone
+from ninja import Field, Query, Router, Schema
+
+from fangkong.accounts import policy
+from fangkong.core.api import MAX_PAGE, PageOut, errors, page_out, require
+from fangkong.core.errors import DomainError
+from fangkong.core.paging import paginate
+from fangkong.core.shortcuts import get_scoped_or_404
+from fangkong.testing.models import SamplingSite, TestingRound
+
+from . import selectors, services
+from .conf import labs_conf
+from .files import clean_row
+from .models import RecallReason, RecallStatus, ResampleVia, ResultUpload
 
 router = Router(tags=["labs"])
+
+
+class ResultIn(Schema):
+    tube: str = Field(max_length=40, description="the tube's barcode")
+    result: str = Field(
+        max_length=20, description="negative, positive or invalid (阴性, 阳性, 无效 also read)"
+    )
+    tested_at: str = Field(
+        max_length=40, description="ISO 8601; without an offset, the deployment's local time"
+    )
+    lab: str = Field("", max_length=100, description="if given, must be this account's lab")
+    reason: str = Field("", max_length=500, description="needed only to correct a stored result")
+
+
+class ResultsIn(Schema):
+    results: list[ResultIn] = Field(max_length=100_000)
+
+
+class ItemError(Schema):
+    index: int = Field(description="position of the item in `results`, from 0")
+    field: str
+    code: str = Field(
+        description="unknown_tube, differs, repeated, invalid, missing, future, other_lab"
+    )
+    message: str
+    message_zh: str
+
+
+class ResultsOut(Schema):
+    upload: int
+    rows: int
+    created: int
+    unchanged: int = Field(description="already stored with the same result: nothing changed")
+    corrected: int
+    rejected: int
+    recalls_raised: int
+    recalls_closed: int
+    cases: int
+    errors: list[ItemError] = Field(description="the first 1,000 refused items")
+
+
+@router.post("/results", response={200: ResultsOut, **errors(403, 413, 422)})
+def results_upload(request, payload: ResultsIn):
+    """Store a batch of tube results from a lab system (role lab; tubes in its jurisdiction)."""
+    require(policy.can_upload_results(request.auth))
+    if len(payload.results) > labs_conf().max_batch:
+        raise DomainError(
+            f"每批最多{labs_conf().max_batch}条", f"at most {labs_conf().max_batch} results a batch"
+        )
+    actor, now = request.auth, timezone.now()
+    names = services.lab_names(actor)
+    rows = (
+        clean_row(
+            i,
+            {
+                "tube": r.tube,
+                "result": r.result,
+                "tested_at": r.tested_at,
+                "lab": r.lab,
+                "reason": r.reason,
+            },
+            lab_names=names,
+            now=now,
+        )
+        for i, r in enumerate(payload.results)
+    )
+    upload = ResultUpload.objects.create(lab=actor, source="api")
+    outcome = services.results_import(actor=actor, rows=rows, upload=upload)
+    services.upload_finish(actor=actor, upload=upload, outcome=outcome)
+    return {
+        "upload": upload.pk,
+        **{k: v for k, v in outcome.counts().items() if k not in ("recalls", "closed")},
+        "recalls_raised": outcome.recalls,
+        "recalls_closed": outcome.closed,
+        "errors": [
+            {"index": e.row, "field": e.column, "code": e.code, "message": e.en, "message_zh": e.zh}
+            for e in outcome.errors
+        ],
+    }
+
+
+# Recalls ---------------------------------------------------------------------------
+
+
+class RecallFilters(Schema):
+    round: int | None = Field(None, ge=1, le=2**63 - 1)
+    area: str = Field("", pattern=r"^\d{0,18}$", description="area code; its subtree")
+    status: str = Field("", pattern=r"^(|open|closed|negative|positive|cancelled)$")
+    page: int = Field(1, ge=1, le=MAX_PAGE)
+
+
+class PersonOut(Schema):
+    id: int
+    name: str
+    id_number_masked: str
+    phone_masked: str
+    address: str
+
+
+class RecallOut(Schema):
+    id: int
+    round: int
+    tube: str = Field(description="the pooled tube's barcode")
+    resident: PersonOut | None = Field(description="null: a sample that matched no resident")
+    area_code: str = Field(description="the building")
+    reason: RecallReason
+    status: RecallStatus
+    raised_at: dt.datetime
+    via: ResampleVia = Field(description="empty until the resample is arranged")
+    site: int | None
+    resample_tube: str | None
+    closed_at: dt.datetime | None
+    close_reason: str
+
+
+def recall_out(r) -> dict:
+    person = r.resident
+    return {
+        "id": r.pk,
+        "round": r.round_id,
+        "tube": r.tube.barcode,
+        "resident": None
+        if person is None
+        else {
+            "id": person.pk,
+            "name": person.name,
+            "id_number_masked": person.id_masked,
+            "phone_masked": person.phone_masked,
+            "address": str(person.household),
+        },
+        "area_code": r.area_code,
+        "reason": r.reason,
+        "status": r.status,
+        "raised_at": r.raised_at,
+        "via": r.via,
+        "site": r.site_id,
+        "resample_tube": r.resample_tube.barcode if r.resample_tube_id else None,
+        "closed_at": r.closed_at,
+        "close_reason": r.close_reason,
+    }
+
+
+@router.get("/recalls", response={200: PageOut[RecallOut], **errors(403, 404, 422)})
+def recall_list(request, filters: Query[RecallFilters]):
+    """Recalls of the caller's jurisdiction (a community worker sees their community's)."""
+    require(policy.can_read_recalls(request.auth))
+    rnd = _round(request, filters.round) if filters.round else None
+    recalls = selectors.recalls_for(request.auth, rnd=rnd, area=filters.area, status=filters.status)
+    page = paginate(recalls, filters.page, 50)
+    return page_out(page, [recall_out(r) for r in page.items])
+
+
+class ArrangeIn(Schema):
+    recalls: list[int] = Field(min_length=1, max_length=500)
+    via: ResampleVia
+    site: int | None = Field(None, ge=1, le=2**63 - 1)
+
+
+class CountOut(Schema):
+    count: int
+
+
+@router.post("/recalls/arrange", response={200: CountOut, **errors(403, 404, 422)})
+def recall_arrange(request, payload: ArrangeIn):
+    """Arrange resamples at home (a door-to-door task is made) or at a site."""
+    require(policy.can_manage_recalls(request.auth))
+    recalls = list(
+        selectors.recalls_for(request.auth).filter(pk__in=payload.recalls).select_related("round")
+    )
+    if len(recalls) != len(set(payload.recalls)):
+        raise DomainError("有召回不存在或不在您的辖区内", "a recall is not found", field="recalls")
+    site = (
+        get_scoped_or_404(SamplingSite.objects, request.auth, pk=payload.site)
+        if payload.site
+        else None
+    )
+    count = services.recalls_arrange(
+        actor=request.auth, recalls=recalls, via=payload.via, site=site
+    )
+    return {"count": count}
+
+
+class ReasonIn(Schema):
+    reason: str = Field(max_length=500)
+
+
+@router.post("/recalls/{recall_id}/cancel", response={200: RecallOut, **errors(403, 404, 422)})
+def recall_cancel(request, recall_id: int, payload: ReasonIn):
+    """Close a recall without a resample (moved away, tested in hospital); reason required."""
+    require(policy.can_manage_recalls(request.auth))
+    recall = get_scoped_or_404(selectors.recalls_for(request.auth), request.auth, pk=recall_id)
+    services.recall_cancel(actor=request.auth, recall=recall, reason=payload.reason)
+    return recall_out(recall)
+
+
+# Report, turnaround, throughput, advisor -------------------------------------------------
+
+
+def _round(request, round_id: int) -> TestingRound:
+    return get_scoped_or_404(TestingRound.objects, request.auth, pk=round_id)
+
+
+class AreaQuery(Schema):
+    area: str = Field("", pattern=r"^\d{0,18}$", description="default: your jurisdiction")
+
+
+class ReportRowOut(Schema):
+    code: str
+    name: str
+    counts: dict[str, int]
+
+
+class DayOut(Schema):
+    day: dt.date
+    counts: dict[str, int]
+
+
+class ReportOut(Schema):
+    round: int
+    area: str
+    area_name: str
+    total: dict[str, int] = Field(
+        description="expected, sampled, tubes, results, positives, invalid, recalls_open, "
+        "recalls_closed, cases, home_done"
+    )
+    rows: list[ReportRowOut] = Field(description="one per child area; a row for this level")
+    days: list[DayOut] = Field(description="by local day")
+
+
+def _area(request, code: str):
+    area = selectors.report_root(request.auth, code)
+    if area is None:
+        raise DomainError("请指定您辖区内的区域", "name an area of your jurisdiction", field="area")
+    return area
+
+
+@router.get("/rounds/{round_id}/report", response={200: ReportOut, **errors(403, 404, 422)})
+def round_report(request, round_id: int, query: Query[AreaQuery]):
+    """The round report under an area: by child area and by day."""
+    require(policy.can_read_round_report(request.auth))
+    report = selectors.round_report(_round(request, round_id), _area(request, query.area))
+    return {
+        "round": round_id,
+        "area": report.area.code,
+        "area_name": report.area.name,
+        "total": report.total,
+        "rows": [{"code": r.code, "name": r.name, "counts": r.counts} for r in report.rows],
+        "days": [{"day": d, "counts": c} for d, c in report.days],
+    }
+
+
+class TurnaroundOut(Schema):
+    results: int
+    timed: int
+    mean_hours: float | None
+
+
+class LabTurnaroundOut(TurnaroundOut):
+    lab: str
+
+
+class OverdueOut(Schema):
+    barcode: str
+    site: str
+    sealed_at: dt.datetime
+
+
+class TurnaroundReportOut(Schema):
+    overdue_hours: int
+    total: TurnaroundOut
+    labs: list[LabTurnaroundOut]
+    overdue_count: int
+    overdue: list[OverdueOut] = Field(description="the 100 oldest overdue tubes")
+
+
+def _ta(t) -> dict:
+    return {"results": t.results, "timed": t.timed, "mean_hours": t.hours}
+
+
+@router.get(
+    "/rounds/{round_id}/turnaround", response={200: TurnaroundReportOut, **errors(403, 404, 422)}
+)
+def turnaround(request, round_id: int, query: Query[AreaQuery]):
+    """Result turnaround (seal → result received) by lab, and overdue tubes."""
+    require(policy.can_read_turnaround(request.auth))
+    rnd = _round(request, round_id)
+    prefixes = [_area(request, query.area).code] if query.area else request.auth.scope_prefixes()
+    overdue = selectors.overdue_tubes(rnd, prefixes)
+    return {
+        "overdue_hours": labs_conf().overdue_hours,
+        "total": _ta(selectors.turnaround_total(rnd, prefixes)),
+        "labs": [{"lab": name, **_ta(t)} for name, t in selectors.turnaround_by_lab(rnd, prefixes)],
+        "overdue_count": overdue.count(),
+        "overdue": [
+            {"barcode": t.barcode, "site": t.site.name if t.site else "", "sealed_at": t.sealed_at}
+            for t in overdue[:100]
+        ],
+    }
+
+
+class ChannelOut(Schema):
+    id: int
+    name: str
+    tubes: int
+    people: int
+    people_last_hour: int
+    people_per_hour: float = Field(description="over the round")
+    open_tube: str | None
+    open_tube_samples: int | None
+
+
+class SiteOut(Schema):
+    id: int
+    name: str
+    area_code: str
+    tubes: int
+    people: int
+    people_last_hour: int
+    people_per_hour: float
+    remaining: int = Field(description="this site's share of its area's not-yet-sampled")
+    hours_to_clear: float | None = Field(description="remaining / last hour's rate")
+    channels_needed: int | None = Field(description="to clear by the round's deadline")
+    turnaround_hours: float | None
+    channels: list[ChannelOut]
+
+
+class ThroughputQuery(Schema):
+    site: int | None = Field(None, ge=1, le=2**63 - 1)
+
+
+@router.get("/rounds/{round_id}/throughput", response={200: list[SiteOut], **errors(403, 404, 422)})
+def throughput(request, round_id: int, query: Query[ThroughputQuery]):
+    """People an hour, tubes, the open tube and the queue estimate per site and channel."""
+    require(policy.can_read_round_report(request.auth))
+    rnd = _round(request, round_id)
+    if query.site:
+        get_scoped_or_404(SamplingSite.objects, request.auth, pk=query.site)
+    now = timezone.now()
+    hours_left = (rnd.deadline - now).total_seconds() / 3600
+    return [
+        {
+            "id": f.site.pk,
+            "name": f.site.name,
+            "area_code": f.site.area_code,
+            "tubes": f.tubes,
+            "people": f.people,
+            "people_last_hour": f.last_hour,
+            "people_per_hour": f.per_hour,
+            "remaining": f.remaining,
+            "hours_to_clear": f.hours_to_clear,
+            "channels_needed": f.channels_needed(hours_left),
+            "turnaround_hours": f.turnaround.hours if f.turnaround else None,
+            "channels": [
+                {
+                    "id": c.channel.pk,
+                    "name": c.channel.name,
+                    "tubes": c.tubes,
+                    "people": c.people,
+                    "people_last_hour": c.last_hour,
+                    "people_per_hour": c.per_hour,
+                    "open_tube": c.open_tube.barcode if c.open_tube else None,
+                    "open_tube_samples": c.open_tube.sample_count if c.open_tube else None,
+                }
+                for c in f.channels
+            ],
+        }
+        for f in selectors.throughput(rnd, request.auth, now=now, site_id=query.site)
+    ]
+
+
+class AdvisorQuery(Schema):
+    round: int = Field(ge=1, le=2**63 - 1)
+    area: str = Field("", pattern=r"^\d{0,18}$")
+
+
+class PoolOut(Schema):
+    pool_size: int
+    expected_tests_per_person: float
+    pools: int = Field(description="pools of this size with a result, read for p")
+    positive_pools: int
+
+
+class AdvisorOut(Schema):
+    prevalence: float = Field(description="estimated individual prevalence p")
+    since: dt.date | None = Field(description="first day read; null: the whole round")
+    pools: int
+    positive_pools: int
+    people: int
+    recommended: int
+    table: list[PoolOut]
+
+
+@router.get("/advisor", response={200: AdvisorOut, **errors(403, 404, 422)})
+def pool_advisor(request, query: Query[AdvisorQuery]):
+    """Dorfman's expected tests per person for each allowed pool size, and the best one."""
+    require(policy.can_read_round_report(request.auth))
+    rnd = _round(request, query.round)
+    prefixes = [_area(request, query.area).code] if query.area else request.auth.scope_prefixes()
+    got = selectors.pool_advice(rnd, prefixes)
+    a = got.advice
+    return {
+        "prevalence": a.prevalence,
+        "since": got.since,
+        "pools": a.pools,
+        "positive_pools": a.positives,
+        "people": a.people,
+        "recommended": a.recommended,
+        "table": [
+            {
+                "pool_size": k,
+                "expected_tests_per_person": e,
+                "pools": a.by_size.get(k, (0, 0))[0],
+                "positive_pools": a.by_size.get(k, (0, 0))[1],
+            }
+            for k, e in a.table
+        ],
+    }

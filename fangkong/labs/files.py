@@ -157,8 +157,9 @@ def parse_time(value) -> dt.datetime | None:
             moment = dt.datetime.fromisoformat(text)
         except ValueError:
             return None
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment)
+    if moment.tzinfo is None:
+        # Read in the deployment's zone (fold 0 on a DST change), as make_aware does.
+        moment = moment.replace(tzinfo=timezone.get_default_timezone())
     return moment
 
 

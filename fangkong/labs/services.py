@@ -69,8 +69,24 @@ from .models import (
     TubeResult,
     UploadStatus,
 )
-from .sql import adapt_time, insert_returning, upsert_add
+from .sql import adapt_time, epoch, insert_returning, select_any, upsert_add
 
+# PostgreSQL types of the columns `_insert_results` writes, in its order.
+RESULT_TYPES = [
+    "bigint",
+    "bigint",
+    "bigint",
+    "text",
+    "integer",
+    "text",
+    "timestamptz",
+    "bigint",
+    "text",
+    "timestamptz",
+    "integer",
+    "bigint",
+    "integer",
+]
 # Bad rows kept on an upload for the lab to read; the counts cover all of them.
 MAX_ERRORS_KEPT = 1000
 # Positive tubes named in an upload's audit record.
@@ -131,7 +147,7 @@ class _Tube:
     area_code: str
     pool_size: int
     sample_count: int
-    sealed_at: dt.datetime | None
+    sealed: float | None  # when sealed, seconds since 1970
     old: str | None  # the result already stored, if any
 
 
@@ -197,18 +213,16 @@ def upload_fail(*, upload: ResultUpload, zh: str, en: str) -> ResultUpload:
 
 
 def _tubes(barcodes: list[str], prefixes: list[str]) -> dict[str, _Tube]:
-    found = {}
-    rows = Tube.objects.filter(barcode__in=barcodes).values_list(
-        "id",
-        "barcode",
-        "round_id",
-        "site_id",
-        "area_code",
-        "pool_size",
-        "sample_count",
-        "sealed_at",
-        "lab_result__result",
+    """The tubes named (with any result stored), kept only inside the lab's jurisdiction."""
+    rows = select_any(
+        f"SELECT t.id, t.barcode, t.round_id, t.site_id, t.area_code, t.pool_size, "
+        f"t.sample_count, {epoch('t.sealed_at')}, r.result FROM {Tube._meta.db_table} t "
+        f"LEFT JOIN {TubeResult._meta.db_table} r ON r.tube_id = t.id WHERE {{match}}",
+        "t.barcode",
+        barcodes,
+        "text",
     )
+    found = {}
     for row in rows:
         tube = _Tube(*row)
         if any(tube.area_code.startswith(p) for p in prefixes):
@@ -268,7 +282,7 @@ def _store_chunk(actor, rows: list[ResultRow], upload, outcome: ImportOutcome) -
 def _insert_results(actor, fresh, upload, now) -> list[tuple[_Tube, str]]:
     if not fresh:
         return []
-    unsealed = [t.id for _, t in fresh if t.sealed_at is None]
+    unsealed = [t.id for _, t in fresh if t.sealed is None]
     last_sample = dict(
         Sample.objects.filter(tube_id__in=unsealed)
         .values("tube_id")
@@ -278,9 +292,12 @@ def _insert_results(actor, fresh, upload, now) -> list[tuple[_Tube, str]]:
     lab_name = (actor.display_name or actor.username)[:100]
     received = adapt_time(now)
     values = []
+    now_s = now.timestamp()
     for row, tube in fresh:
-        since = tube.sealed_at or last_sample.get(tube.id)
-        turnaround = max(0, int((now - since).total_seconds())) if since else None
+        since = tube.sealed
+        if since is None and tube.id in last_sample:
+            since = last_sample[tube.id].timestamp()
+        turnaround = max(0, int(now_s - since)) if since is not None else None
         tube.old = row.result  # what the tube holds now
         values.append(
             (
@@ -316,7 +333,9 @@ def _insert_results(actor, fresh, upload, now) -> list[tuple[_Tube, str]]:
     ]
     new_ids = {
         r[0]
-        for r in insert_returning(TubeResult._meta.db_table, columns, values, "tube_id", "tube_id")
+        for r in insert_returning(
+            TubeResult._meta.db_table, columns, values, "tube_id", "tube_id", RESULT_TYPES
+        )
     }
     by_id = {
         tube.id: (tube, row.result, value) for (row, tube), value in zip(fresh, values, strict=True)
@@ -402,7 +421,9 @@ def _recalls_insert(rows: list[tuple]) -> int:
         "via",
         "close_reason",
     ]
-    return len(insert_returning(Recall._meta.db_table, columns, now_rows, "sample_id", "id"))
+    types = ["bigint", "bigint", "bigint", "bigint", "text", "text", "text", "timestamptz"]
+    types += ["text", "text"]
+    return len(insert_returning(Recall._meta.db_table, columns, now_rows, "sample_id", "id", types))
 
 
 def _singles(actor, singles, now, outcome: ImportOutcome) -> None:
@@ -645,7 +666,7 @@ def recalls_reconcile(*, since: dt.datetime | None = None) -> int:
                     t.area_code,
                     t.pool_size,
                     2,
-                    t.sealed_at,
+                    None,
                     r,
                 ),
                 r,

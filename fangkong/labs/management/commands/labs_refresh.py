@@ -1,0 +1,16 @@
+from django.core.management.base import BaseCommand
+
+from fangkong.labs import services
+
+
+class Command(BaseCommand):
+    help = (
+        "Catch the round report's sampling tallies up with new samples and tubes, and raise "
+        "recalls for samples that reached a positive or invalid tube after its result. "
+        "Run it every minute (cron or a systemd timer); two at once do no harm."
+    )
+
+    def handle(self, *args, **options):
+        moved = services.sampling_tally_refresh()
+        raised = services.recalls_reconcile()
+        self.stdout.write(f"tallied {moved} rows, raised {raised} late recalls")
