@@ -39,4 +39,7 @@ class Command(BaseCommand):
         widths = [max(_width(r[i]) for r in [header, *rows]) for i in range(len(header))]
         for row in [header, tuple("-" * w for w in widths), *rows]:
             self.stdout.write("  ".join(_pad(c, w) for c, w in zip(row, widths, strict=True)))
-        self.stdout.write("\nLog in at http://127.0.0.1:8000/accounts/login/")
+        self.stdout.write(
+            "\nLog in at /accounts/login/ on the demo server (`fangkong run_demo`, by default "
+            "http://127.0.0.1:8000/)."
+        )
