@@ -28,7 +28,9 @@ class Command(BaseCommand):
             )
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE}
         worker = subprocess.Popen([sys.executable, "-m", "fangkong", "db_worker"], env=env)
-        # A plain SIGTERM would end this process without stopping the worker.
+        # Ctrl-C raises KeyboardInterrupt even when started in the background (where
+        # SIGINT comes ignored); a plain SIGTERM would end us without stopping the worker.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
         self.stdout.write(
             f"Fangkong demo at http://{host}:{port}/ (task worker pid {worker.pid}); "
