@@ -19,6 +19,7 @@
   const BATCH = 50; // events a request
   const TICK_MS = 2000; // how often the queue is looked at
   const MAX_BACKOFF_MS = 60000;
+  const CLOCK_TOLERANCE_MS = 3 * 60 * 1000; // beyond this the phone's clock is called wrong
   const KEEP_DONE_MS = 3 * 24 * 3600 * 1000; // answered events kept this long for review
   const URLS = {
     config: root.dataset.configUrl,
@@ -161,8 +162,9 @@
   const kvSet = (k, v) => tx(["kv"], "readwrite", (t) => t.objectStore("kv").put({ k, v }));
 
   let seqCounter = 0;
-  /** Keep an event on the device: the one durable step before anything else. */
-  function storeEvent(event, label) {
+  /** Keep an event on the device, with the tube as it now stands, in one transaction:
+   *  the one durable step before anything is shown as done. */
+  function storeEvent(event, label, tube) {
     const record = {
       client_id: event.client_id,
       seq: Date.now() * 1000 + (seqCounter++ % 1000),
@@ -173,7 +175,11 @@
       result: null,
       created: Date.now(),
     };
-    return tx(["events"], "readwrite", (t) => t.objectStore("events").add(record)).then(() => record);
+    return tx(["events", "kv"], "readwrite", (t) => {
+      t.objectStore("events").add(record);
+      t.objectStore("kv").put({ k: "tube", v: tube });
+      t.objectStore("kv").put({ k: "used_tubes", v: state.usedTubes.slice(-5000) });
+    }).then(() => record);
   }
 
   function pendingBatch(limit) {
@@ -263,6 +269,7 @@
     lastOk: null,
     online: navigator.onLine,
     authProblem: false,
+    skewMs: 0, // server clock minus this phone's, measured when the config comes
   };
 
   async function saveTube() {
@@ -295,8 +302,15 @@
 
   async function fetchConfig() {
     try {
+      const sent = Date.now();
       const resp = await fetch(URLS.config, { credentials: "same-origin", headers: { Accept: "application/json" } });
-      if (resp.ok) await useConfig(await resp.json(), true);
+      if (resp.ok) {
+        const config = await resp.json();
+        // How far the phone's clock is from the server's: scans carry the phone's time.
+        const server = Date.parse(config.server_time || "");
+        if (server) state.skewMs = server - (sent + Date.now()) / 2;
+        await useConfig(config, true);
+      }
       else if (resp.status === 401 || resp.status === 403) state.authProblem = true;
     } catch (_) {
       /* offline: the kept config serves */
@@ -435,11 +449,11 @@
     const s = state.setup;
     const pool = +s.pool || suggestedPool(s.round, s.site);
     const event = { ...baseEvent("tube_open"), tube: barcode, pool_size: pool };
-    await storeEvent(event, { kind: "tube_open", barcode });
-    state.tube = { barcode, pool, members: [], round: s.round, site: s.site, channel: s.channel };
-    state.usedTubes.push(barcode);
+    const tube = { barcode, pool, members: [], round: s.round, site: s.site, channel: s.channel };
+    if (!state.usedTubes.includes(barcode)) state.usedTubes.push(barcode);
+    await storeEvent(event, { kind: "tube_open", barcode }, tube);
+    state.tube = tube;
     state.pendingSwitch = null;
-    await saveTube();
     say("ok", bi(`已开管 ${barcode}，混采 ${pool} 人`, `tube ${barcode} opened, pool of ${pool}`));
     kick();
   }
@@ -453,20 +467,21 @@
       return say("warn", bi(`试管已满（${tube.pool}人），请封管`, `the tube is full (${tube.pool}); seal it`));
     const event = { ...baseEvent("sample"), tube: tube.barcode, pool_size: tube.pool, ...fields };
     const label = { kind: "sample", barcode: tube.barcode, name: person.name, masked: person.masked, verified: person.verified, typed: !!person.typed };
-    await storeEvent(event, label);
-    tube.members.push({ client_id: event.client_id, key: person.key, name: person.name, masked: person.masked, verified: person.verified });
+    const member = { client_id: event.client_id, key: person.key, name: person.name, masked: person.masked, verified: person.verified };
+    await storeEvent(event, label, { ...tube, members: [...tube.members, member] });
+    tube.members.push(member);
     const seen = (state.seen[tube.round] = state.seen[tube.round] || []);
     const again = seen.includes(person.key);
     seen.push(person.key);
-    await saveTube();
     await kvSet("seen", trimSeen(state.seen));
     const who = person.name ? `${person.name} ${person.masked}` : person.masked;
-    const n = `${tube.members.length}/${tube.pool}`;
-    if (again) say("warn", bi(`${who} 本轮已在本机采过，仍已记录 ${n}`, `${who} was already sampled this round on this phone; recorded anyway ${n}`));
+    const full = tube.members.length >= tube.pool;
+    const n = `${tube.members.length}/${tube.pool}` + (full ? "，试管已满，请封管" : "");
+    const nEn = `${tube.members.length}/${tube.pool}` + (full ? "; the tube is full: seal it" : "");
+    if (again) say("warn", bi(`${who} 本轮已在本机采过，仍已记录 ${n}`, `${who} was already sampled this round on this phone; recorded anyway ${nEn}`));
     else if (person.verified === null && !person.typed)
-      say("ok", bi(`${who} ✓ ${n}（本机未能验签，服务器将核验）`, `${who} ✓ ${n} (not verified on this phone; the server will)`));
-    else say("ok", bi(`${who} ✓ ${n}`, `${who} ✓ ${n}`));
-    if (tube.members.length >= tube.pool) say("warn", bi(`试管已满（${tube.pool}人），请封管`, `the tube is full (${tube.pool}); seal it`));
+      say("ok", bi(`${who} ✓ ${n}（本机未能验签，服务器将核验）`, `${who} ✓ ${nEn} (not verified on this phone; the server will)`));
+    else say(full ? "warn" : "ok", bi(`${who} ✓ ${n}`, `${who} ✓ ${nEn}`));
     kick(false);
   }
 
@@ -494,9 +509,8 @@
       channel: +tube.channel,
       tube: tube.barcode,
     };
-    await storeEvent(event, { kind: "tube_seal", barcode: tube.barcode, count: tube.members.length });
+    await storeEvent(event, { kind: "tube_seal", barcode: tube.barcode, count: tube.members.length }, null);
     state.tube = null;
-    await saveTube();
     say("ok", bi(`已封管 ${tube.barcode}，共${tube.members.length}人`, `tube ${tube.barcode} sealed with ${tube.members.length}`));
     kick();
   }
@@ -690,6 +704,8 @@
       $("setup-text").textContent = `${r ? r.name : s.round} · ${si ? si.name : s.site} · ${c ? c.name : s.channel}`;
     }
     $("no-config").hidden = !!state.config;
+    $("no-round").hidden = !state.config || rounds().length > 0;
+    $("clock-warning").hidden = Math.abs(state.skewMs || 0) < CLOCK_TOLERANCE_MS;
     $("key-warning").hidden = !(state.config && !state.key);
     $("camera-open").hidden = !("BarcodeDetector" in window);
 
@@ -796,6 +812,7 @@
 
   function focusInput() {
     const input = $("scan-input");
+    if (camera) return; // the soft keyboard would cover the camera
     if (document.activeElement !== input && !$("setup").contains(document.activeElement) && !$("other-doc").contains(document.activeElement))
       input.focus({ preventScroll: true });
   }

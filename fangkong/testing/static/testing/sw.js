@@ -11,9 +11,19 @@
 const CACHE = "fangkong-sampler-v1";
 
 self.addEventListener("install", (event) => {
-  event.waitUntil(caches.open(CACHE).then((cache) => cache.add(new URL("./", self.registration.scope).pathname)).catch(() => {}));
+  const page = new URL("./", self.registration.scope).pathname;
+  event.waitUntil(
+    fetch(page, { credentials: "same-origin" })
+      .then((response) => keepable(response) && caches.open(CACHE).then((cache) => cache.put(page, response)))
+      .catch(() => {}),
+  );
   self.skipWaiting();
 });
+
+/** Only a real page is kept: not a redirect to the login page, not an error. */
+function keepable(response) {
+  return response.ok && !response.redirected;
+}
 
 self.addEventListener("activate", (event) => {
   event.waitUntil(
@@ -48,8 +58,7 @@ self.addEventListener("fetch", (event) => {
     event.respondWith(
       fetch(request)
         .then((response) => {
-          // Keep only a real page: not a redirect to the login page, not an error.
-          if (response.ok && !response.redirected) {
+          if (keepable(response)) {
             const copy = response.clone();
             caches.open(CACHE).then((cache) => cache.put(new URL(request.url).pathname, copy));
           }
