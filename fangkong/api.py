@@ -4,6 +4,7 @@ Devices and integrations authenticate with `Authorization: Bearer <token>`
 (`fangkong token USERNAME` makes one); pages' scripts use the session cookie.
 """
 
+import ninja.parser
 from django.http import Http404, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -21,12 +22,40 @@ class BearerToken(HttpBearer):
         return user
 
 
+def _refuse_nul(value, loc: list) -> None:
+    """PostgreSQL can neither store nor compare a NUL character: refuse it as bad input."""
+    if isinstance(value, str) and "\x00" in value:
+        msg = "text must not contain a NUL character"
+        raise ValidationError([{"type": "value_error", "loc": loc, "msg": msg}])
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_nul(key, loc)
+            _refuse_nul(item, [*loc, key])
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _refuse_nul(item, [*loc, index])
+
+
+class Parser(ninja.parser.Parser):
+    def parse_body(self, request):
+        data = super().parse_body(request)
+        _refuse_nul(data, ["body", "payload"])
+        return data
+
+    def parse_querydict(self, data, list_fields, request):
+        for key, values in data.lists():
+            for text in (key, *values):
+                _refuse_nul(text, ["query", key])
+        return super().parse_querydict(data, list_fields, request)
+
+
 api = NinjaAPI(
     title="Fangkong API",
     version="1",
     urls_namespace="api",
     auth=[BearerToken(), SessionAuth()],
     docs_url="/docs",
+    parser=Parser(),
 )
 
 
@@ -81,6 +110,8 @@ def _auth_error(request, exc):
 
 @api.exception_handler(HttpError)
 def _http_error(request, exc: HttpError):
+    if isinstance(exc.__cause__, ValidationError):  # raised while parsing the body
+        return _validation_error(request, exc.__cause__)
     return api.create_response(
         request, error_body("error", str(exc.message), str(exc.message)), status=exc.status_code
     )

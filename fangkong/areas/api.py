@@ -1,10 +1,10 @@
 """The area tree over JSON: the caller's roots, one area with its children, zones."""
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.utils import timezone
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Path, Query, Router, Schema, Status
 
 from fangkong.accounts import policy
 from fangkong.core.api import MAX_PAGE, PageOut, aware, errors, page_out, require
@@ -16,6 +16,8 @@ from .models import Area, Level, ZoneDesignation, ZoneKind
 
 router = Router(tags=["areas"])
 
+# An area code is its path in the tree: 6 digits for a district, 3 more a level down.
+AreaCode = Annotated[str, Path(pattern=r"^\d{6,18}$")]
 LevelName = Literal["district", "street", "community", "compound", "building"]
 
 
@@ -105,7 +107,7 @@ def _row(area: Area, counts: dict, zone) -> dict:
     return {**area_brief(area), "counts": counts, "zone": zone_out(zone)}
 
 
-def _area(request, code: str) -> Area:
+def _area(request, code: AreaCode) -> Area:
     require(policy.can_browse_areas(request.auth))
     return get_scoped_or_404(Area.objects, request.auth, code=code)
 
@@ -118,8 +120,8 @@ def area_roots(request):
     return [_row(a, selectors.area_totals(a), selectors.zone_in_force(a)) for a in roots]
 
 
-@router.get("/{code}", response={200: AreaOut, **errors(403, 404)})
-def area_detail(request, code: str):
+@router.get("/{code}", response={200: AreaOut, **errors(403, 404, 422)})
+def area_detail(request, code: AreaCode):
     """One area of the caller's jurisdiction with its children (or a building's households)."""
     area = _area(request, code)
     households = []
@@ -138,7 +140,7 @@ def area_detail(request, code: str):
 
 
 @router.get("/{code}/zones", response={200: PageOut[ZoneOut], **errors(403, 404, 422)})
-def zone_list(request, code: str, paging: Query[PageQuery]):
+def zone_list(request, code: AreaCode, paging: Query[PageQuery]):
     """Zones declared on this very area, newest first, lifted ones too."""
     area = _area(request, code)
     page = paginate(selectors.zone_history(area), paging.page, 50)
@@ -146,7 +148,7 @@ def zone_list(request, code: str, paging: Query[PageQuery]):
 
 
 @router.post("/{code}/zones", response={201: ZoneOut, **errors(400, 403, 404, 422)})
-def zone_declare(request, code: str, payload: ZoneDeclareIn):
+def zone_declare(request, code: AreaCode, payload: ZoneDeclareIn):
     """Declare a zone (command centre only). An active zone on the same area is lifted."""
     area = _area(request, code)
     require(policy.can_declare_zone(request.auth))

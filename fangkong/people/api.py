@@ -208,13 +208,13 @@ def resident_list(request, filters: Query[ResidentFilters]):
     return page_out(page, [resident_out(r) for r in page.items])
 
 
-@router.get("/{resident_id}", response={200: ResidentDetailOut, **errors(403, 404)})
+@router.get("/{resident_id}", response={200: ResidentDetailOut, **errors(403, 404, 422)})
 def resident_detail(request, resident_id: int):
     require(_may_read(request.auth))
     return resident_detail_out(_scoped(request, resident_id))
 
 
-@router.post("/{resident_id}/reveal", response={200: RevealOut, **errors(403, 404)})
+@router.post("/{resident_id}/reveal", response={200: RevealOut, **errors(403, 404, 422)})
 def resident_reveal(
     request, resident_id: int, response: HttpResponse, payload: RevealIn | None = None
 ):

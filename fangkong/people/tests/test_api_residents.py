@@ -295,3 +295,17 @@ def test_patch_moves_within_the_jurisdiction(api, tree, resident_a):
 def test_volunteer_cannot_update(volunteer, resident_a):
     response = api_as(volunteer).patch(f"/residents/{resident_a.pk}", {"name": "改名"})
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "method, path, data",
+    [
+        ("get", "/residents/", {"q": "张\x00"}),
+        ("post", "/residents/", {"name": "王\x00五", "id_number": ID, "household": {}}),
+    ],
+)
+def test_text_holding_a_nul_character_is_refused_not_a_server_error(api, method, path, data):
+    """PostgreSQL can neither store nor compare NUL; the fuzz test found the 500."""
+    response = getattr(api, method)(path, data)
+    assert response.status_code == 422
+    assert "NUL" in error_of(response)["message"]

@@ -1,0 +1,53 @@
+"""The published OpenAPI document describes the versioned API."""
+
+import json
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+EXPECTED = {
+    "/api/v1/me": {"get"},
+    "/api/v1/audit/": {"get"},
+    "/api/v1/areas/": {"get"},
+    "/api/v1/areas/{code}": {"get"},
+    "/api/v1/areas/{code}/zones": {"get", "post"},
+    "/api/v1/areas/zones/{zone_id}/lift": {"post"},
+    "/api/v1/residents/": {"get", "post"},
+    "/api/v1/residents/{resident_id}": {"get", "put", "patch"},
+    "/api/v1/residents/{resident_id}/reveal": {"post"},
+}
+
+
+@pytest.fixture
+def schema(client) -> dict:
+    response = client.get("/api/openapi.json")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    return json.loads(response.content)
+
+
+def test_openapi_lists_every_operation_under_the_versioned_prefix(schema):
+    assert schema["openapi"].startswith("3.")
+    paths = {path: set(ops) for path, ops in schema["paths"].items()}
+    assert all(path.startswith("/api/v1/") for path in paths)
+    for path, methods in EXPECTED.items():
+        assert methods <= paths.get(path, set()), path
+
+
+def test_every_operation_needs_a_bearer_token_or_session(schema):
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["BearerToken"] == {"type": "http", "scheme": "bearer"}
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            names = {name for option in operation["security"] for name in option}
+            assert names == {"BearerToken", "SessionAuth"}, (method, path)
+
+
+def test_errors_are_documented_in_the_one_shape(schema):
+    reveal = schema["paths"]["/api/v1/residents/{resident_id}/reveal"]["post"]["responses"]
+    for status in ("401", "403", "404"):
+        ref = reveal[status]["content"]["application/json"]["schema"]["$ref"]
+        assert ref.endswith("/ErrorOut")
+    error = schema["components"]["schemas"]["ErrorDetail"]["properties"]
+    assert {"code", "message", "message_zh", "field"} <= error.keys()
