@@ -14,6 +14,8 @@ from .selectors import AUDIT_FILTERS, audit_events
 def home(request):
     if request.user.role == "resident":
         return redirect("people:mine")
+    if request.user.role == "sampler":
+        return redirect("testing:sampler")
     if policy.can_browse_areas(request.user):
         return redirect("areas:browse")
     return render(request, "core/home.html")

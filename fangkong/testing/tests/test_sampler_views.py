@@ -131,3 +131,15 @@ def test_the_pages_own_upload_works_with_the_session_and_the_csrf_header(
     )
     assert [r["status"] for r in again.json()["results"]] == ["accepted", "accepted"]
     assert Sample.objects.count() == 1
+
+
+def test_a_sampler_lands_on_the_page_and_finds_it_in_the_menu(client_for, sampler):
+    client = client_for(sampler)
+    assert client.get("/")["Location"] == PAGE
+    assert f'href="{PAGE}"' in client.get(PAGE).content.decode()
+
+
+def test_the_menu_offers_sampling_only_to_those_who_may(client_for, tree, worker_a):
+    volunteer = make_user("vol", "worker", tree.community_a)
+    assert f'href="{PAGE}"' not in client_for(volunteer).get("/areas/").content.decode()
+    assert f'href="{PAGE}"' in client_for(worker_a).get("/areas/", follow=True).content.decode()
