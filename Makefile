@@ -33,6 +33,9 @@ messages: install
 	cd fangkong && ../$(BIN)/fangkong makemessages -l zh_Hans --no-obsolete -v 0
 	cd fangkong && ../$(BIN)/fangkong compilemessages -v 0
 
+# The demo: a district of $(RESIDENTS) residents in SQLite (made once; re-running keeps
+# it), served with the task worker at http://$(HOST):$(PORT) until Ctrl-C. The random
+# demo passwords are in .demo-logins (git-ignored); `fangkong demo_logins` prints them.
 demo: migrate
 	$(BIN)/fangkong collectstatic --noinput -v 0
 	$(BIN)/fangkong seed --residents $(RESIDENTS) --if-empty
@@ -57,6 +60,9 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Production: gunicorn as deploy/gunicorn.conf.py says (FANGKONG_BIND, default
+# 127.0.0.1:8000; FANGKONG_WEB_WORKERS, default two a core), behind a TLS proxy, with
+# `make worker` running beside it.
 serve: migrate
 	$(BIN)/fangkong collectstatic --noinput -v 0
 	$(BIN)/gunicorn fangkong.wsgi -c deploy/gunicorn.conf.py
