@@ -141,7 +141,7 @@ def read_table(data: bytes, file_name: str) -> Iterator[tuple[int, dict]]:
         raise FileError("文件为空", "the file is empty")
     columns = header_map(header)
     for number, values in enumerate(rows, start=2):
-        if not any(v not in (None, "") for v in values):
+        if not any(values):
             continue
         yield number, {key: values[i] if i < len(values) else None for key, i in columns.items()}
 

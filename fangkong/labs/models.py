@@ -399,11 +399,11 @@ class ResultTally(models.Model):
     day = models.DateField()
     lab = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     pool_size = models.PositiveSmallIntegerField()
-    results = models.IntegerField(default=0)
-    positives = models.IntegerField(default=0)
-    invalid = models.IntegerField(default=0)
-    turnaround_sum = models.BigIntegerField(default=0, help_text="seconds")
-    turnaround_n = models.IntegerField(default=0)
+    results = models.IntegerField(default=0, db_default=0)
+    positives = models.IntegerField(default=0, db_default=0)
+    invalid = models.IntegerField(default=0, db_default=0)
+    turnaround_sum = models.BigIntegerField(default=0, db_default=0, help_text="seconds")
+    turnaround_n = models.IntegerField(default=0, db_default=0)
 
     class Meta:
         verbose_name = _("result tally")
@@ -434,8 +434,8 @@ class SamplingTally(models.Model):
     )
     area_code = models.CharField(max_length=18)
     day = models.DateField()
-    sampled = models.IntegerField(default=0)
-    tubes = models.IntegerField(default=0)
+    sampled = models.IntegerField(default=0, db_default=0)
+    tubes = models.IntegerField(default=0, db_default=0)
 
     class Meta:
         verbose_name = _("sampling tally")

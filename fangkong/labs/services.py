@@ -69,7 +69,7 @@ from .models import (
     TubeResult,
     UploadStatus,
 )
-from .sql import adapt_time, epoch, insert_returning, select_any, upsert_add
+from .sql import adapt_time, epoch, insert_returning, select_any, time_adapter, upsert_add
 
 # PostgreSQL types of the columns `_insert_results` writes, in its order.
 RESULT_TYPES = [
@@ -290,7 +290,9 @@ def _insert_results(actor, fresh, upload, now) -> list[tuple[_Tube, str]]:
         .values_list("tube_id", "last")
     )
     lab_name = (actor.display_name or actor.username)[:100]
-    received = adapt_time(now)
+    adapt = time_adapter()
+    received = adapt(now)
+    upload_id = getattr(upload, "pk", None)
     values = []
     now_s = now.timestamp()
     for row, tube in fresh:
@@ -307,12 +309,12 @@ def _insert_results(actor, fresh, upload, now) -> list[tuple[_Tube, str]]:
                 tube.area_code,
                 tube.pool_size,
                 row.result,
-                adapt_time(row.tested_at),
+                adapt(row.tested_at),
                 actor.pk,
                 (row.lab_name or lab_name)[:100],
                 received,
                 turnaround,
-                getattr(upload, "pk", None),
+                upload_id,
                 0,
             )
         )

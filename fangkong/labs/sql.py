@@ -8,10 +8,16 @@ cost more in the driver's query splitting than in the server.
 from django.db import connection
 
 
+def time_adapter():
+    """How to pass a datetime in `insert_returning` rows: as it is to PostgreSQL (it goes
+    in an array literal as ISO text), as the backend's text to SQLite."""
+    if is_postgres():
+        return lambda value: value
+    return connection.ops.adapt_datetimefield_value
+
+
 def adapt_time(value):
-    if connection.vendor == "postgresql":
-        return value  # sent in an array literal as ISO text
-    return connection.ops.adapt_datetimefield_value(value)
+    return time_adapter()(value)
 
 
 def _batch(columns: int) -> int:
@@ -83,7 +89,9 @@ def _array_literal(values, pg_type: str) -> str:
     """A PostgreSQL array literal, made with one join (the driver's list adapter costs
     microseconds an element, a million rows are seconds)."""
     if pg_type in ("bigint", "integer"):
-        return "{" + ",".join("NULL" if v is None else str(int(v)) for v in values) + "}"
+        if None not in values:
+            return "{" + ",".join(map(str, values)) + "}"
+        return "{" + ",".join("NULL" if v is None else str(v) for v in values) + "}"
     out = []
     seen: dict = {}  # a column repeats itself (the upload, the lab, a plate's time)
     for v in values:

@@ -20,22 +20,7 @@ from fangkong.labs.models import (
 )
 from fangkong.testing.models import Sample
 
-from .helpers import make_lab, make_round, make_site, make_tube, people, row
-
-
-@pytest.fixture
-def lab(tree):
-    return make_lab(tree)
-
-
-@pytest.fixture
-def rnd(tree):
-    return make_round(tree)
-
-
-@pytest.fixture
-def channel(tree):
-    return make_site(tree.compound_a)[1][0]
+from .helpers import make_lab, make_tube, people, row
 
 
 @pytest.fixture
