@@ -27,7 +27,7 @@ class AreaBrief(Schema):
     level: LevelName
 
 
-class CountsOut(Schema):
+class AreaCountsOut(Schema):
     households: int
     residents: int
     aged_70: int
@@ -52,11 +52,11 @@ class ZoneOut(Schema):
 
 
 class AreaRowOut(AreaBrief):
-    counts: CountsOut
+    counts: AreaCountsOut
     zone: ZoneOut | None = Field(description="the zone in force here, declared here or above")
 
 
-class HouseholdOut(Schema):
+class BuildingHouseholdOut(Schema):
     id: int
     unit: str
     room: str
@@ -67,7 +67,9 @@ class AreaOut(AreaRowOut):
     parent_code: str | None
     path: list[AreaBrief] = Field(description="the areas above this one that the caller may open")
     children: list[AreaRowOut]
-    households: list[HouseholdOut] = Field(description="a building's households; else empty")
+    households: list[BuildingHouseholdOut] = Field(
+        description="a building's households; else empty"
+    )
 
 
 class ZoneDeclareIn(Schema):
@@ -81,7 +83,7 @@ class ZoneLiftIn(Schema):
     reason: str = Field(max_length=2000)
 
 
-class PageQuery(Schema):
+class ZoneHistoryQuery(Schema):
     page: int = Field(1, ge=1, le=MAX_PAGE)
 
 
@@ -140,7 +142,7 @@ def area_detail(request, code: AreaCode):
 
 
 @router.get("/{code}/zones", response={200: PageOut[ZoneOut], **errors(403, 404, 422)})
-def zone_list(request, code: AreaCode, paging: Query[PageQuery]):
+def zone_list(request, code: AreaCode, paging: Query[ZoneHistoryQuery]):
     """Zones declared on this very area, newest first, lifted ones too."""
     area = _area(request, code)
     page = paginate(selectors.zone_history(area), paging.page, 50)

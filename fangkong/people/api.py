@@ -46,7 +46,7 @@ class ResidentFilters(Schema):
     page: int = Field(1, ge=1, le=MAX_PAGE)
 
 
-class HouseholdOut(Schema):
+class AddressOut(Schema):
     id: int
     building_code: str
     unit: str
@@ -63,7 +63,7 @@ class ResidentOut(Schema):
     id_type: IdType
     id_number_masked: str
     phone_masked: str
-    household: HouseholdOut
+    household: AddressOut
     area_code: str
     residency: Residency
     tags: list[TagName]

@@ -51,3 +51,21 @@ def test_errors_are_documented_in_the_one_shape(schema):
         assert ref.endswith("/ErrorOut")
     error = schema["components"]["schemas"]["ErrorDetail"]["properties"]
     assert {"code", "message", "message_zh", "field"} <= error.keys()
+
+
+def _subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+def test_no_two_schemas_share_a_name(schema):
+    """OpenAPI keys schemas by class name: a second `PersonOut` silently hides the first."""
+    from ninja import Schema
+
+    places: dict[str, set[str]] = {}
+    for cls in _subclasses(Schema):
+        if cls.__module__.startswith("fangkong."):
+            places.setdefault(cls.__name__, set()).add(f"{cls.__module__}.{cls.__qualname__}")
+    shared = {name: sorted(where) for name, where in places.items() if len(where) > 1}
+    assert not shared, f"rename one of each: {shared}"
