@@ -41,7 +41,7 @@ class ResultsIn(Schema):
     results: list[ResultIn] = Field(max_length=100_000)
 
 
-class ItemError(Schema):
+class ResultItemError(Schema):
     index: int = Field(description="position of the item in `results`, from 0")
     field: str
     code: str = Field(
@@ -61,7 +61,7 @@ class ResultsOut(Schema):
     recalls_raised: int
     recalls_closed: int
     cases: int
-    errors: list[ItemError] = Field(description="the first 1,000 refused items")
+    errors: list[ResultItemError] = Field(description="the first 1,000 refused items")
 
 
 @router.post("/results", response={200: ResultsOut, **errors(403, 413, 422)})
@@ -114,7 +114,7 @@ class RecallFilters(Schema):
     page: int = Field(1, ge=1, le=MAX_PAGE)
 
 
-class PersonOut(Schema):
+class RecallPersonOut(Schema):
     id: int
     name: str
     id_number_masked: str
@@ -126,7 +126,7 @@ class RecallOut(Schema):
     id: int
     round: int
     tube: str = Field(description="the pooled tube's barcode")
-    resident: PersonOut | None = Field(description="null: a sample that matched no resident")
+    resident: RecallPersonOut | None = Field(description="null: a sample that matched no resident")
     area_code: str = Field(description="the building")
     reason: RecallReason
     status: RecallStatus
@@ -181,11 +181,11 @@ class ArrangeIn(Schema):
     site: int | None = Field(None, ge=1, le=2**63 - 1)
 
 
-class CountOut(Schema):
+class RecallCountOut(Schema):
     count: int
 
 
-@router.post("/recalls/arrange", response={200: CountOut, **errors(403, 404, 422)})
+@router.post("/recalls/arrange", response={200: RecallCountOut, **errors(403, 404, 422)})
 def recall_arrange(request, payload: ArrangeIn):
     """Arrange resamples at home (a door-to-door task is made) or at a site."""
     require(policy.can_manage_recalls(request.auth))
@@ -205,12 +205,12 @@ def recall_arrange(request, payload: ArrangeIn):
     return {"count": count}
 
 
-class ReasonIn(Schema):
+class RecallCancelIn(Schema):
     reason: str = Field(max_length=500)
 
 
 @router.post("/recalls/{recall_id}/cancel", response={200: RecallOut, **errors(403, 404, 422)})
-def recall_cancel(request, recall_id: int, payload: ReasonIn):
+def recall_cancel(request, recall_id: int, payload: RecallCancelIn):
     """Close a recall without a resample (moved away, tested in hospital); reason required."""
     require(policy.can_manage_recalls(request.auth))
     recall = get_scoped_or_404(selectors.recalls_for(request.auth), request.auth, pk=recall_id)
@@ -225,7 +225,7 @@ def _round(request, round_id: int) -> TestingRound:
     return get_scoped_or_404(TestingRound.objects, request.auth, pk=round_id)
 
 
-class AreaQuery(Schema):
+class LabsAreaQuery(Schema):
     area: str = Field("", pattern=r"^\d{0,18}$", description="default: your jurisdiction")
 
 
@@ -235,7 +235,7 @@ class ReportRowOut(Schema):
     counts: dict[str, int]
 
 
-class DayOut(Schema):
+class ReportDayOut(Schema):
     day: dt.date
     counts: dict[str, int]
 
@@ -249,7 +249,7 @@ class ReportOut(Schema):
         "recalls_closed, cases, home_done"
     )
     rows: list[ReportRowOut] = Field(description="one per child area; a row for this level")
-    days: list[DayOut] = Field(description="by local day")
+    days: list[ReportDayOut] = Field(description="by local day")
 
 
 def _area(request, code: str):
@@ -260,7 +260,7 @@ def _area(request, code: str):
 
 
 @router.get("/rounds/{round_id}/report", response={200: ReportOut, **errors(403, 404, 422)})
-def round_report(request, round_id: int, query: Query[AreaQuery]):
+def round_report(request, round_id: int, query: Query[LabsAreaQuery]):
     """The round report under an area: by child area and by day."""
     require(policy.can_read_round_report(request.auth))
     report = selectors.round_report(_round(request, round_id), _area(request, query.area))
@@ -305,7 +305,7 @@ def _ta(t) -> dict:
 @router.get(
     "/rounds/{round_id}/turnaround", response={200: TurnaroundReportOut, **errors(403, 404, 422)}
 )
-def turnaround(request, round_id: int, query: Query[AreaQuery]):
+def turnaround(request, round_id: int, query: Query[LabsAreaQuery]):
     """Result turnaround (seal → result received) by lab, and overdue tubes."""
     require(policy.can_read_turnaround(request.auth))
     rnd = _round(request, round_id)
@@ -323,7 +323,7 @@ def turnaround(request, round_id: int, query: Query[AreaQuery]):
     }
 
 
-class ChannelOut(Schema):
+class ChannelFlowOut(Schema):
     id: int
     name: str
     tubes: int
@@ -334,7 +334,7 @@ class ChannelOut(Schema):
     open_tube_samples: int | None
 
 
-class SiteOut(Schema):
+class SiteFlowOut(Schema):
     id: int
     name: str
     area_code: str
@@ -346,14 +346,16 @@ class SiteOut(Schema):
     hours_to_clear: float | None = Field(description="remaining / last hour's rate")
     channels_needed: int | None = Field(description="to clear by the round's deadline")
     turnaround_hours: float | None
-    channels: list[ChannelOut]
+    channels: list[ChannelFlowOut]
 
 
 class ThroughputQuery(Schema):
     site: int | None = Field(None, ge=1, le=2**63 - 1)
 
 
-@router.get("/rounds/{round_id}/throughput", response={200: list[SiteOut], **errors(403, 404, 422)})
+@router.get(
+    "/rounds/{round_id}/throughput", response={200: list[SiteFlowOut], **errors(403, 404, 422)}
+)
 def throughput(request, round_id: int, query: Query[ThroughputQuery]):
     """People an hour, tubes, the open tube and the queue estimate per site and channel."""
     require(policy.can_read_round_report(request.auth))
