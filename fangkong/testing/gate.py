@@ -89,6 +89,9 @@ def busy_response(retry_after: int | None = None) -> JsonResponse:
         status=503,
     )
     response["Retry-After"] = str(retry_after)
+    # Refusing is the plan, not an error: keep Django from logging each one (under
+    # overload that logging alone would eat the CPU the admitted uploads need).
+    response._has_been_logged = True
     return response
 
 

@@ -37,6 +37,8 @@ really do use one barcode, the first to reach the server keeps the tube.
 
 import datetime as dt
 import re
+import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -216,23 +218,86 @@ def _insert_returning(table: str, columns: list[str], rows: list[tuple], conflic
     return out
 
 
+class _Cache:
+    """A small per-process cache with a time to live, for rows that rarely change and
+    that every upload reads (rounds, channels, the uploader's jurisdiction). Services
+    that change them clear this process's copy on commit (`forget`); other server
+    processes see the change within `ttl` seconds."""
+
+    def __init__(self, ttl: float):
+        self.ttl = ttl
+        self._rows: dict = {}
+        self._lock = threading.Lock()
+
+    def get_many(self, keys, load) -> dict:
+        now = time.monotonic()
+        found, missing = {}, []
+        for key in keys:
+            hit = self._rows.get(key)
+            if hit is not None and hit[0] > now:
+                found[key] = hit[1]
+            else:
+                missing.append(key)
+        if missing:
+            loaded = load(missing)
+            with self._lock:
+                for key in missing:
+                    found[key] = loaded.get(key)
+                    self._rows[key] = (now + self.ttl, found[key])
+                if len(self._rows) > 10_000:
+                    self._rows.clear()
+        return found
+
+    def forget(self) -> None:
+        with self._lock:
+            self._rows.clear()
+
+
+CACHE_SECONDS = 5.0
+_rounds = _Cache(CACHE_SECONDS)
+_channels = _Cache(CACHE_SECONDS)
+_scopes = _Cache(CACHE_SECONDS)
+
+
+def forget_cached() -> None:
+    """Drop this process's cached rounds, channels and scopes (after a change)."""
+    for cache in (_rounds, _channels, _scopes):
+        cache.forget()
+
+
+def _load_rounds(ids) -> dict:
+    rounds = {r.pk: (r, []) for r in TestingRound.objects.filter(pk__in=ids)}
+    for rid, code in RoundArea.objects.filter(round_id__in=ids).values_list(
+        "round_id", "area_code"
+    ):
+        rounds[rid][1].append(code)
+    return rounds
+
+
+def _load_channels(ids) -> dict:
+    rows = Channel.objects.filter(pk__in=ids).values("id", "site_id", "site__area_code")
+    return {c["id"]: c for c in rows}
+
+
+def _scope(actor) -> list[str] | None:
+    """The uploader's jurisdiction (None: no user, as for internal callers)."""
+    if actor is None:
+        return None
+    found = _scopes.get_many([actor.pk], lambda ids: {actor.pk: actor.scope_prefixes()})
+    return found[actor.pk]
+
+
 class _Refs:
-    """Rounds and channels named by a batch, read once."""
+    """Rounds and channels named by a batch (from the cache, else one query each)."""
 
     def __init__(self, works: list[_Work]):
         round_ids = {w.ev.round for w in works if isinstance(w.ev.round, int)}
-        self.rounds = {r.pk: r for r in TestingRound.objects.filter(pk__in=round_ids)}
-        self.round_areas: dict[int, list[str]] = defaultdict(list)
-        for rid, code in RoundArea.objects.filter(round_id__in=round_ids).values_list(
-            "round_id", "area_code"
-        ):
-            self.round_areas[rid].append(code)
-        channel_ids = {w.ev.channel for w in works if w.ev.channel}
+        rounds = {k: v for k, v in _rounds.get_many(round_ids, _load_rounds).items() if v}
+        self.rounds = {k: v[0] for k, v in rounds.items()}
+        self.round_areas: dict[int, list[str]] = {k: v[1] for k, v in rounds.items()}
+        channel_ids = {w.ev.channel for w in works if isinstance(w.ev.channel, int)}
         self.channels = {
-            c["id"]: c
-            for c in Channel.objects.filter(pk__in=channel_ids).values(
-                "id", "site_id", "site__area_code"
-            )
+            k: v for k, v in _channels.get_many(channel_ids, _load_channels).items() if v
         }
 
     def in_round(self, round_id: int, code: str) -> bool:
@@ -275,7 +340,8 @@ def _check_refs(w: _Work, refs: _Refs, actor, home_area: str) -> None:
             f"采样点{ev.site}不在检测轮次{ev.round}的范围内",
             f"site {ev.site} is not in the areas of round {ev.round}",
         )
-    if actor is not None and not actor.may_see_area(w.area_code):
+    scope = _scope(actor)
+    if scope is not None and not any(w.area_code.startswith(p) for p in scope):
         raise Refused(
             "forbidden",
             f"采样点{ev.site}不在您的辖区内",
@@ -425,32 +491,31 @@ def ingest(*, actor, device_id: str, events: list[Event], home_area: str = "") -
 
 
 def _stored_results(client_ids: list[str]) -> dict[str, Result]:
+    """Stored answers for client ids: accepted samples, then kept events (one query)."""
     if not client_ids:
         return {}
+    marks = ", ".join(["%s"] * len(client_ids))
+    sql = (
+        f"SELECT 's', s.client_id, %s, s.flags, '', '', '', r.name, r.id_masked, s.id_masked "
+        f"FROM {Sample._meta.db_table} s LEFT JOIN {Resident._meta.db_table} r "
+        f"ON r.id = s.resident_id WHERE s.client_id IN ({marks}) "
+        f"UNION ALL SELECT 'e', e.client_id, e.status, 0, e.code, e.message, e.message_zh, "
+        f"NULL, NULL, '' FROM {UploadEvent._meta.db_table} e WHERE e.client_id IN ({marks})"
+    )
     out: dict[str, Result] = {}
-    for row in Sample.objects.filter(client_id__in=client_ids).values(
-        "client_id", "flags", "resident__name", "resident__id_masked", "id_masked"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [str(EventStatus.ACCEPTED), *client_ids, *client_ids])
+        rows = cursor.fetchall()
+    for kind, cid, status, flags, code, message, message_zh, name, masked, own in sorted(
+        rows, reverse=True
     ):
-        person = {
-            "name": row["resident__name"] or "",
-            "id_masked": row["resident__id_masked"] or row["id_masked"],
-        }
-        out[row["client_id"]] = Result(
-            row["client_id"], EventStatus.ACCEPTED, flag_slugs(row["flags"]), resident=person
-        )
-    missing = [c for c in client_ids if c not in out]
-    if missing:
-        for row in UploadEvent.objects.filter(client_id__in=missing).values(
-            "client_id", "status", "code", "message", "message_zh"
-        ):
-            out[row["client_id"]] = Result(
-                row["client_id"],
-                row["status"],
-                [],
-                row["code"],
-                row["message"],
-                row["message_zh"],
-            )
+        if cid in out:  # a sample's id reused for an event by a faulty device: the sample wins
+            continue
+        if kind == "s":
+            person = {"name": name or "", "id_masked": masked or own}
+            out[cid] = Result(cid, status, flag_slugs(flags), resident=person)
+        else:
+            out[cid] = Result(cid, status, [], code, message, message_zh)
     return out
 
 

@@ -72,6 +72,12 @@ def _check_pools(pools: dict[str, int]) -> None:
             )
 
 
+def _forget_cached() -> None:
+    """This process's cached rounds and channels are stale now, and after commit."""
+    ingest.forget_cached()
+    transaction.on_commit(ingest.forget_cached)
+
+
 # Rounds ---------------------------------------------------------------------------
 
 
@@ -122,6 +128,7 @@ def round_launch(
         RoundArea(round=rnd, area=a, area_code=a.code) for a in areas if a.code in codes
     )
     buildings = _coverage_snapshot(rnd, codes)
+    _forget_cached()
     audit_record(
         actor=actor,
         event="testing.round_launch",
@@ -203,6 +210,7 @@ def round_edit(
             setattr(rnd, fname, value)
     if changes:
         rnd.save(update_fields=list(changes))
+        _forget_cached()
         audit_record(
             actor=actor, event="testing.round_edit", target=rnd, reason=reason, detail=changes
         )
@@ -225,6 +233,7 @@ def round_close(*, actor, round: TestingRound, reason: str) -> TestingRound:
     )
     rnd.save(update_fields=["status", "closed_at", "closed_by", "close_reason"])
     audit_record(actor=actor, event="testing.round_close", target=rnd, reason=reason)
+    _forget_cached()
     return rnd
 
 
@@ -266,6 +275,7 @@ def site_create(
     )
     for number in range(1, channels + 1):
         Channel.objects.create(site=site, name=str(number))
+    _forget_cached()
     audit_record(
         actor=actor,
         event="testing.site_create",
@@ -315,6 +325,7 @@ def channel_add(*, actor, site: SamplingSite, name: str = "") -> Channel:
     if site.channels.filter(name=name).exists():
         raise Conflict(f"通道“{name}”已存在", f"channel {name} exists", field="name")
     channel = Channel.objects.create(site=site, name=name[:50])
+    _forget_cached()
     audit_record(actor=actor, event="testing.channel_add", target=channel, area_code=site.area_code)
     return channel
 

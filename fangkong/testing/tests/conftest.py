@@ -15,6 +15,14 @@ START = timezone.make_aware(dt.datetime(2026, 11, 23, 8, 0))
 _barcodes = itertools.count(1)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    """Ids repeat between tests (rolled back); the upload path's caches must not."""
+    ingest.forget_cached()
+    yield
+    ingest.forget_cached()
+
+
 def new_barcode() -> str:
     return f"T{next(_barcodes):08d}"
 

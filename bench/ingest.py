@@ -1,0 +1,423 @@
+"""Sampling ingest through the real HTTP API, on PostgreSQL, served as in production.
+
+    .venv/bin/python bench/ingest.py [--residents 1000000] [--reuse] [--seconds 30]
+        [--connections 8] [--overload-connections 256] [--unprotected]
+
+1. A database of its own (default fk_ingest): dropped, made, migrated and filled by
+   `fangkong seed` (unless --reuse finds it filled already).
+2. A round over the whole district; a sampling site of 3 channels in each of 150
+   communities; a sampler with a bearer token.
+3. The uploads, made before the clock starts: each is one tube as a channel sends it
+   when the tube is sealed (tube_open, 10 or 20 samples with valid signed codes,
+   tube_seal). Each site samples its own community building by building, door by
+   door (as communities call buildings down in turn); nobody is sampled twice. One
+   JSON body a line.
+4. gunicorn with deploy/gunicorn.conf.py on a spare port (access log off).
+5. wrk (`apt-get install -y wrk`) posts the bodies with a Lua script: a warm-up, the
+   measured run with --connections, then an overload run with many more connections.
+   A baseline (GET /healthz, one `SELECT 1`) with the same connections, measured in the
+   same run, shows what the machine gives to the simplest request.
+6. People a second come from the rows that reached the database (samples before and
+   after), not from the client's count; p50/p99 are wrk's, per upload.
+
+Target: 5,000 people a second on a 2-core machine, and under overload 503s with
+Retry-After instead of a collapse. The load generator shares the two cores with the
+server and PostgreSQL; the script prints the load average before and after.
+"""
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import OUT, ROOT, machine  # noqa: E402
+
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/fk_ingest"
+TARGET_PEOPLE = 5000
+CHANNELS = 3
+
+# wrk's report, as JSON in the file named by $WRK_REPORT (both scripts end with it).
+DONE_LUA = r"""
+function done(summary, latency, requests)
+  local out = io.open(os.getenv("WRK_REPORT"), "w")
+  out:write(string.format(
+    '{"requests": %d, "seconds": %f, "p50_ms": %f, "p90_ms": %f, "p99_ms": %f, ' ..
+    '"max_ms": %f, "errors": {"connect": %d, "read": %d, "write": %d, "status": %d, ' ..
+    '"timeout": %d}}',
+    summary.requests, summary.duration / 1e6, latency:percentile(50) / 1e3,
+    latency:percentile(90) / 1e3, latency:percentile(99) / 1e3, latency.max / 1e3,
+    summary.errors.connect, summary.errors.read, summary.errors.write,
+    summary.errors.status, summary.errors.timeout))
+  out:close()
+end
+"""
+
+# Each wrk thread posts its share of the bodies (one JSON upload a line), in order.
+POST_LUA = (
+    r"""
+local counter = 1
+function setup(thread)
+  thread:set("id", counter)
+  counter = counter + 1
+end
+
+function init(args)
+  local path, nthreads = args[1], tonumber(args[2])
+  bodies, sent = {}, 0
+  local i = 0
+  for line in io.lines(path) do
+    if i % nthreads == id - 1 then bodies[#bodies + 1] = line end
+    i = i + 1
+  end
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/json"
+  wrk.headers["Authorization"] = "Bearer " .. args[3]
+end
+
+function request()
+  sent = sent + 1
+  return wrk.format(nil, "/api/v1/testing/uploads", nil, bodies[((sent - 1) % #bodies) + 1])
+end
+"""
+    + DONE_LUA
+)
+
+
+def pg(url: str) -> str:
+    return url.replace("postgres://", "postgresql://", 1)
+
+
+def recreate_and_seed(url: str, residents: int) -> None:
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(pg(url.rsplit("/", 1)[0] + "/postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    env = {**os.environ, "DATABASE_URL": url}
+    run = [sys.executable, "-m", "fangkong"]
+    subprocess.run([*run, "migrate", "-v", "0"], env=env, cwd=ROOT, check=True)
+    started = time.perf_counter()
+    subprocess.run(
+        [*run, "seed", "--residents", str(residents), "--seed", "7"]
+        + ["--logins-file", str(OUT / "ingest-logins")],
+        env=env,
+        cwd=ROOT,
+        check=True,
+    )
+    print(f"seeded {residents:,} residents in {time.perf_counter() - started:.0f} s")
+
+
+def django_setup(url: str):
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fangkong.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def prepare(sites: int):
+    """The round, a site of 3 channels in each of `sites` communities, the token, and
+    each site's queue: its community's residents (id, name, masked ID) by building
+    and door, as communities call their buildings down in turn."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from fangkong.accounts.models import Role, User
+    from fangkong.accounts.services import token_issue, user_create
+    from fangkong.areas.models import Area, Level
+    from fangkong.testing import services
+
+    district = Area.objects.get(level=Level.DISTRICT)
+    command = User.objects.filter(username="bench_command").first() or user_create(
+        actor=None, username="bench_command", password=None, role=Role.COMMAND, areas=[district]
+    )
+    sampler = User.objects.filter(username="bench_sampler").first() or user_create(
+        actor=None, username="bench_sampler", password=None, role=Role.SAMPLER, areas=[district]
+    )
+    now = timezone.now()
+    started = time.perf_counter()
+    rnd = services.round_launch(
+        actor=command,
+        name=f"bench {now:%H:%M:%S}",
+        areas=[district],
+        starts_at=now - dt.timedelta(minutes=5),
+        deadline=now + dt.timedelta(hours=12),
+    )
+    launch_s = time.perf_counter() - started
+    communities = list(Area.objects.filter(level=Level.COMMUNITY).order_by("code"))[:sites]
+    queues = []
+    for area in communities:
+        site = services.site_create(
+            actor=command, area=area, name=f"bench {rnd.pk}", channels=CHANNELS
+        )
+        channels = list(site.channels.order_by("name").values_list("pk", flat=True))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT r.id, r.name, r.id_masked FROM people_resident r "
+                "JOIN areas_household h ON h.id = r.household_id WHERE r.area_code LIKE %s "
+                "ORDER BY r.area_code, h.unit, h.room, r.id",
+                [area.code + "%"],
+            )
+            queues.append((site.pk, channels, cursor.fetchall()))
+    token = token_issue(actor=command, user=sampler, name="bench")
+    connection.close()
+    return rnd.pk, queues, token, launch_s
+
+
+def write_bodies(path: Path, rnd_id: int, queues, *, tubes_per_upload: int = 1) -> tuple:
+    """One upload a line: whole tubes of 10 or 20 as channels send them when sealed,
+    the sites taking turns. Returns (uploads, people)."""
+    from fangkong.people.codes import CodeClaims, sign_claims
+
+    today = dt.date.today()
+    rng = random.Random(rnd_id)
+    clock = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=4)
+    uploads = people = 0
+    cursors = [0] * len(queues)
+    turn = 0
+    with path.open("w", encoding="utf-8") as out:
+        while any(cursors[i] < len(q[2]) for i, q in enumerate(queues)):
+            k = turn % len(queues)
+            turn += 1
+            site, channels, queue = queues[k]
+            if cursors[k] >= len(queue):
+                continue
+            channel = channels[(turn // len(queues)) % len(channels)]
+            events = []
+            for _ in range(tubes_per_upload):
+                size = rng.choice((10, 20))
+                group = queue[cursors[k] : cursors[k] + size]
+                cursors[k] += size
+                if not group:
+                    break
+                tube = f"B{rnd_id:03d}{uuid.uuid4().hex[:16]}"
+                base = {"round": rnd_id, "site": site, "channel": channel, "tube": tube}
+
+                def event(kind):
+                    nonlocal clock
+                    clock += dt.timedelta(milliseconds=300)
+                    return {"client_id": uuid.uuid4().hex, "type": kind, "at": clock.isoformat()}
+
+                events.append({**event("tube_open"), **base, "pool_size": size})
+                for pk, name, masked in group:
+                    code = sign_claims(CodeClaims(pk, name, masked, today))
+                    events.append({**event("sample"), **base, "code": code})
+                people += len(group)
+                events.append({**event("tube_seal"), **base})
+            if events:
+                out.write(json.dumps({"device_id": f"bench-{channel}", "events": events}))
+                out.write("\n")
+                uploads += 1
+    return uploads, people
+
+
+def count_samples(url: str) -> int:
+    with psycopg.connect(pg(url)) as conn:
+        return conn.execute("SELECT count(*) FROM testing_sample").fetchone()[0]
+
+
+def wait_up(base: str, process: subprocess.Popen) -> None:
+    for _ in range(300):
+        if process.poll() is not None:
+            raise SystemExit("gunicorn stopped")
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("gunicorn did not answer")
+
+
+def serve(url: str, port: int, extra_env: dict | None = None) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "FANGKONG_BIND": f"127.0.0.1:{port}",
+        "FANGKONG_ACCESS_LOG": "",
+        # A long benchmark must not be cut by the periodic worker recycling.
+        "FANGKONG_WEB_MAX_REQUESTS": "0",
+        **(extra_env or {}),
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py"], cwd=ROOT, env=env
+    )
+    wait_up(f"http://127.0.0.1:{port}", server)
+    return server
+
+
+def stop(server: subprocess.Popen) -> None:
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
+def wrk(base: str, *, seconds: int, connections: int, lua: Path | None, args=(), path="/"):
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as report:
+        pass
+    command = ["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--timeout", "10s"]
+    if lua is not None:
+        command += ["-s", str(lua), base + path, "--", *args]
+    else:
+        command += ["-s", str(OUT / "ingest-get.lua"), base + path]
+    subprocess.run(
+        command, check=True, env={**os.environ, "WRK_REPORT": report.name}, capture_output=True
+    )
+    result = json.loads(Path(report.name).read_text())
+    os.unlink(report.name)
+    return result
+
+
+class Runner:
+    """Runs wrk phases against one server, each posting its own file of bodies."""
+
+    def __init__(self, url: str, base: str, lua: Path, token: str, bodies: dict):
+        self.url, self.base, self.lua, self.token, self.bodies = url, base, lua, token, bodies
+
+    def phase(self, label: str, name: str, seconds: int, connections: int) -> dict:
+        path, uploads = self.bodies[name]
+        before = count_samples(self.url)
+        result = wrk(
+            self.base,
+            seconds=seconds,
+            connections=connections,
+            lua=self.lua,
+            args=(str(path), "2", self.token),
+        )
+        stored = count_samples(self.url) - before
+        wrapped = result["requests"] > uploads
+        rate = stored / result["seconds"]
+        errors = result["errors"]
+        print(
+            f"{label:<30} {connections:>4} conns  {rate:8,.0f} people/s  "
+            f"{result['requests'] / result['seconds']:7,.0f} req/s  "
+            f"p50 {result['p50_ms']:7.1f} ms  p99 {result['p99_ms']:7.1f} ms  "
+            f"non-2xx {errors['status']:,}  timeouts {errors['timeout']:,}"
+            + ("  (bodies wrapped: replays)" if wrapped else ""),
+            flush=True,
+        )
+        return {**result, "people_per_s": rate, "stored": stored, "wrapped": wrapped}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default=DEFAULT_URL)
+    parser.add_argument("--residents", type=int, default=1_000_000)
+    parser.add_argument("--reuse", action="store_true", help="keep a filled database")
+    parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--overload-connections", type=int, default=256)
+    parser.add_argument("--tubes-per-upload", type=int, default=1)
+    parser.add_argument("--unprotected", action="store_true", help="also run overload ungated")
+    parser.add_argument("--sites", type=int, default=150, help="one a community, 3 channels")
+    parser.add_argument("--port", type=int, default=8771)
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "ingest-get.lua").write_text(DONE_LUA)
+    lua = OUT / "ingest.lua"
+    lua.write_text(POST_LUA)
+
+    filled = False
+    if args.reuse:
+        try:
+            with psycopg.connect(pg(args.database_url)) as conn:
+                filled = conn.execute("SELECT count(*) FROM people_resident").fetchone()[0] > 0
+        except psycopg.Error:
+            filled = False
+    if not filled:
+        recreate_and_seed(args.database_url, args.residents)
+    django_setup(args.database_url)
+
+    # Each phase takes its own slice of every site's queue (nobody is sampled twice),
+    # sized for 1.5 times the target rate over the phase.
+    phases = {"warm-up": 10, "sustained": args.seconds, "overload": args.seconds}
+    if args.unprotected:
+        phases["unprotected"] = args.seconds
+    rnd_id, queues, token, launch_s = prepare(args.sites)
+    bodies = {}
+    started = time.perf_counter()
+    per_second = TARGET_PEOPLE * 1.5 / len(queues)
+    offsets = [0] * len(queues)
+    for name, seconds in phases.items():
+        share = int(per_second * seconds)
+        sliced = []
+        for i, (site, channels, queue) in enumerate(queues):
+            sliced.append((site, channels, queue[offsets[i] : offsets[i] + share]))
+            offsets[i] += share
+        path = OUT / f"ingest-bodies-{name}.jsonl"
+        uploads, people = write_bodies(path, rnd_id, sliced, tubes_per_upload=args.tubes_per_upload)
+        bodies[name] = (path, uploads)
+        print(f"  {name}: {uploads:,} uploads of {people:,} people")
+    print(
+        f"made the uploads with signed codes in {time.perf_counter() - started:.0f} s; "
+        f"round launched over the district in {launch_s * 1000:.0f} ms"
+    )
+
+    base = f"http://127.0.0.1:{args.port}"
+    print(f"machine: {machine()}")
+    print(f"{'phase':<30} {'':>10} {'stored':>17}")
+    server = serve(args.database_url, args.port)
+    run = Runner(args.database_url, base, lua, token, bodies)
+    results = {}
+    try:
+        baseline = wrk(base, seconds=10, connections=args.connections, lua=None, path="/healthz")
+        print(
+            f"{'baseline GET /healthz':<30} {args.connections:>4} conns  {'':>17}  "
+            f"{baseline['requests'] / baseline['seconds']:7,.0f} req/s  "
+            f"p50 {baseline['p50_ms']:7.1f} ms  p99 {baseline['p99_ms']:7.1f} ms"
+        )
+        path, uploads = bodies["warm-up"]
+        run.phase("warm-up", "warm-up", 10, args.connections)
+        results["sustained"] = run.phase(
+            f"sustained ({args.tubes_per_upload} tube/upload)",
+            "sustained",
+            args.seconds,
+            args.connections,
+        )
+        results["overload"] = run.phase(
+            "overload (shedding on)", "overload", args.seconds, args.overload_connections
+        )
+    finally:
+        stop(server)
+    if args.unprotected:
+        ungated = {
+            "FANGKONG_INGEST_SLOTS": "256",
+            "FANGKONG_INGEST_QUEUE": "10000",
+            "FANGKONG_INGEST_WAIT_MS": "60000",
+        }
+        server = serve(args.database_url, args.port, ungated)
+        try:
+            results["unprotected"] = run.phase(
+                "overload (shedding off)", "unprotected", args.seconds, args.overload_connections
+            )
+        finally:
+            stop(server)
+    print(f"after: {machine()}")
+    rate = results["sustained"]["people_per_s"]
+    print(
+        f"sustained {rate:,.0f} people/s (target {TARGET_PEOPLE:,}: "
+        f"{'met' if rate >= TARGET_PEOPLE else 'MISSED'}); overload kept "
+        f"{results['overload']['people_per_s']:,.0f} people/s with "
+        f"{results['overload']['errors']['status']:,} refusals (503) and "
+        f"{results['overload']['errors']['timeout']:,} timeouts"
+    )
+    (OUT / "ingest-result.json").write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
