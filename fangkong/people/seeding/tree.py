@@ -72,14 +72,18 @@ class Building:
 
         All the rooms are drawn first, so `rng` goes on the same way however many of
         them are kept."""
-        kept, left = [], self.limit
-        for h in list(self.households(rng)):
-            if left <= 0:
-                break
-            h.size = min(h.size, left)
-            left -= h.size
-            kept.append(h)
-        return kept
+        return _cut(list(self.households(rng)), self.limit)
+
+
+def _cut(layout: list[Household], limit: int) -> list[Household]:
+    kept, left = [], limit
+    for h in layout:
+        if left <= 0:
+            break
+        h.size = min(h.size, left)
+        left -= h.size
+        kept.append(h)
+    return kept
 
 
 @dataclass
@@ -176,11 +180,9 @@ def _fill_community(
                 elderly=rng.uniform(*shape["elderly"]),
                 tenants=rng.uniform(*shape["tenants"]),
             )
-            capacity = sum(h.size for h in building.households(plan.building_rng(building)))
-            building.limit = min(capacity, quota - planned)
-            building.household_count = len(
-                building.occupied_households(plan.building_rng(building))
-            )
+            layout = list(building.households(plan.building_rng(building)))
+            building.limit = min(sum(h.size for h in layout), quota - planned)
+            building.household_count = len(_cut(layout, building.limit))
             compound.children.append(building)
             planned += building.limit
             if planned >= quota:
