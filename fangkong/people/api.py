@@ -183,9 +183,13 @@ def _household(user, where: HouseholdIn) -> Household:
             f"building {code} does not exist or is outside your jurisdiction",
             field="household.building",
         )
-    household, _ = household_get_or_create(
-        building=building, unit=clean(where.unit), room=clean(where.room)
-    )
+    try:
+        household, _ = household_get_or_create(
+            building=building, unit=clean(where.unit), room=clean(where.room)
+        )
+    except DomainError as exc:
+        exc.field = f"household.{exc.field}"  # where it sits in this request's body
+        raise
     return household
 
 

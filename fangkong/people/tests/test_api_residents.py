@@ -217,10 +217,13 @@ def test_malformed_input_is_422_naming_the_field(api, where, change, field):
     assert error_of(response)["field"] == field
 
 
-def test_a_household_must_be_in_a_building(api, tree):
+def test_a_household_must_be_in_a_building_and_have_a_room(api, tree):
     response = api.post("/residents/", _new({"building": tree.compound_a.code, "room": "1"}))
     assert response.status_code == 400
     assert error_of(response)["field"] == "household.building"
+    response = api.post("/residents/", _new({"building": tree.building_a1.code, "room": " "}))
+    assert response.status_code == 400
+    assert error_of(response)["field"] == "household.room"
 
 
 @pytest.mark.parametrize("role", ["sampler", "inspector", "worker", "lab"])
