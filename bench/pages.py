@@ -128,7 +128,7 @@ def main() -> int:
                 ]
             rng = random.Random(1)
             for label, urls in paths.items():
-                for url in urls[:5]:  # warm up
+                for url in urls[:20]:  # warm up every gunicorn worker's templates
                     client.get(url)
                 times = []
                 for _ in range(args.requests):
