@@ -89,5 +89,5 @@ def audit_list(request, filters: Query[AuditFilters]):
     require(policy.can_read_audit(request.auth))
     wanted = filters.dict(exclude={"page"})
     wanted = {k: v.isoformat() if isinstance(v, dt.date) else (v or "") for k, v in wanted.items()}
-    page = paginate(audit_events(wanted), filters.page, 50)
+    page = paginate(audit_events(request.auth, wanted), filters.page, 50)
     return page_out(page, page.items)

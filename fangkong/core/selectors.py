@@ -1,6 +1,9 @@
 import datetime as dt
 
+from django.db.models import Q
+
 from .models import AuditEvent
+from .scoping import prefix_q
 
 AUDIT_FILTERS = ("event", "actor", "target", "area", "since", "until")
 
@@ -12,9 +15,10 @@ def _date(text: str) -> dt.date | None:
         return None
 
 
-def audit_events(filters: dict[str, str]):
-    """Audit events matching the filters of the audit page (all optional)."""
-    events = AuditEvent.objects.select_related("actor")
+def audit_events(user, filters: dict[str, str]):
+    """Audit events in the user's jurisdiction (and those tied to no area), filtered."""
+    scope = Q(area_code="") | prefix_q("area_code", user.scope_prefixes())
+    events = AuditEvent.objects.select_related("actor").filter(scope)
     if filters.get("event"):
         events = events.filter(event__startswith=filters["event"])
     if filters.get("actor"):

@@ -26,7 +26,7 @@ def audit_log(request):
     if not policy.can_read_audit(request.user):
         raise PermissionDenied
     filters = {k: request.GET.get(k, "").strip() for k in AUDIT_FILTERS}
-    events = audit_events(filters)
+    events = audit_events(request.user, filters)
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     return render(request, "core/audit.html", {"page": page, "filters": filters})
 

@@ -4,6 +4,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
 from fangkong.accounts import policy
+from fangkong.accounts.models import Role
 from fangkong.core.shortcuts import get_scoped_or_404
 
 from . import selectors, services
@@ -41,7 +42,8 @@ def detail(request, pk):
     resident = get_scoped_or_404(
         Resident.objects.select_related("household__building"), request.user, pk=pk
     )
-    if not (policy.can_read_residents(request.user) or request.user.resident_id):
+    # A resident reads their own household's records; for_user already limits them.
+    if not (policy.can_read_residents(request.user) or request.user.role == Role.RESIDENT):
         raise PermissionDenied
     context = {"r": resident, "can_reveal": policy.can_reveal_pii(request.user)}
     return render(request, "people/detail.html", context)

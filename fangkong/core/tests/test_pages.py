@@ -49,3 +49,28 @@ def test_security_headers(client):
     response = client.get(reverse("accounts:login"))
     assert "default-src 'self'" in response["Content-Security-Policy"]
     assert response["X-Frame-Options"] == "DENY"
+
+
+def test_the_audit_log_is_cut_to_the_readers_jurisdiction(client_for, tree):
+    from fangkong.factories import make_user
+
+    street_chief = make_user("chief", "command", tree.community_a)
+    audit_record(
+        actor=None, event="zone.declare", target_label="甲", area_code=tree.community_a.code
+    )
+    audit_record(
+        actor=None, event="zone.declare", target_label="乙", area_code=tree.community_b.code
+    )
+    audit_record(actor=None, event="token.issue", target_label="丙")
+    page = client_for(street_chief).get(reverse("core:audit")).content.decode()
+    assert "<td>甲</td>" in page and "<td>丙</td>" in page
+    assert "<td>乙</td>" not in page
+
+
+def test_a_nul_character_is_refused_not_a_server_error(client_for, worker_a):
+    client = client_for(worker_a)
+    response = client.get(reverse("people:search") + "?q=%00")
+    assert response.status_code == 400
+    assert "NUL" in response.content.decode()
+    response = client.post(reverse("people:import"), {"area": "\x00"})
+    assert response.status_code == 400
