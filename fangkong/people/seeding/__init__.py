@@ -41,6 +41,7 @@ class SeedResult:
     areas: dict[str, int] = field(default_factory=dict)
     logins: list[DemoLogin] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    database_cpu: float | None = None  # the database server's CPU seconds, if readable
 
 
 def district_exists() -> bool:
@@ -129,14 +130,16 @@ def people_load(plan: Plan, result: SeedResult, progress, clock: "_Clock", worke
     """Households and residents, drawn batch by batch and written as they come."""
     loader = loader_for_connection(plan.residents)
     first_id = loader.start()
-    for households, residents in generate(plan, first_id, timezone.localdate(), workers):
-        loader.write(households, residents)
+    today = timezone.localdate()
+    for payload in generate(plan, first_id, today, workers, encode=loader.encode):
+        loader.write(payload)
         progress(f"{loader.residents_written:,} / {plan.residents:,}")
     clock.lap("people")
     loader.finish()
     clock.lap("indexes")
     result.households = loader.households_written
     result.residents = loader.residents_written
+    result.database_cpu = loader.database_cpu_seconds()
 
 
 def default_workers(residents: int) -> int:

@@ -47,19 +47,26 @@ def _jobs(plan: Plan, first_id: int) -> list[tuple[int, list[Building], int]]:
     return jobs
 
 
-def generate(plan: Plan, first_id: int, today: dt.date, workers: int = 1) -> Iterator[Batch]:
-    """Every batch of rows, in order."""
+def _rows(households, residents):
+    return households, residents
+
+
+def generate(plan: Plan, first_id: int, today: dt.date, workers: int = 1, encode=_rows) -> Iterator:
+    """Every batch, in order, as `encode(households, residents)` makes it (where the
+    rows are drawn: in the worker processes, if there are any)."""
     jobs = _jobs(plan, first_id)
     if workers <= 1:
         lanes = {lane: People(today, lane=lane, lanes=LANES) for lane in range(LANES)}
         for i, buildings, first in jobs:
-            yield batch_rows(plan, buildings, first, lanes[i % LANES])
+            yield encode(*batch_rows(plan, buildings, first, lanes[i % LANES]))
         return
     workers = min(workers, LANES)
     context = multiprocessing.get_context("fork")
     queues = [context.Queue(maxsize=2) for _ in range(workers)]
     processes = [
-        context.Process(target=_work, args=(plan, jobs, today, w, workers, queues[w]), daemon=True)
+        context.Process(
+            target=_work, args=(plan, jobs, today, w, workers, encode, queues[w]), daemon=True
+        )
         for w in range(workers)
     ]
     for p in processes:
@@ -75,7 +82,7 @@ def generate(plan: Plan, first_id: int, today: dt.date, workers: int = 1) -> Ite
             p.join()
 
 
-def _work(plan, jobs, today, worker: int, workers: int, out) -> None:
+def _work(plan, jobs, today, worker: int, workers: int, encode, out) -> None:
     lanes = {
         lane: People(today, lane=lane, lanes=LANES)
         for lane in range(LANES)
@@ -83,10 +90,10 @@ def _work(plan, jobs, today, worker: int, workers: int, out) -> None:
     }
     for i, buildings, first in jobs:
         if i % LANES in lanes:
-            out.put(batch_rows(plan, buildings, first, lanes[i % LANES]))
+            out.put(encode(*batch_rows(plan, buildings, first, lanes[i % LANES])))
 
 
-def _take(q, process) -> Batch:
+def _take(q, process):
     while True:
         try:
             return q.get(timeout=1)

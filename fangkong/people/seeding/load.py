@@ -5,6 +5,9 @@ Households get their ids here (the residents' rows need them before the househol
 are written), from a block taken above the table's highest id while it is locked.
 """
 
+import os
+from pathlib import Path
+
 from django.db import connection
 from django.utils import timezone
 
@@ -14,6 +17,18 @@ from fangkong.people.models import Resident
 from .population import COLUMNS
 
 HOUSEHOLD_COLUMNS = ("id", "building_id", "area_code", "unit", "room")
+# (households, residents, how many households, how many residents), in a loader's form.
+Payload = tuple[object, object, int, int]
+
+
+def _copy_text(rows: list[tuple], tail: tuple[str, ...]) -> bytes:
+    """Rows in COPY's text format. The seeder's strings never hold a tab, a newline, a
+    carriage return or a backslash (tests hold it so), so nothing needs escaping."""
+    end = "".join(f"\t{t}" for t in tail) + "\n"
+    return "".join(
+        "\t".join([f"\\\\x{v.hex()}" if type(v) is bytes else str(v) for v in row]) + end
+        for row in rows
+    ).encode()
 
 
 class Loader:
@@ -33,7 +48,13 @@ class Loader:
     def lock(self) -> None:
         pass  # SQLite's transaction already holds the write lock
 
-    def write(self, households: list[tuple], residents: list[tuple]) -> None:
+    def encode(self, households: list[tuple], residents: list[tuple]) -> Payload:
+        """A batch as `write` takes it; runs where the rows are drawn (maybe another
+        process), so it must not touch the database."""
+        return households, residents, len(households), len(residents)
+
+    def write(self, payload: Payload) -> None:
+        households, residents, n_households, n_residents = payload
         Household.objects.bulk_create(
             Household(**dict(zip(HOUSEHOLD_COLUMNS, row, strict=True)), created_at=self.now)
             for row in households
@@ -44,11 +65,15 @@ class Loader:
             )
             for row in residents
         )
-        self.households_written += len(households)
-        self.residents_written += len(residents)
+        self.households_written += n_households
+        self.residents_written += n_residents
 
     def finish(self) -> None:
         pass
+
+    def database_cpu_seconds(self) -> float | None:
+        """CPU time the database server spent for this connection, where it can be read."""
+        return None
 
 
 class PostgresLoader(Loader):
@@ -68,6 +93,17 @@ class PostgresLoader(Loader):
         self.expected_rows = expected_rows
         self.indexes: list[str] = []
         self.constraints: list[tuple[str, str, str]] = []
+
+    def database_cpu_seconds(self) -> float | None:
+        # Readable when the server runs on this machine (benchmarks); None elsewhere.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pid = cursor.fetchone()[0]
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def lock(self) -> None:
         with connection.cursor() as cursor:
@@ -112,21 +148,29 @@ class PostgresLoader(Loader):
         for table, name, definition in self.constraints:
             cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
 
-    def write(self, households: list[tuple], residents: list[tuple]) -> None:
-        now = self.now
-        self._copy(Household, (*HOUSEHOLD_COLUMNS, "created_at"), households, (now,))
-        self._copy(Resident, (*COLUMNS, "created_at", "updated_at"), residents, (now, now))
-        self.households_written += len(households)
-        self.residents_written += len(residents)
+    def encode(self, households: list[tuple], residents: list[tuple]) -> Payload:
+        """COPY's text format, made by the drawing processes, so this one only sends it."""
+        now = self.now.isoformat()
+        return (
+            _copy_text(households, (now,)),
+            _copy_text(residents, (now, now)),
+            len(households),
+            len(residents),
+        )
+
+    def write(self, payload: Payload) -> None:
+        households, residents, n_households, n_residents = payload
+        self._copy(Household, (*HOUSEHOLD_COLUMNS, "created_at"), households)
+        self._copy(Resident, (*COLUMNS, "created_at", "updated_at"), residents)
+        self.households_written += n_households
+        self.residents_written += n_residents
 
     @staticmethod
-    def _copy(model, columns, rows, tail) -> None:
-        # write_row formats in C and streams as it goes, so the server works meanwhile.
+    def _copy(model, columns, text: bytes) -> None:
         fields = ", ".join(model._meta.get_field(c).column for c in columns)
         sql = f"COPY {model._meta.db_table} ({fields}) FROM STDIN"
         with connection.cursor() as cursor, cursor.copy(sql) as copy:
-            for row in rows:
-                copy.write_row((*row, *tail))
+            copy.write(text)
 
     def finish(self) -> None:
         with connection.cursor() as cursor:

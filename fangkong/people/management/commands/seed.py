@@ -69,4 +69,6 @@ class Command(BaseCommand):
         )
         if options["verbosity"] >= 2:
             self.stdout.write(f"  steps: {result.seconds}")
+            if result.database_cpu is not None:
+                self.stdout.write(f"  database server CPU: {result.database_cpu:.1f} s")
         self.stdout.write(f"Demo logins are in {logins_file}; `fangkong demo_logins` prints them.")
