@@ -36,6 +36,7 @@ really do use one barcode, the first to reach the server keeps the tube.
 """
 
 import datetime as dt
+import json
 import re
 import threading
 import time
@@ -43,7 +44,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import Q
 from django.utils import timezone
 
 from fangkong.core import idnumbers, pii
@@ -199,34 +199,73 @@ def _dt(value):
     return connection.ops.adapt_datetimefield_value(value)
 
 
-def _insert_returning(model, columns: list[str], rows: list[tuple], conflict: str, returning):
-    """INSERT … ON CONFLICT (…) DO NOTHING RETURNING …, a whole batch in one statement.
+# The statements of the upload path. On PostgreSQL they go through a psycopg cursor with
+# server-side binding on Django's own connection (so inside its transaction): values
+# travel apart from the statement text, nothing is quoted in Python, a batch travels as
+# one array a column, and the driver prepares a statement it sees again and again. The
+# statement texts do not depend on the batch size. Elsewhere (SQLite), Django's cursor.
 
-    On PostgreSQL the rows travel as one array a column (`unnest`), so the statement
-    text is the same whatever the batch size: the driver parses it once and caches it
-    (a VALUES list of 20 rows × 17 columns is re-parsed on every call). Elsewhere, a
-    multi-row VALUES list, in chunks.
-    """
-    out = []
-    if not rows:
-        return out
+
+def _pg() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _cursor():
+    if _pg():
+        import psycopg
+
+        connection.ensure_connection()
+        return psycopg.Cursor(connection.connection)
+    return connection.cursor()
+
+
+def _rows(sql: str, params=()) -> list[tuple]:
+    with _cursor() as cursor:
+        cursor.execute(sql, list(params))
+        return cursor.fetchall() if cursor.description else []
+
+
+def _run_many(sql: str, rows: list[tuple]) -> None:
+    if rows:
+        with _cursor() as cursor:
+            cursor.executemany(sql, rows)
+
+
+def _any(column: str, values) -> tuple[str, list]:
+    """`column` equals one of `values`: one array parameter on PostgreSQL."""
+    values = list(values)
+    if _pg():
+        return f"{column} = ANY(%s)", [values]
+    if not values:
+        return "1 = 0", []
+    return f"{column} IN ({', '.join(['%s'] * len(values))})", values
+
+
+def _insert_statements(model, columns, rows, conflict: str, returning: str):
+    """INSERT … ON CONFLICT (…) DO NOTHING RETURNING … of `rows`: [(sql, params)]."""
     table, cols = model._meta.db_table, ", ".join(columns)
     tail = f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {returning}"
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            types = [_column_type(model, c) for c in columns]
-            arrays = ", ".join(f"%s::{t}[]" for t in types)
-            cursor.execute(
-                f"INSERT INTO {table} ({cols}) SELECT * FROM unnest({arrays}) {tail}",
-                [list(column) for column in zip(*rows, strict=True)],
-            )
-            return cursor.fetchall()
-        one = "(" + ", ".join(["%s"] * len(columns)) + ")"
-        for start in range(0, len(rows), CHUNK):
-            chunk = rows[start : start + CHUNK]
-            sql = f"INSERT INTO {table} ({cols}) VALUES {', '.join([one] * len(chunk))} {tail}"
-            cursor.execute(sql, [v for row in chunk for v in row])
-            out.extend(cursor.fetchall())
+    if _pg():
+        types = [_column_type(model, c) for c in columns]
+        arrays = ", ".join(f"%s::{t}[]" for t in types)
+        params = [list(column) for column in zip(*rows, strict=True)]
+        return [(f"INSERT INTO {table} ({cols}) SELECT * FROM unnest({arrays}) {tail}", params)]
+    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    out = []
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start : start + CHUNK]
+        sql = f"INSERT INTO {table} ({cols}) VALUES {', '.join([one] * len(chunk))} {tail}"
+        out.append((sql, [v for row in chunk for v in row]))
+    return out
+
+
+def _insert_returning(model, columns: list[str], rows: list[tuple], conflict: str, returning):
+    """Insert what is not there yet; return RETURNING of the rows that went in."""
+    out = []
+    for sql, params in (
+        _insert_statements(model, columns, rows, conflict, returning) if rows else []
+    ):
+        out.extend(_rows(sql, params))
     return out
 
 
@@ -469,16 +508,16 @@ def ingest(*, actor, device_id: str, events: list[Event], home_area: str = "") -
         people = _people(samples)
 
     # 5. First-sample markers: first samples, repeats, and contested firsts.
-    firsts, contested = _markers(people)
-    ended = _exemptions_end(firsts, now)
+    firsts, contested, ended = _markers(people, now)
 
     # 6. Tubes' times, pool sizes and counts; over-pool flags.
     refreshed = _tubes_update(by_tube, tubes, fresh, samples, raced)
     recheck = {w.ev.client_id for w in samples if w.ev.tube in refreshed}
     recheck |= {w.ev.client_id for w in samples if w.resident_id in contested}
     if recheck:
+        where, params = _any("client_id", recheck)
         current = dict(
-            Sample.objects.filter(client_id__in=recheck).values_list("client_id", "flags")
+            _rows(f"SELECT client_id, flags FROM {Sample._meta.db_table} WHERE {where}", params)
         )
         for w in samples:
             w.flags = current.get(w.ev.client_id, w.flags)
@@ -511,18 +550,17 @@ def _stored_results(client_ids: list[str]) -> dict[str, Result]:
     """Stored answers for client ids: accepted samples, then kept events (one query)."""
     if not client_ids:
         return {}
-    marks = ", ".join(["%s"] * len(client_ids))
+    in_samples, p1 = _any("s.client_id", client_ids)
+    in_events, p2 = _any("e.client_id", client_ids)
     sql = (
-        f"SELECT 's', s.client_id, %s, s.flags, '', '', '', r.name, r.id_masked, s.id_masked "
-        f"FROM {Sample._meta.db_table} s LEFT JOIN {Resident._meta.db_table} r "
-        f"ON r.id = s.resident_id WHERE s.client_id IN ({marks}) "
+        f"SELECT 's', s.client_id, 'accepted', s.flags, '', '', '', r.name, r.id_masked, "
+        f"s.id_masked FROM {Sample._meta.db_table} s LEFT JOIN {Resident._meta.db_table} r "
+        f"ON r.id = s.resident_id WHERE {in_samples} "
         f"UNION ALL SELECT 'e', e.client_id, e.status, 0, e.code, e.message, e.message_zh, "
-        f"NULL, NULL, '' FROM {UploadEvent._meta.db_table} e WHERE e.client_id IN ({marks})"
+        f"NULL, NULL, '' FROM {UploadEvent._meta.db_table} e WHERE {in_events}"
     )
     out: dict[str, Result] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [str(EventStatus.ACCEPTED), *client_ids, *client_ids])
-        rows = cursor.fetchall()
+    rows = _rows(sql, [*p1, *p2])
     for kind, cid, status, flags, code, message, message_zh, name, masked, own in sorted(
         rows, reverse=True
     ):
@@ -542,13 +580,18 @@ def _resolve_residents(samples: list[_Work], refs: _Refs | None) -> None:
     wanted_hashes = {w.unknown[2] for w in samples if w.unknown}
     if not samples:
         return
-    rows = Resident.objects.filter(Q(pk__in=wanted_ids) | Q(id_hash__in=wanted_hashes)).values(
-        "id", "id_hash", "area_code", "name", "id_masked"
+    by_id_sql, p1 = _any("id", wanted_ids)
+    by_hash_sql, p2 = _any("id_hash", wanted_hashes)
+    rows = _rows(
+        f"SELECT id, id_hash, area_code, name, id_masked FROM {Resident._meta.db_table} "
+        f"WHERE {by_id_sql} OR {by_hash_sql}",
+        [*p1, *p2],
     )
     by_id, by_hash = {}, {}
-    for row in rows:
-        by_id[row["id"]] = row
-        by_hash[row["id_hash"]] = row
+    for pk, hashed, area_code, name, masked in rows:
+        row = {"id": pk, "area_code": area_code, "name": name, "id_masked": masked}
+        by_id[pk] = row
+        by_hash[hashed] = row
     for w in samples:
         row = by_hash.get(w.unknown[2]) if w.unknown else by_id.get(w.resident_id)
         if row is None:
@@ -565,7 +608,9 @@ def _resolve_residents(samples: list[_Work], refs: _Refs | None) -> None:
 
 
 def _tubes_ensure(by_tube, refs, actor, device_id, now):
-    """Make the batch's unknown tubes; read all of the batch's tubes (two statements)."""
+    """Make the batch's unknown tubes; read all of the batch's tubes."""
+    if not by_tube:
+        return {}, set()
     rows = []
     for barcode, group in by_tube.items():
         first = min(group, key=lambda w: w.key)
@@ -596,45 +641,50 @@ def _tubes_ensure(by_tube, refs, actor, device_id, now):
             )
         )
     rows.sort()
-    made = _insert_returning(
-        Tube,
-        [
-            "barcode",
-            "round_id",
-            "via",
-            "site_id",
-            "channel_id",
-            "area_code",
-            "pool_size",
-            "pool_source",
-            "sample_count",
-            "opened_at",
-            "sealed_at",
-            "created_at",
-            "device_id",
-            "opened_by_id",
-        ],
-        rows,
+    columns = [
         "barcode",
-        "barcode",
-    )
-    fresh = {r[0] for r in made}
-    tubes = {
-        t["barcode"]: t
-        for t in Tube.objects.filter(barcode__in=list(by_tube)).values(
-            "id",
-            "barcode",
-            "round_id",
-            "site_id",
-            "channel_id",
-            "via",
-            "pool_size",
-            "pool_source",
-            "opened_at",
-            "sealed_at",
-            "sample_count",
+        "round_id",
+        "via",
+        "site_id",
+        "channel_id",
+        "area_code",
+        "pool_size",
+        "pool_source",
+        "sample_count",
+        "opened_at",
+        "sealed_at",
+        "created_at",
+        "device_id",
+        "opened_by_id",
+    ]
+    wanted = "id, barcode, round_id, site_id, channel_id, via, pool_size, sample_count"
+    barcodes = list(by_tube)
+    if _pg():
+        # One statement: insert what is new and read back the rest. The read sees the
+        # table as the statement began, so a tube another upload committed meanwhile is
+        # read again below.
+        ((insert, params),) = _insert_statements(Tube, columns, rows, "barcode", f"{wanted}")
+        old, p2 = _any("barcode", barcodes)
+        found = _rows(
+            f"WITH made AS ({insert}) SELECT {wanted}, true FROM made UNION ALL "
+            f"SELECT {wanted}, false FROM {Tube._meta.db_table} WHERE {old} "
+            f"AND barcode NOT IN (SELECT barcode FROM made)",
+            [*params, *p2],
         )
-    }
+    else:
+        made = _insert_returning(Tube, columns, rows, "barcode", wanted)
+        found = [(*r, True) for r in made]
+    missing = set(barcodes) - {r[1] for r in found}
+    if missing:
+        where, p3 = _any("barcode", missing)
+        found += [
+            (*r, False)
+            for r in _rows(f"SELECT {wanted} FROM {Tube._meta.db_table} WHERE {where}", p3)
+        ]
+    keys = ("id", "barcode", "round_id", "site_id", "channel_id", "via", "pool_size")
+    keys += ("sample_count",)
+    tubes = {r[1]: dict(zip(keys, r[:-1], strict=True)) for r in found}
+    fresh = {r[1] for r in found if r[-1]}
     return tubes, fresh
 
 
@@ -727,90 +777,106 @@ def _people(samples: list[_Work]) -> dict[tuple, list[_Work]]:
     return people
 
 
-def _markers(people: dict[tuple, list[_Work]]) -> tuple[list[_Work], set[int]]:
-    """Insert first-sample markers. Returns the first samples and the contested residents."""
+def _markers(people: dict[tuple, list[_Work]], now) -> tuple[list[_Work], set[int], list]:
+    """Insert first-sample markers and end the exemptions of the newly sampled.
+
+    Returns the first samples, the contested residents, and the exemptions ended as
+    (exemption, round, resident, building). On PostgreSQL one statement does both.
+    """
     if not people:
-        return [], set()
+        return [], set(), []
     candidates = {k: _earliest(group) for k, group in people.items()}
     rows = sorted(
         (rnd, rid, w.resident_area, w.sample_id, _dt(w.ev.at), w.ev.client_id)
         for (rnd, rid), w in candidates.items()
     )
-    made = _insert_returning(
-        FirstSample,
-        ["round_id", "resident_id", "area_code", "sample_id", "at", "client_id"],
-        rows,
-        "round_id, resident_id",
-        "round_id, resident_id",
-    )
-    firsts_keys = {tuple(r) for r in made}
-    firsts = [candidates[k] for k in firsts_keys]
+    columns = ["round_id", "resident_id", "area_code", "sample_id", "at", "client_id"]
+    keys = "round_id, resident_id"
+    exemptions = Exemption._meta.db_table
+    if _pg():
+        ((insert, params),) = _insert_statements(FirstSample, columns, rows, keys, keys)
+        found = _rows(
+            f"WITH made AS ({insert}), ended AS (UPDATE {exemptions} e SET ended_at = %s, "
+            "end_reason = 'sampled' FROM made WHERE e.round_id = made.round_id "
+            "AND e.resident_id = made.resident_id AND e.ended_at IS NULL "
+            "RETURNING e.id, e.round_id, e.resident_id, e.area_code) "
+            "SELECT NULL, round_id, resident_id, '' FROM made UNION ALL "
+            "SELECT id, round_id, resident_id, area_code FROM ended",
+            [*params, now],
+        )
+        made = {(r[1], r[2]) for r in found if r[0] is None}
+        ended = [r for r in found if r[0] is not None]
+    else:
+        made = {tuple(r) for r in _insert_returning(FirstSample, columns, rows, keys, keys)}
+        ended = _exemptions_end(made, now)
+    firsts = [candidates[k] for k in made]
     # A candidate that found a marker is a repeat, unless it was taken earlier still:
     # then the marker moves to it. Either way the person's flags are recomputed.
-    lost = sorted(k for k in people if k not in firsts_keys)
+    lost = sorted(k for k in people if k not in made)
     for key in lost:
         _marker_contest(candidates[key])
     _repeat_flags_recompute(lost)
-    return firsts, {rid for _, rid in lost}
+    if ended:
+        _exemptions_audit(ended)
+    return firsts, {rid for _, rid in lost}, ended
 
 
 def _marker_contest(w: _Work) -> None:
     """Move the marker to `w` if `w` was taken earlier (ties: the smaller client id)."""
     at = _dt(w.ev.at)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {FirstSample._meta.db_table} SET sample_id = %s, at = %s, client_id = %s "
-            "WHERE round_id = %s AND resident_id = %s "
-            "AND (at > %s OR (at = %s AND client_id > %s))",
-            [w.sample_id, at, w.ev.client_id, w.ev.round, w.resident_id, at, at, w.ev.client_id],
-        )
+    _rows(
+        f"UPDATE {FirstSample._meta.db_table} SET sample_id = %s, at = %s, client_id = %s "
+        "WHERE round_id = %s AND resident_id = %s "
+        "AND (at > %s OR (at = %s AND client_id > %s))",
+        [w.sample_id, at, w.ev.client_id, w.ev.round, w.resident_id, at, at, w.ev.client_id],
+    )
 
 
 def _repeat_flags_recompute(keys: list[tuple]) -> None:
     """`repeat_in_round` on every sample of the person but the marker's (rare path)."""
     repeat = int(SampleFlag.REPEAT_IN_ROUND)
     table, marks = Sample._meta.db_table, FirstSample._meta.db_table
-    with connection.cursor() as cursor:
-        for rnd, rid in keys:
-            cursor.execute(
-                f"UPDATE {table} SET flags = CASE WHEN client_id = "
-                f"(SELECT client_id FROM {marks} WHERE round_id = %s AND resident_id = %s) "
-                "THEN flags & ~%s ELSE flags | %s END "
-                "WHERE round_id = %s AND resident_id = %s",
-                [rnd, rid, repeat, repeat, rnd, rid],
-            )
+    _run_many(
+        f"UPDATE {table} SET flags = CASE WHEN client_id = "
+        f"(SELECT client_id FROM {marks} WHERE round_id = %s AND resident_id = %s) "
+        "THEN flags & ~%s ELSE flags | %s END "
+        "WHERE round_id = %s AND resident_id = %s",
+        [(rnd, rid, repeat, repeat, rnd, rid) for rnd, rid in keys],
+    )
 
 
-def _exemptions_end(firsts: list[_Work], now) -> list[tuple[int, str]]:
+def _exemptions_end(made: set[tuple], now) -> list[tuple]:
     """A sampled person is no longer exempt (keeps sampled and exempt apart)."""
-    by_round: dict[int, list[int]] = defaultdict(list)
-    for w in firsts:
-        by_round[w.ev.round].append(w.resident_id)
     ended = []
+    by_round: dict[int, list[int]] = defaultdict(list)
+    for rnd, rid in made:
+        by_round[rnd].append(rid)
     for rnd, residents in by_round.items():
         rows = list(
             Exemption.objects.current()
             .filter(round_id=rnd, resident_id__in=residents)
-            .values_list("id", "area_code", "resident_id")
+            .values_list("id", "round_id", "resident_id", "area_code")
         )
-        if not rows:
-            continue
-        Exemption.objects.filter(pk__in=[r[0] for r in rows]).update(
-            ended_at=now, end_reason="sampled"
-        )
-        from fangkong.core.audit import audit_record
-
-        for pk, code, rid in rows:
-            audit_record(
-                actor=None,
-                event="testing.exemption_end",
-                target_label=f"exemption {pk}",
-                area_code=code,
-                reason="sampled",
-                detail={"round": rnd, "resident": rid, "exemption": pk},
+        if rows:
+            Exemption.objects.filter(pk__in=[r[0] for r in rows]).update(
+                ended_at=now, end_reason="sampled"
             )
-            ended.append((rnd, code))
+            ended += rows
     return ended
+
+
+def _exemptions_audit(ended: list[tuple]) -> None:
+    from fangkong.core.audit import audit_record
+
+    for pk, rnd, rid, code in ended:
+        audit_record(
+            actor=None,
+            event="testing.exemption_end",
+            target_label=f"exemption {pk}",
+            area_code=code,
+            reason="sampled",
+            detail={"round": rnd, "resident": rid, "exemption": pk},
+        )
 
 
 def _tubes_update(by_tube, tubes, fresh, samples, raced) -> set[str]:
@@ -823,7 +889,7 @@ def _tubes_update(by_tube, tubes, fresh, samples, raced) -> set[str]:
         lost[w.ev.tube] += 1
     recheck = set()
     table = Tube._meta.db_table
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         for barcode in sorted(by_tube):
             tube = tubes[barcode]
             group = [w for w in by_tube[barcode] if w.refused is None]
@@ -881,11 +947,16 @@ def _tubes_update(by_tube, tubes, fresh, samples, raced) -> set[str]:
 def _over_pool_recompute(tube_id: int, pool_size: int) -> None:
     """`over_pool` on the samples of a tube beyond its pool size, by (at, client_id)."""
     over = int(SampleFlag.OVER_POOL)
-    rows = Sample.objects.filter(tube_id=tube_id).order_by("at", "client_id")
-    for i, (pk, flags) in enumerate(rows.values_list("id", "flags")):
+    table = Sample._meta.db_table
+    rows = _rows(
+        f"SELECT id, flags FROM {table} WHERE tube_id = %s ORDER BY at, client_id", [tube_id]
+    )
+    changes = []
+    for i, (pk, flags) in enumerate(rows):
         want = flags | over if i >= pool_size else flags & ~over
         if want != flags:
-            Sample.objects.filter(pk=pk).update(flags=want)
+            changes.append((want, pk))
+    _run_many(f"UPDATE {table} SET flags = %s WHERE id = %s", changes)
 
 
 def _events_store(works: list[_Work], refs: _Refs, actor, device_id: str, now) -> None:
@@ -914,40 +985,39 @@ def _events_store(works: list[_Work], refs: _Refs, actor, device_id: str, now) -
                 if v not in (None, "")
             }
         rows.append(
-            UploadEvent(
-                client_id=ev.client_id,
-                type=ev.type[:20],
-                round_id=ev.round if ev.round in refs.rounds else None,
-                area_code=w.area_code,
-                tube=(ev.tube or "")[:40],
-                device_id=device_id,
-                user_id=getattr(actor, "pk", None),
-                at=ev.at if isinstance(ev.at, dt.datetime) else None,
-                received_at=now,
-                status=EventStatus.REJECTED if refused else EventStatus.ACCEPTED,
-                code=refused.code if refused else "",
-                message=refused.en[:300] if refused else "",
-                message_zh=refused.zh[:300] if refused else "",
-                payload=payload,
+            (
+                ev.client_id,
+                ev.type[:20],
+                ev.round if ev.round in refs.rounds else None,
+                w.area_code,
+                (ev.tube or "")[:40],
+                device_id,
+                getattr(actor, "pk", None),
+                _dt(ev.at) if isinstance(ev.at, dt.datetime) else None,
+                _dt(now),
+                EventStatus.REJECTED if refused else EventStatus.ACCEPTED,
+                refused.code if refused else "",
+                refused.en[:300] if refused else "",
+                refused.zh[:300] if refused else "",
+                json.dumps(payload, ensure_ascii=False),
             )
         )
-    if rows:
-        rows.sort(key=lambda e: e.client_id)
-        UploadEvent.objects.bulk_create(rows, ignore_conflicts=True)
+    rows.sort()
+    columns = ["client_id", "type", "round_id", "area_code", "tube", "device_id", "user_id"]
+    columns += ["at", "received_at", "status", "code", "message", "message_zh", "payload"]
+    _insert_returning(UploadEvent, columns, rows, "client_id", "client_id")
 
 
-def _counters_move(firsts: list[_Work], ended: list[tuple[int, str]]) -> None:
+def _counters_move(firsts: list[_Work], ended: list[tuple]) -> None:
     moves: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
     for w in firsts:
         moves[(w.ev.round, w.resident_area)][0] += 1
-    for rnd, code in ended:
+    for _pk, rnd, _rid, code in ended:
         moves[(rnd, code)][1] += 1
     if not moves:
         return
-    table = BuildingCoverage._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            f"UPDATE {table} SET sampled = sampled + %s, exempt = exempt - %s "
-            "WHERE round_id = %s AND area_code = %s",
-            [(s, e, rnd, code) for (rnd, code), (s, e) in sorted(moves.items())],
-        )
+    _run_many(
+        f"UPDATE {BuildingCoverage._meta.db_table} SET sampled = sampled + %s, "
+        "exempt = exempt - %s WHERE round_id = %s AND area_code = %s",
+        [(s, e, rnd, code) for (rnd, code), (s, e) in sorted(moves.items())],
+    )
