@@ -6,7 +6,7 @@
 | FANGKONG_LABS_POOL_SIZES | 1,5,10,20 | the pool sizes the advisor may recommend |
 | FANGKONG_LABS_ADVISOR_DAYS | 3 | the advisor reads results of this many recent days (local dates) |
 | FANGKONG_LABS_MAX_BATCH | 10000 | results in one API batch |
-| FANGKONG_LABS_CHUNK | 20000 | rows of a file stored per transaction |
+| FANGKONG_LABS_CHUNK | 50000 | rows of a file stored per transaction |
 """
 
 import os
@@ -54,5 +54,5 @@ def labs_conf() -> LabsConf:
         pool_sizes=_sizes("FANGKONG_LABS_POOL_SIZES", "1,5,10,20"),
         advisor_days=_int("FANGKONG_LABS_ADVISOR_DAYS", 3, 1, 60),
         max_batch=_int("FANGKONG_LABS_MAX_BATCH", 10_000, 1, 100_000),
-        chunk=_int("FANGKONG_LABS_CHUNK", 20_000, 100, 200_000),
+        chunk=_int("FANGKONG_LABS_CHUNK", 50_000, 100, 500_000),
     )

@@ -32,20 +32,20 @@ COLUMNS = {
 }
 REQUIRED = ("tube", "result", "tested_at")
 _ALIASES = {alias.lower(): key for key, names in COLUMNS.items() for alias in names}
-_RESULTS = {
-    "negative": Result.NEGATIVE,
-    "neg": Result.NEGATIVE,
-    "n": Result.NEGATIVE,
-    "-": Result.NEGATIVE,
-    "阴性": Result.NEGATIVE,
-    "positive": Result.POSITIVE,
-    "pos": Result.POSITIVE,
-    "p": Result.POSITIVE,
-    "+": Result.POSITIVE,
-    "阳性": Result.POSITIVE,
-    "invalid": Result.INVALID,
-    "inv": Result.INVALID,
-    "无效": Result.INVALID,
+_RESULTS: dict[str, str] = {
+    "negative": Result.NEGATIVE.value,
+    "neg": Result.NEGATIVE.value,
+    "n": Result.NEGATIVE.value,
+    "-": Result.NEGATIVE.value,
+    "阴性": Result.NEGATIVE.value,
+    "positive": Result.POSITIVE.value,
+    "pos": Result.POSITIVE.value,
+    "p": Result.POSITIVE.value,
+    "+": Result.POSITIVE.value,
+    "阳性": Result.POSITIVE.value,
+    "invalid": Result.INVALID.value,
+    "inv": Result.INVALID.value,
+    "无效": Result.INVALID.value,
 }
 _COLUMN_ZH = {"tube": "试管条码", "result": "结果", "tested_at": "检测时间", "lab": "检测机构"}
 # A lab's clock may run a little ahead of ours.

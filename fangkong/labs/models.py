@@ -107,8 +107,13 @@ class TubeResult(models.Model):
     start. `tested_at` is the lab's own time and is shown beside it.
     """
 
+    # The tube is the key: one index to keep per row stored (a million rows an upload).
     tube = models.OneToOneField(
-        "testing.Tube", verbose_name=_("tube"), on_delete=models.PROTECT, related_name="lab_result"
+        "testing.Tube",
+        verbose_name=_("tube"),
+        primary_key=True,
+        on_delete=models.PROTECT,
+        related_name="lab_result",
     )
     # Copies of the tube's round, site and area, for the indexes; the tube is the one
     # foreign key PostgreSQL checks on insert (a million rows, a million checks less each).
@@ -158,16 +163,10 @@ class TubeResult(models.Model):
     objects = TubeResultQuerySet.as_manager()
 
     class Meta:
+        # No other index: lists and sums come from `ResultTally`, overdue tubes from the
+        # tube side; each index here would be kept for every one of a million rows.
         verbose_name = _("tube result")
         verbose_name_plural = _("tube results")
-        indexes = [
-            models.Index(
-                fields=["round", "area_code"],
-                name="result_round_area",
-                opclasses=ROUND_CODE_OPCLASSES,
-            ),
-            models.Index(fields=["round", "site"], name="result_round_site"),
-        ]
 
     def __str__(self) -> str:
         return f"{self.tube_id} {self.result}"
@@ -390,7 +389,8 @@ class PositiveCase(models.Model):
 
 
 class ResultTally(models.Model):
-    """Results per (round, area, local day, lab, pool size): what the report and advisor sum."""
+    """Results per (round, area, local day, lab, pool size, site): what the report, the
+    turnaround figures and the advisor sum."""
 
     round = models.ForeignKey(
         "testing.TestingRound", on_delete=models.CASCADE, related_name="+", db_index=False
@@ -399,6 +399,7 @@ class ResultTally(models.Model):
     day = models.DateField()
     lab = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     pool_size = models.PositiveSmallIntegerField()
+    site_id = models.BigIntegerField(default=0, db_default=0, help_text="0: door to door")
     results = models.IntegerField(default=0, db_default=0)
     positives = models.IntegerField(default=0, db_default=0)
     invalid = models.IntegerField(default=0, db_default=0)
@@ -410,7 +411,7 @@ class ResultTally(models.Model):
         verbose_name_plural = _("result tallies")
         constraints = [
             models.UniqueConstraint(
-                fields=["round", "area_code", "day", "lab", "pool_size"],
+                fields=["round", "area_code", "day", "lab", "pool_size", "site_id"],
                 name="resulttally_unique",
             ),
         ]

@@ -42,7 +42,6 @@ from .models import (
     ResultTally,
     ResultUpload,
     SamplingTally,
-    TubeResult,
 )
 
 # Recalls ---------------------------------------------------------------------------
@@ -61,11 +60,7 @@ def recalls_for(user, *, rnd: TestingRound | None = None, area: str = "", status
         recalls = recalls.filter(status__in=CLOSED_STATUSES)
     elif status in RecallStatus.values:
         recalls = recalls.filter(status=status)
-    return (
-        recalls.order_by("-status", "area_code", "id")
-        if not status
-        else recalls.order_by("area_code", "id")
-    )
+    return recalls.order_by("area_code", "id")
 
 
 def cases_for(user, *, rnd: TestingRound | None = None, area: str = ""):
@@ -169,12 +164,12 @@ def turnaround_total(rnd: TestingRound, prefixes: list[str]) -> Turnaround:
 
 def turnaround_by_site(rnd: TestingRound, sites: list[SamplingSite]) -> dict[int, Turnaround]:
     rows = (
-        TubeResult.objects.filter(round=rnd, site__in=sites)
-        .values("site")
-        .annotate(n=Count("id"), t=Count("turnaround_s"), s=Sum("turnaround_s"))
+        ResultTally.objects.filter(round=rnd, site_id__in=[s.pk for s in sites])
+        .values("site_id")
+        .annotate(n=Sum("results"), s=Sum("turnaround_sum"), t=Sum("turnaround_n"))
         .order_by()
     )
-    return {r["site"]: Turnaround(r["n"], r["t"], r["s"] or 0) for r in rows}
+    return {r["site_id"]: Turnaround(r["n"], r["t"], r["s"]) for r in rows}
 
 
 def overdue_tubes(rnd: TestingRound, prefixes: list[str], *, now=None, site=None):

@@ -32,7 +32,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -69,7 +69,15 @@ from .models import (
     TubeResult,
     UploadStatus,
 )
-from .sql import adapt_time, epoch, insert_returning, select_any, time_adapter, upsert_add
+from .sql import (
+    adapt_time,
+    epoch,
+    insert_returning,
+    is_postgres,
+    select_any,
+    time_adapter,
+    upsert_add,
+)
 
 # PostgreSQL types of the columns `_insert_results` writes, in its order.
 RESULT_TYPES = [
@@ -250,6 +258,9 @@ def _store_chunk(actor, rows: list[ResultRow], upload, outcome: ImportOutcome) -
                     f"tube {row.barcode} has a different result at row {seen.row}",
                 )
             )
+    if is_postgres():
+        _store_copy(actor, list(first.values()), upload, now, outcome)
+        return
     tubes = _tubes(list(first), actor.scope_prefixes())
     fresh: list[tuple[ResultRow, _Tube]] = []
     for row in first.values():
@@ -258,25 +269,148 @@ def _store_chunk(actor, rows: list[ResultRow], upload, outcome: ImportOutcome) -
             outcome.refuse(_unknown(row))
         elif tube.old is None:
             fresh.append((row, tube))
-        elif tube.old == row.result:
-            outcome.unchanged += 1
-        elif not row.reason:
-            outcome.refuse(
-                RowError(
-                    row.row,
-                    "result",
-                    "differs",
-                    f"试管{row.barcode}已有结果（{Result(tube.old).label}），更正须填写原因",
-                    f"tube {row.barcode} already has a result ({tube.old}); "
-                    "a correction needs a reason",
-                )
-            )
         else:
-            _correct(actor, row, tube, now, outcome)
+            _known(actor, row, tube, now, outcome)
     stored = _insert_results(actor, fresh, upload, now)
     outcome.created += len(stored)
     outcome.unchanged += len(fresh) - len(stored)
     _consequences(actor, stored, now, outcome)
+
+
+def _known(actor, row: ResultRow, tube: _Tube, now, outcome: ImportOutcome) -> None:
+    """A row for a tube that already has a result: unchanged, refused, or a correction."""
+    if tube.old == row.result:
+        outcome.unchanged += 1
+    elif not row.reason:
+        outcome.refuse(
+            RowError(
+                row.row,
+                "result",
+                "differs",
+                f"试管{row.barcode}已有结果（{Result(tube.old).label}），更正须填写原因",
+                f"tube {row.barcode} already has a result ({tube.old}); "
+                "a correction needs a reason",
+            )
+        )
+    else:
+        _correct(actor, row, tube, now, outcome)
+
+
+# PostgreSQL: the chunk is copied into a temporary table and stored by set-based
+# statements; only the rows that need a decision (unknown, already stored) and the
+# tubes that call for recalls or close them come back to Python.
+_STAGE = "labs_result_stage"
+_PROBES_ONLY = ("enable_hashjoin", "enable_mergejoin", "enable_seqscan", "jit")
+
+
+def _store_copy(actor, rows: list[ResultRow], upload, now, outcome: ImportOutcome) -> None:
+    tube_t, result_t = Tube._meta.db_table, TubeResult._meta.db_table
+    scope = [f"{p}%" for p in actor.scope_prefixes()]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} (n integer, barcode text, result text, "
+            "tested_at timestamptz, lab_name text, reason text)"
+        )
+        cursor.execute(f"TRUNCATE {_STAGE}")
+        columns = "n, barcode, result, tested_at, lab_name, reason"
+        with cursor.cursor.copy(f"COPY {_STAGE} ({columns}) FROM STDIN") as copy:
+            for r in rows:
+                copy.write_row((r.row, r.barcode, r.result, r.tested_at, r.lab_name, r.reason))
+        cursor.execute(f"ANALYZE {_STAGE}")
+        # Index probes only: the stage is small and the tubes are many, and the results
+        # table grows faster than its statistics (an empty table at the first chunk would
+        # be scanned once per row at the next, unless told otherwise).
+        for knob in _PROBES_ONLY:
+            cursor.execute(f"SET LOCAL {knob} = off")
+        cursor.execute(
+            _INSERT_COPIED.format(
+                stage=_STAGE,
+                tube=tube_t,
+                result=result_t,
+                sample=Sample._meta.db_table,
+                tally=ResultTally._meta.db_table,
+            ),
+            {
+                "scope": scope,
+                "lab": actor.pk,
+                "lab_name": (actor.display_name or actor.username)[:100],
+                "now": now,
+                "upload": getattr(upload, "pk", None),
+                "day": timezone.localdate(now),
+            },
+        )
+        back = cursor.fetchall()
+        created = back[0][-1]
+        decided = []
+        if created < len(rows):
+            # Some rows were not stored: unknown tubes, or tubes that had a result before.
+            cursor.execute(
+                f"SELECT s.n, s.barcode, s.result, s.tested_at, s.lab_name, s.reason, t.id, "
+                f"t.round_id, t.site_id, t.area_code, t.pool_size, t.sample_count, r.result "
+                f"FROM {_STAGE} s LEFT JOIN {tube_t} t "
+                f"ON t.barcode = s.barcode AND t.area_code LIKE ANY(%s) "
+                f"LEFT JOIN {result_t} r ON r.tube_id = t.id "
+                f"WHERE t.id IS NULL OR r.received_at <> %s",  # not just stored
+                [scope, now],
+            )
+            decided = cursor.fetchall()
+            for n, barcode, result, tested_at, lab_name, reason, tube_id, *rest in decided:
+                row = ResultRow(n, barcode, result, tested_at, lab_name, reason)
+                if tube_id is None:
+                    outcome.refuse(_unknown(row))
+                else:
+                    r_id, s_id, code, pool, count, old = rest
+                    _known(
+                        actor,
+                        row,
+                        _Tube(tube_id, barcode, r_id, s_id, code, pool, count, None, old),
+                        now,
+                        outcome,
+                    )
+        for knob in _PROBES_ONLY:
+            cursor.execute(f"RESET {knob}")
+    stored = [
+        (_Tube(i, b, r, s, code, pool, count, None, result), result)
+        for i, b, r, s, code, pool, count, result, _ in back[1:]
+    ]
+    outcome.created += created
+    outcome.unchanged += len(rows) - len(decided) - created
+    _consequences(actor, stored, now, outcome)
+
+
+_INSERT_COPIED = """
+WITH ins AS (
+  INSERT INTO {result} (tube_id, round_id, site_id, area_code, pool_size, result, tested_at,
+                        lab_id, lab_name, received_at, turnaround_s, upload_id, corrections)
+  SELECT t.id, t.round_id, t.site_id, t.area_code, t.pool_size, s.result, s.tested_at,
+         %(lab)s, LEFT(COALESCE(NULLIF(s.lab_name, ''), %(lab_name)s), 100), %(now)s,
+         GREATEST(0, EXTRACT(EPOCH FROM %(now)s - COALESCE(
+           t.sealed_at, (SELECT max(x.at) FROM {sample} x WHERE x.tube_id = t.id))))::integer,
+         %(upload)s, 0
+  FROM {stage} s JOIN {tube} t ON t.barcode = s.barcode AND t.area_code LIKE ANY(%(scope)s)
+  ON CONFLICT (tube_id) DO NOTHING
+  RETURNING tube_id, round_id, site_id, area_code, pool_size, result, turnaround_s
+), tally AS (
+  INSERT INTO {tally} (round_id, area_code, day, lab_id, pool_size, site_id, results,
+                       positives, invalid, turnaround_sum, turnaround_n)
+  SELECT round_id, area_code, %(day)s, %(lab)s, pool_size, COALESCE(site_id, 0), count(*),
+         count(*) FILTER (WHERE result = 'positive'), count(*) FILTER (WHERE result = 'invalid'),
+         COALESCE(sum(turnaround_s), 0), count(turnaround_s)
+  FROM ins GROUP BY round_id, area_code, pool_size, COALESCE(site_id, 0)
+  ON CONFLICT (round_id, area_code, day, lab_id, pool_size, site_id) DO UPDATE SET
+    results = {tally}.results + excluded.results,
+    positives = {tally}.positives + excluded.positives,
+    invalid = {tally}.invalid + excluded.invalid,
+    turnaround_sum = {tally}.turnaround_sum + excluded.turnaround_sum,
+    turnaround_n = {tally}.turnaround_n + excluded.turnaround_n
+)
+SELECT 0, '', 0, NULL::bigint, '', 0, 0, '', (SELECT count(*) FROM ins)
+UNION ALL
+SELECT t.id, t.barcode, t.round_id, t.site_id, t.area_code, t.pool_size, t.sample_count,
+       ins.result, 0
+FROM ins JOIN {tube} t ON t.id = ins.tube_id
+WHERE ins.result <> 'negative' OR t.sample_count <= 1
+"""
 
 
 def _insert_results(actor, fresh, upload, now) -> list[tuple[_Tube, str]]:
@@ -345,7 +479,15 @@ def _insert_results(actor, fresh, upload, now) -> list[tuple[_Tube, str]]:
     stored = [(by_id[i][0], by_id[i][1]) for i in new_ids]
     _tally(
         [
-            (tube.round_id, tube.area_code, actor.pk, tube.pool_size, result, value[10])
+            (
+                tube.round_id,
+                tube.area_code,
+                actor.pk,
+                tube.pool_size,
+                tube.site_id,
+                result,
+                value[10],
+            )
             for tube, result, value in (by_id[i] for i in new_ids)
         ],
         timezone.localdate(now),
@@ -354,10 +496,10 @@ def _insert_results(actor, fresh, upload, now) -> list[tuple[_Tube, str]]:
 
 
 def _tally(items, day: dt.date, sign: int = 1) -> None:
-    """Add stored results to `ResultTally`: items of (round, area, lab, k, result, secs)."""
+    """Add stored results to `ResultTally`: (round, area, lab, k, site, result, seconds)."""
     buckets: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
-    for round_id, area_code, lab_id, pool_size, result, seconds in items:
-        b = buckets[(round_id, area_code, day, lab_id, pool_size)]
+    for round_id, area_code, lab_id, pool_size, site_id, result, seconds in items:
+        b = buckets[(round_id, area_code, day, lab_id, pool_size, site_id or 0)]
         b[0] += sign
         b[1] += sign * (result == Result.POSITIVE)
         b[2] += sign * (result == Result.INVALID)
@@ -366,7 +508,7 @@ def _tally(items, day: dt.date, sign: int = 1) -> None:
             b[4] += sign
     upsert_add(
         ResultTally._meta.db_table,
-        ["round_id", "area_code", "day", "lab_id", "pool_size"],
+        ["round_id", "area_code", "day", "lab_id", "pool_size", "site_id"],
         ["results", "positives", "invalid", "turnaround_sum", "turnaround_n"],
         sorted((*key, *counts) for key, counts in buckets.items()),
     )
@@ -511,7 +653,7 @@ def _correct(actor, row: ResultRow, tube: _Tube, now, outcome: ImportOutcome) ->
     stored.corrections += 1
     stored.save(update_fields=["result", "tested_at", "corrections"])
     day = timezone.localdate(stored.received_at)
-    key = (stored.round_id, stored.area_code, stored.lab_id, stored.pool_size)
+    key = (stored.round_id, stored.area_code, stored.lab_id, stored.pool_size, stored.site_id)
     _tally([(*key, old, None)], day, sign=-1)
     _tally([(*key, row.result, None)], day)
     why = f"结果更正 / result corrected: {row.reason}"
