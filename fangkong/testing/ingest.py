@@ -36,6 +36,7 @@ really do use one barcode, the first to reach the server keeps the tube.
 """
 
 import datetime as dt
+import functools
 import json
 import re
 import threading
@@ -43,7 +44,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils import timezone
 
 from fangkong.core import idnumbers, pii
@@ -196,7 +197,8 @@ def _read_person(w: _Work) -> None:
 
 
 def _dt(value):
-    return connection.ops.adapt_datetimefield_value(value)
+    """A datetime as the backend takes it as a parameter (PostgreSQL: as it is)."""
+    return value if _pg() else connection.ops.adapt_datetimefield_value(value)
 
 
 # The statements of the upload path. On PostgreSQL they go through a psycopg cursor with
@@ -206,8 +208,9 @@ def _dt(value):
 # statement texts do not depend on the batch size. Elsewhere (SQLite), Django's cursor.
 
 
+@functools.cache
 def _pg() -> bool:
-    return connection.vendor == "postgresql"
+    return connections[DEFAULT_DB_ALIAS].vendor == "postgresql"
 
 
 def _cursor():
@@ -246,10 +249,23 @@ def _insert_statements(model, columns, rows, conflict: str, returning: str):
     table, cols = model._meta.db_table, ", ".join(columns)
     tail = f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {returning}"
     if _pg():
-        types = [_column_type(model, c) for c in columns]
-        arrays = ", ".join(f"%s::{t}[]" for t in types)
-        params = [list(column) for column in zip(*rows, strict=True)]
-        return [(f"INSERT INTO {table} ({cols}) SELECT * FROM unnest({arrays}) {tail}", params)]
+        # A column with one value for the whole batch (the round, the channel, the
+        # device ...) travels once, not as an array.
+        arrays, selected, params, scalars = [], [], [], []
+        for name, values in zip(columns, zip(*rows, strict=True), strict=True):
+            kind = _column_type(model, name)
+            if len(set(values)) == 1:
+                selected.append(f"%s::{kind}")
+                scalars.append(values[0])
+            else:
+                arrays.append(f"%s::{kind}[]")
+                selected.append(f"u.c{len(arrays)}")
+                params.append(list(values))
+        names = ", ".join(f"c{i + 1}" for i in range(len(arrays)))
+        source = f"unnest({', '.join(arrays)}) AS u({names})" if arrays else "(SELECT 1) AS u"
+        sql = f"INSERT INTO {table} ({cols}) SELECT {', '.join(selected)} FROM {source} {tail}"
+        # Parameters in the order they stand in the text: the scalars come first.
+        return [(sql, [*scalars, *params])]
     one = "(" + ", ".join(["%s"] * len(columns)) + ")"
     out = []
     for start in range(0, len(rows), CHUNK):
@@ -269,12 +285,13 @@ def _insert_returning(model, columns: list[str], rows: list[tuple], conflict: st
     return out
 
 
+@functools.cache
 def _column_type(model, column: str) -> str:
     field = next(f for f in model._meta.concrete_fields if f.column == column)
     return field.rel_db_type(connection) if field.is_relation else field.db_type(connection)
 
 
-class _Cache:
+class Cache:
     """A small per-process cache with a time to live, for rows that rarely change and
     that every upload reads (rounds, channels, the uploader's jurisdiction). Services
     that change them clear this process's copy on commit (`forget`); other server
@@ -310,14 +327,15 @@ class _Cache:
 
 
 CACHE_SECONDS = 5.0
-_rounds = _Cache(CACHE_SECONDS)
-_channels = _Cache(CACHE_SECONDS)
-_scopes = _Cache(CACHE_SECONDS)
+_rounds = Cache(CACHE_SECONDS)
+_channels = Cache(CACHE_SECONDS)
+_scopes = Cache(CACHE_SECONDS)
+tokens = Cache(CACHE_SECONDS)  # bearer token hash -> user, for the upload endpoint
 
 
 def forget_cached() -> None:
-    """Drop this process's cached rounds, channels and scopes (after a change)."""
-    for cache in (_rounds, _channels, _scopes):
+    """Drop this process's cached rounds, channels, scopes and tokens (after a change)."""
+    for cache in (_rounds, _channels, _scopes, tokens):
         cache.forget()
 
 
@@ -366,7 +384,7 @@ class _Refs:
         return any(code.startswith(a) for a in self.round_areas.get(round_id, ()))
 
 
-def _check_refs(w: _Work, refs: _Refs, actor, home_area: str) -> None:
+def _check_refs(w: _Work, refs: _Refs, scope: list[str] | None, home_area: str) -> None:
     ev = w.ev
     rnd = refs.rounds.get(ev.round)
     if rnd is None:
@@ -396,7 +414,6 @@ def _check_refs(w: _Work, refs: _Refs, actor, home_area: str) -> None:
             f"采样点{ev.site}不在检测轮次{ev.round}的范围内",
             f"site {ev.site} is not in the areas of round {ev.round}",
         )
-    scope = _scope(actor)
     if scope is not None and not any(w.area_code.startswith(p) for p in scope):
         raise Refused(
             "forbidden",
@@ -473,9 +490,10 @@ def ingest(*, actor, device_id: str, events: list[Event], home_area: str = "") -
             w.refused = Refused(getattr(exc, "code", "invalid"), exc.zh, exc.en)
     refs = _Refs(works)
     live = [w for w in works if w.refused is None]
+    scope = _scope(actor)
     for w in live:
         try:
-            _check_refs(w, refs, actor, home_area)
+            _check_refs(w, refs, scope, home_area)
         except Refused as exc:
             w.refused = exc
     live = [w for w in live if w.refused is None]
