@@ -25,3 +25,12 @@ errorlog = "-"
 loglevel = os.environ.get("FANGKONG_LOG_LEVEL", "warning").lower()
 # Load the app before forking: workers share its memory and start faster.
 preload_app = True
+
+
+def when_ready(server):
+    """Import every view in the master, once, before the workers fork: loading the URL
+    configuration (and the API's schemas) takes seconds, which each worker's first
+    request, and each recycled worker's, would otherwise pay."""
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018
