@@ -282,15 +282,52 @@ def wrk(base: str, *, seconds: int, connections: int, lua: Path | None, args=(),
     return result
 
 
-class Runner:
-    """Runs wrk phases against one server, each posting its own file of bodies."""
+TICK = os.sysconf("SC_CLK_TCK")
 
-    def __init__(self, url: str, base: str, lua: Path, token: str, bodies: dict):
+
+def cpu_seconds(pids) -> dict[int, float]:
+    """user + system CPU seconds of each process (those that still exist)."""
+    out = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[pid] = (int(fields[11]) + int(fields[12])) / TICK
+    return out
+
+
+def server_pids(server: subprocess.Popen) -> list[int]:
+    try:
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    except OSError:
+        children = []
+    return [server.pid, *map(int, children)]
+
+
+def backend_pids(url: str) -> list[int]:
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(pg(url)) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [name],
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+class Runner:
+    """Runs wrk phases against one server, each posting its own file of bodies, and
+    accounts the CPU the server's processes and PostgreSQL's backends spent."""
+
+    def __init__(self, url: str, base: str, lua: Path, token: str, bodies: dict, server):
         self.url, self.base, self.lua, self.token, self.bodies = url, base, lua, token, bodies
+        self.server = server
 
     def phase(self, label: str, name: str, seconds: int, connections: int) -> dict:
         path, uploads = self.bodies[name]
         before = count_samples(self.url)
+        app_before = cpu_seconds(server_pids(self.server))
+        db_before = cpu_seconds(backend_pids(self.url))
         result = wrk(
             self.base,
             seconds=seconds,
@@ -298,10 +335,15 @@ class Runner:
             lua=self.lua,
             args=(str(path), "2", self.token),
         )
+        app = cpu_seconds(server_pids(self.server))
+        db = cpu_seconds(backend_pids(self.url))
+        app_s = sum(v - app_before.get(k, 0) for k, v in app.items())
+        db_s = sum(v - db_before.get(k, 0) for k, v in db.items())
         stored = count_samples(self.url) - before
         wrapped = result["requests"] > uploads
         rate = stored / result["seconds"]
         errors = result["errors"]
+        per_k = (app_s + db_s) / stored * 1000 if stored else 0
         print(
             f"{label:<30} {connections:>4} conns  {rate:8,.0f} people/s  "
             f"{result['requests'] / result['seconds']:7,.0f} req/s  "
@@ -310,7 +352,21 @@ class Runner:
             + ("  (bodies wrapped: replays)" if wrapped else ""),
             flush=True,
         )
-        return {**result, "people_per_s": rate, "stored": stored, "wrapped": wrapped}
+        if stored:
+            print(
+                f"{'':<30} CPU: app {app_s:.1f} s + PostgreSQL backends {db_s:.1f} s = "
+                f"{per_k:.2f} CPU-s a 1,000 people -> 2 cores could take "
+                f"{2000 / per_k:,.0f} people/s with nothing else running",
+                flush=True,
+            )
+        return {
+            **result,
+            "people_per_s": rate,
+            "stored": stored,
+            "wrapped": wrapped,
+            "cpu_app_s": app_s,
+            "cpu_db_s": db_s,
+        }
 
 
 def main() -> int:
@@ -371,7 +427,7 @@ def main() -> int:
     print(f"machine: {machine()}")
     print(f"{'phase':<30} {'':>10} {'stored':>17}")
     server = serve(args.database_url, args.port)
-    run = Runner(args.database_url, base, lua, token, bodies)
+    run = Runner(args.database_url, base, lua, token, bodies, server)
     results = {}
     try:
         baseline = wrk(base, seconds=10, connections=args.connections, lua=None, path="/healthz")
@@ -400,6 +456,7 @@ def main() -> int:
             "FANGKONG_INGEST_WAIT_MS": "60000",
         }
         server = serve(args.database_url, args.port, ungated)
+        run.server = server
         try:
             results["unprotected"] = run.phase(
                 "overload (shedding off)", "unprotected", args.seconds, args.overload_connections

@@ -1,21 +1,28 @@
 """Load shedding for the upload endpoint: answer 503 fast instead of queueing for ever.
 
-Each server process stores at most `slots` uploads at once; at most `queue` more may
-wait for a slot, each for at most `wait_ms`. Anything beyond is refused at once with
-503 and `Retry-After`, before authentication or parsing touch the database, so a
-refusal costs well under a millisecond and the admitted uploads keep their speed.
-Devices keep refused events and send them again later (docs/sampling-protocol.md).
+Each server process stores at most `slots` uploads at once. An upload that finds no
+free slot may wait for one (at most `wait_ms`) only if fewer than `queue` requests
+are already waiting in this process: those waiting for a slot, and those the server
+holds that no thread has picked up yet. Anything beyond is refused at once with 503
+and `Retry-After`, before authentication or parsing touch the database, so a refusal
+costs a fraction of an upload and the admitted uploads keep their speed. Devices keep
+refused events and send them again after `Retry-After` (docs/sampling-protocol.md).
 
-Why in the process, not in the database: under gunicorn's threaded workers
-(deploy/gunicorn.conf.py) a request waits in the worker's thread pool before Django
-sees it; refusing the overflow cheaply keeps that wait short. Inside an admitted
-upload, PostgreSQL's `statement_timeout` and `lock_timeout` (see services) bound the
-time spent waiting on the database; a timeout is answered with the same 503.
+Why look at the server's own queue: under gunicorn's threaded worker
+(deploy/gunicorn.conf.py) a request first waits in the worker's thread pool, unseen
+by Django; with a few threads per process that is where an overload piles up. The
+gate finds that queue once per process (the worker's run loop is on the main
+thread's stack) and reads its length; under another server it bounds only the slots
+and their waiters. Inside an admitted upload, PostgreSQL's `statement_timeout` and
+`lock_timeout` (see services) bound the time spent on the database; a timeout is
+answered with the same 503.
 """
 
 import functools
 import random
+import sys
 import threading
+from collections.abc import Callable
 from contextlib import contextmanager
 
 from django.http import JsonResponse
@@ -27,9 +34,31 @@ class Overloaded(Exception):
     pass
 
 
+def server_backlog() -> Callable[[], int] | None:
+    """A function giving how many requests this process's server holds that no thread
+    has picked up yet, or None if the server is not one we know (gunicorn gthread)."""
+    main = threading.main_thread()
+    frame = sys._current_frames().get(main.ident)
+    while frame is not None:
+        worker = frame.f_locals.get("self")
+        pool = getattr(worker, "tpool", None)
+        queue = getattr(pool, "_work_queue", None)
+        if queue is not None and hasattr(queue, "qsize"):
+            return queue.qsize
+        frame = frame.f_back
+    return None
+
+
 class Gate:
-    def __init__(self, slots: int, queue: int, wait_seconds: float):
+    def __init__(
+        self,
+        slots: int,
+        queue: int,
+        wait_seconds: float,
+        backlog: Callable[[], int] | None = None,
+    ):
         self.slots, self.queue, self.wait_seconds = slots, queue, wait_seconds
+        self.backlog = backlog
         self._free = threading.BoundedSemaphore(slots)
         self._lock = threading.Lock()
         self.waiting = 0
@@ -39,8 +68,9 @@ class Gate:
     def admit(self):
         # Fast path: a free slot, no waiting.
         if not self._free.acquire(blocking=False):
+            held = self.backlog() if self.backlog is not None else 0
             with self._lock:
-                if self.waiting >= self.queue:
+                if self.waiting + held >= self.queue:
                     self.refused += 1
                     raise Overloaded
                 self.waiting += 1
@@ -70,7 +100,7 @@ def upload_gate() -> Gate:
         with _gate_lock:
             if _gate is None:
                 conf = ingest_conf()
-                _gate = Gate(conf.slots, conf.queue, conf.wait_ms / 1000)
+                _gate = Gate(conf.slots, conf.queue, conf.wait_ms / 1000, server_backlog())
     return _gate
 
 

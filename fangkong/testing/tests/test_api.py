@@ -270,6 +270,22 @@ def test_the_gate_admits_up_to_its_slots_and_queue_then_refuses():
     assert g.refused == 1
 
 
+def test_the_gate_refuses_at_once_when_the_server_holds_a_queue():
+    backlog = [0]
+    g = gate.Gate(slots=1, queue=3, wait_seconds=5, backlog=lambda: backlog[0])
+    with g.admit():
+        backlog[0] = 3  # three requests wait for a thread: no point queueing behind them
+        with pytest.raises(gate.Overloaded), g.admit():
+            pass
+    backlog[0] = 0
+    with g.admit():  # a free slot is taken whatever the queue
+        pass
+
+
+def test_the_gate_finds_no_server_queue_outside_gunicorn():
+    assert gate.server_backlog() is None
+
+
 def test_a_database_timeout_is_answered_with_503(
     client, bearer, sampler, rnd, site_a, people_a, monkeypatch
 ):
