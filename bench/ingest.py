@@ -90,6 +90,20 @@ function request()
   sent = sent + 1
   return wrk.format(nil, "/api/v1/testing/uploads", nil, bodies[((sent - 1) % #bodies) + 1])
 end
+
+-- Devices honour Retry-After: after a 503, a connection of this thread waits that long
+-- before its next upload (wrk keeps the count per thread, not per connection).
+backoffs = {}
+function response(status, headers, body)
+  if status == 503 then
+    backoffs[#backoffs + 1] = (tonumber(headers["Retry-After"]) or 2) * 1000
+  end
+end
+
+function delay()
+  if #backoffs > 0 then return table.remove(backoffs) end
+  return 0
+end
 """
     + DONE_LUA
 )
