@@ -7,6 +7,7 @@
 | FANGKONG_LABS_ADVISOR_DAYS | 3 | the advisor reads results of this many recent days (local dates) |
 | FANGKONG_LABS_MAX_BATCH | 10000 | results in one API batch |
 | FANGKONG_LABS_CHUNK | 50000 | rows of a file stored per transaction |
+| FANGKONG_LABS_INLINE_MAX_BYTES | 2000000 | bigger files are stored by the background worker |
 """
 
 import os
@@ -46,6 +47,7 @@ class LabsConf:
     advisor_days: int
     max_batch: int
     chunk: int
+    inline_max_bytes: int
 
 
 def labs_conf() -> LabsConf:
@@ -55,4 +57,5 @@ def labs_conf() -> LabsConf:
         advisor_days=_int("FANGKONG_LABS_ADVISOR_DAYS", 3, 1, 60),
         max_batch=_int("FANGKONG_LABS_MAX_BATCH", 10_000, 1, 100_000),
         chunk=_int("FANGKONG_LABS_CHUNK", 50_000, 100, 500_000),
+        inline_max_bytes=_int("FANGKONG_LABS_INLINE_MAX_BYTES", 2_000_000, 0, 10**9),
     )

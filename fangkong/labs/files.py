@@ -18,6 +18,7 @@ import datetime as dt
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from operator import itemgetter
 
 from django.utils import timezone
 
@@ -49,7 +50,8 @@ _RESULTS: dict[str, str] = {
 }
 _COLUMN_ZH = {"tube": "试管条码", "result": "结果", "tested_at": "检测时间", "lab": "检测机构"}
 # A lab's clock may run a little ahead of ours.
-FUTURE_SLACK = dt.timedelta(minutes=10)
+FUTURE_SLACK_S = 600
+_ZONE = timezone.get_default_timezone
 
 
 class FileError(Exception):
@@ -140,37 +142,48 @@ def read_table(data: bytes, file_name: str) -> Iterator[tuple[int, dict]]:
     if header is None:
         raise FileError("文件为空", "the file is empty")
     columns = header_map(header)
+    keys, pick = tuple(columns), itemgetter(*columns.values())
+    width = max(columns.values()) + 1
     for number, values in enumerate(rows, start=2):
         if not any(values):
             continue
-        yield number, {key: values[i] if i < len(values) else None for key, i in columns.items()}
+        if len(values) < width:
+            values = [*values, *[None] * (width - len(values))]
+        yield number, dict(zip(keys, pick(values), strict=True))
 
 
-def parse_time(value) -> dt.datetime | None:
+def parse_time(value, zone=None) -> dt.datetime | None:
     if isinstance(value, dt.datetime):
         moment = value
     else:
-        text = str(value or "").strip().replace("/", "-")
+        text = value.strip() if isinstance(value, str) else str(value or "").strip()
         if not text:
             return None
         try:
             moment = dt.datetime.fromisoformat(text)
         except ValueError:
-            return None
+            try:
+                moment = dt.datetime.fromisoformat(text.replace("/", "-"))
+            except ValueError:
+                return None
     if moment.tzinfo is None:
         # Read in the deployment's zone (fold 0 on a DST change), as make_aware does.
-        moment = moment.replace(tzinfo=timezone.get_default_timezone())
+        moment = moment.replace(tzinfo=zone or timezone.get_default_timezone())
     return moment
+
+
+def _text(value) -> str:
+    return value.strip() if isinstance(value, str) else str(value or "").strip()
 
 
 def clean_row(number: int, raw: dict, *, lab_names: frozenset[str], now: dt.datetime):
     """A `ResultRow`, or the `RowError` that names the first bad column."""
-    barcode = str(raw.get("tube") or "").strip()
+    barcode = _text(raw.get("tube"))
     if not barcode:
         return RowError(number, "tube", "missing", "试管条码为空", "the tube barcode is empty")
     if len(barcode) > 40:
         return RowError(number, "tube", "invalid", "试管条码过长", "the tube barcode is too long")
-    result = _RESULTS.get(str(raw.get("result") or "").strip().lower())
+    result = _RESULTS.get(_text(raw.get("result")).lower())
     if result is None:
         return RowError(
             number,
@@ -179,7 +192,7 @@ def clean_row(number: int, raw: dict, *, lab_names: frozenset[str], now: dt.date
             "结果应为阴性、阳性或无效",
             "the result must be negative, positive or invalid",
         )
-    tested_at = parse_time(raw.get("tested_at"))
+    tested_at = parse_time(raw.get("tested_at"), _ZONE())
     if tested_at is None:
         return RowError(
             number,
@@ -188,7 +201,7 @@ def clean_row(number: int, raw: dict, *, lab_names: frozenset[str], now: dt.date
             "检测时间无法识别（如 2026-11-23 14:05）",
             "the time tested is not a time (e.g. 2026-11-23 14:05)",
         )
-    if tested_at > now + FUTURE_SLACK:
+    if tested_at.timestamp() > now.timestamp() + FUTURE_SLACK_S:
         return RowError(
             number,
             "tested_at",
@@ -196,7 +209,7 @@ def clean_row(number: int, raw: dict, *, lab_names: frozenset[str], now: dt.date
             "检测时间晚于当前时间",
             "the time tested is in the future",
         )
-    lab = str(raw.get("lab") or "").strip()
+    lab = _text(raw.get("lab"))
     if lab and lab not in lab_names:
         return RowError(
             number,
@@ -205,5 +218,5 @@ def clean_row(number: int, raw: dict, *, lab_names: frozenset[str], now: dt.date
             "检测机构与上传账号不符",
             "the lab named is not the lab of this account",
         )
-    reason = str(raw.get("reason") or "").strip()[:500]
+    reason = _text(raw.get("reason"))[:500]
     return ResultRow(number, barcode, result, tested_at, lab, reason)

@@ -38,6 +38,7 @@ RECALLING = (Result.POSITIVE, Result.INVALID)
 
 
 class UploadStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
     RUNNING = "running", _("Running")
     DONE = "done", _("Done")
     FAILED = "failed", _("Failed")
@@ -81,6 +82,8 @@ class ResultUpload(models.Model):
     errors = models.JSONField(_("bad rows"), default=list, blank=True)
     error_zh = models.TextField(_("error (Chinese)"), blank=True)
     error_en = models.TextField(_("error (English)"), blank=True)
+    # A file too big to store while the lab waits: kept here until the worker has read it.
+    data = models.BinaryField(default=b"", blank=True, editable=False)
     started_at = models.DateTimeField(_("started at"), default=timezone.now)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
@@ -93,6 +96,10 @@ class ResultUpload(models.Model):
 
     def __str__(self) -> str:
         return self.file_name or f"{self.source} {self.pk}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (UploadStatus.QUEUED, UploadStatus.RUNNING)
 
 
 class TubeResultQuerySet(ScopedQuerySet):
@@ -108,12 +115,18 @@ class TubeResult(models.Model):
     """
 
     # The tube is the key: one index to keep per row stored (a million rows an upload).
+    # No database foreign key: the store takes every tube id from a join with the tube
+    # table in the same statement, and PostgreSQL's check of a foreign key locks the
+    # referenced row (FOR KEY SHARE), which for a million results rewrote a million tube
+    # rows and cost more than the insert itself. Tubes are never deleted; the ORM still
+    # refuses to delete one that has a result (PROTECT).
     tube = models.OneToOneField(
         "testing.Tube",
         verbose_name=_("tube"),
         primary_key=True,
         on_delete=models.PROTECT,
         related_name="lab_result",
+        db_constraint=False,
     )
     # Copies of the tube's round, site and area, for the indexes; the tube is the one
     # foreign key PostgreSQL checks on insert (a million rows, a million checks less each).

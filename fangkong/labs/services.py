@@ -28,6 +28,7 @@ What a stored result calls for, by the samples in its tube:
 """
 
 import datetime as dt
+import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -50,7 +51,7 @@ from fangkong.testing.models import (
 )
 
 from .conf import labs_conf
-from .files import ResultRow, RowError
+from .files import FileError, ResultRow, RowError, clean_row, read_table
 from .models import (
     RECALLING,
     CaseSource,
@@ -191,6 +192,62 @@ def results_import(
     return outcome
 
 
+def results_upload_submit(*, actor, file_name: str, data: bytes) -> ResultUpload:
+    """A file from the upload page: stored now if small, else queued for the worker
+    (a million rows take about a minute, longer than a web request may)."""
+    _require(policy.can_upload_results(actor))
+    upload = ResultUpload(
+        lab=actor,
+        source="file",
+        file_name=file_name[:255],
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+    inline = len(data) <= labs_conf().inline_max_bytes
+    upload.status = UploadStatus.RUNNING if inline else UploadStatus.QUEUED
+    if not inline:
+        upload.data = data
+    with transaction.atomic():
+        upload.save()
+        if not inline:
+            transaction.on_commit(lambda: _enqueue(upload.pk))
+    if inline:
+        _run(actor, upload, data)
+    return upload
+
+
+def _enqueue(upload_id: int) -> None:
+    from .tasks import results_upload
+
+    results_upload.enqueue(upload_id)
+
+
+def results_upload_run(*, upload_id: int) -> ResultUpload | None:
+    """Store a queued file (the worker's task). Claimed by a conditional UPDATE, so two
+    workers never store one file twice; a file already claimed is left alone."""
+    claimed = ResultUpload.objects.filter(pk=upload_id, status=UploadStatus.QUEUED).update(
+        status=UploadStatus.RUNNING, started_at=timezone.now()
+    )
+    if not claimed:
+        return None
+    upload = ResultUpload.objects.select_related("lab").get(pk=upload_id)
+    data = bytes(upload.data)
+    ResultUpload.objects.filter(pk=upload_id).update(data=b"")
+    return _run(upload.lab, upload, data)
+
+
+def _run(actor, upload: ResultUpload, data: bytes) -> ResultUpload:
+    names, now = lab_names(actor), timezone.now()
+    try:
+        rows = (
+            clean_row(n, raw, lab_names=names, now=now)
+            for n, raw in read_table(data, upload.file_name)
+        )
+        outcome = results_import(actor=actor, rows=rows, upload=upload)
+    except FileError as exc:
+        return upload_fail(upload=upload, zh=exc.zh, en=exc.en)
+    return upload_finish(actor=actor, upload=upload, outcome=outcome)
+
+
 def upload_finish(*, actor, upload: ResultUpload, outcome: ImportOutcome) -> ResultUpload:
     """Write an upload's outcome and the one audit record that sums it up."""
     with transaction.atomic():
@@ -199,7 +256,7 @@ def upload_finish(*, actor, upload: ResultUpload, outcome: ImportOutcome) -> Res
         upload.errors = [e.as_dict() for e in outcome.errors]
         upload.status = UploadStatus.DONE
         upload.finished_at = timezone.now()
-        upload.save()
+        upload.save(update_fields=[*outcome.counts(), "errors", "status", "finished_at"])
         audit_record(
             actor=actor,
             event="labs.results_upload",

@@ -1,7 +1,5 @@
 """Pages: result upload for labs, recalls for communities, the round report, throughput."""
 
-import hashlib
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -20,8 +18,7 @@ from fangkong.testing.models import SamplingSite, TestingRound
 
 from . import exports, selectors, services
 from .conf import labs_conf
-from .files import FileError, clean_row, read_table
-from .models import Recall, ResultUpload
+from .models import Recall
 
 
 def _require(permitted: bool) -> None:
@@ -45,23 +42,7 @@ def upload(request):
     _require(policy.can_upload_results(request.user))
     if request.method == "POST" and request.FILES.get("file"):
         f = request.FILES["file"]
-        data = f.read()
-        record = ResultUpload.objects.create(
-            lab=request.user,
-            source="file",
-            file_name=f.name[:255],
-            sha256=hashlib.sha256(data).hexdigest(),
-        )
-        names, now = services.lab_names(request.user), timezone.now()
-        try:
-            rows = (
-                clean_row(n, raw, lab_names=names, now=now) for n, raw in read_table(data, f.name)
-            )
-            outcome = services.results_import(actor=request.user, rows=rows, upload=record)
-        except FileError as exc:
-            services.upload_fail(upload=record, zh=exc.zh, en=exc.en)
-        else:
-            services.upload_finish(actor=request.user, upload=record, outcome=outcome)
+        record = services.results_upload_submit(actor=request.user, file_name=f.name, data=f.read())
         return redirect("labs:upload_detail", pk=record.pk)
     uploads = paginate(selectors.uploads_for(request.user), _page(request), 20)
     return render(request, "labs/upload.html", {"page": uploads})
@@ -73,7 +54,8 @@ def upload_detail(request, pk):
     record = selectors.uploads_for(request.user).filter(pk=pk).first()
     if record is None:
         raise Http404
-    return render(request, "labs/upload_detail.html", {"upload": record})
+    template = "labs/upload_detail.html"
+    return render(request, f"{template}#status" if request.htmx else template, {"upload": record})
 
 
 # Recalls (communities, streets, the command centre) ----------------------------------------

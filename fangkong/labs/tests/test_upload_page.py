@@ -62,3 +62,24 @@ def test_a_lab_sees_only_its_own_uploads(tree, lab, client_for):
 
 def test_a_community_worker_cannot_upload(worker_a, client_for):
     assert _upload(client_for(worker_a)).status_code == 403
+
+
+def test_a_big_file_is_stored_by_the_worker(
+    tree, rnd, channel, lab, client_for, monkeypatch, django_capture_on_commit_callbacks
+):
+    from fangkong.labs import services
+
+    monkeypatch.setenv("FANGKONG_LABS_INLINE_MAX_BYTES", "10")
+    make_tube(rnd, channel, "U1", people(tree.household_a1, 2))
+    client = client_for(lab)
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = _upload(client)
+    upload = ResultUpload.objects.get()
+    assert upload.status == "queued" and len(queued) == 1
+    assert b"hx-trigger" in client.get(response.url).content  # the page polls
+    done = services.results_upload_run(upload_id=upload.pk)
+    assert (done.status, done.created, done.rejected) == ("done", 1, 3)
+    assert bytes(ResultUpload.objects.get().data) == b""
+    assert services.results_upload_run(upload_id=upload.pk) is None  # claimed once only
+    partial = client.get(response.url, headers={"HX-Request": "true"}).content
+    assert b"hx-trigger" not in partial and b"<html" not in partial
