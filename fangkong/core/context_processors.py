@@ -18,6 +18,8 @@ def navigation(request):
         items.append((_("Roster import"), reverse("people:import")))
     if user.role == "resident":
         items.append((_("My household"), reverse("people:mine")))
+    if policy.can_read_coverage(user) or policy.can_run_round(user):
+        items.append((_("Testing rounds"), reverse("testing:rounds")))
     if policy.can_sample(user):
         items.append((_("Sampling"), reverse("testing:sampler")))
     if policy.can_upload_results(user):

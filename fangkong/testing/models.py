@@ -52,6 +52,8 @@ class RoundQuerySet(models.QuerySet):
 class TestingRound(models.Model):
     """区域全员核酸 轮次: one round of testing over a set of areas."""
 
+    __test__ = False  # not a test class, whatever pytest thinks of its name
+
     name = models.CharField(_("name"), max_length=100)
     status = models.CharField(
         _("status"), max_length=10, choices=RoundStatus.choices, default=RoundStatus.ACTIVE

@@ -74,6 +74,23 @@ def round_codes(rnd: TestingRound) -> list[str]:
     return list(rnd.round_areas.values_list("area_code", flat=True))
 
 
+def overlap(round_codes: list[str], scope: list[str]) -> list[str]:
+    """The parts of a round's areas inside a scope, as code prefixes."""
+    out = []
+    for r in round_codes:
+        for s in scope:
+            if r.startswith(s):
+                out.append(r)
+            elif s.startswith(r):
+                out.append(s)
+    return minimal_prefixes(out)
+
+
+def round_scope(rnd: TestingRound, user) -> list[str]:
+    """The parts of the round the user may see."""
+    return overlap(round_codes(rnd), user.scope_prefixes())
+
+
 def rounds_for_user(user):
     return TestingRound.objects.for_user(user).prefetch_related("round_areas__area")
 

@@ -35,6 +35,7 @@ from .models import (
     TestingRound,
     Via,
 )
+from .selectors import overlap
 
 MAX_POOL = ingest.MAX_POOL
 
@@ -469,23 +470,11 @@ def exemption_end(*, actor, exemption: Exemption, reason: str) -> Exemption:
 # Door-to-door ----------------------------------------------------------------------
 
 
-def _overlap(round_codes: list[str], scope: list[str]) -> list[str]:
-    """The parts of the round's areas inside the given scope, as code prefixes."""
-    out = []
-    for r in round_codes:
-        for s in scope:
-            if r.startswith(s):
-                out.append(r)
-            elif s.startswith(r):
-                out.append(s)
-    return minimal_prefixes(out)
-
-
 def sealed_buildings(codes: list[str]) -> list[str]:
     """Buildings under `codes` whose zone in force (the most specific active one) is SEALED."""
     active = list(ZoneDesignation.objects.active().values_list("area_code", "kind", "starts_at"))
     sealed_roots = [c for c, k, _ in active if k == ZoneKind.SEALED]
-    roots = _overlap(codes, minimal_prefixes(sealed_roots))
+    roots = overlap(codes, minimal_prefixes(sealed_roots))
     if not roots:
         return []
     zones: dict[str, tuple] = {}
@@ -514,7 +503,7 @@ def home_tasks_generate(*, actor, round: TestingRound, area: Area | None = None)
     if area is not None:
         _require_area(actor, area.code)
         scope = [area.code]
-    codes = _overlap(list(round.round_areas.values_list("area_code", flat=True)), scope)
+    codes = overlap(list(round.round_areas.values_list("area_code", flat=True)), scope)
     sealed = sealed_buildings(codes)
     existing = HomeSamplingTask.objects.filter(round=round)
     have_households = set(
