@@ -396,6 +396,33 @@ def home_task_list(request, round_id: int, query: Query[HomeTaskQuery]):
     return page_out(page, [_task_out(t) for t in page.items])
 
 
+class HomeTaskIn(Schema):
+    resident: int = Field(ge=1, le=2**63 - 1)
+    kind: TaskKind = Field(TaskKind.ISOLATED, description="isolated (at home) or bedridden")
+    note: str = Field("", max_length=500)
+
+
+@router.post(
+    "/rounds/{round_id}/home-tasks",
+    response={200: HomeTaskOut, **errors(400, 403, 404, 422)},
+)
+def home_task_create(request, round_id: int, payload: HomeTaskIn):
+    """A door-to-door task for one person (isolated at home, bedridden). Safe to repeat."""
+    from fangkong.people.models import Resident
+
+    require(policy.can_plan_home_sampling(request.auth))
+    rnd = _round(request, round_id)
+    person = get_scoped_or_404(Resident.objects, request.auth, pk=payload.resident)
+    task = services.home_task_create(
+        actor=request.auth, round=rnd, resident=person, kind=payload.kind, note=payload.note
+    )
+    return _task_out(
+        HomeSamplingTask.objects.select_related("household", "resident", "team", "tube").get(
+            pk=task.pk
+        )
+    )
+
+
 class HomeTaskCloseIn(Schema):
     tube: str = Field(min_length=1, max_length=40)
     residents: list[int] | None = Field(

@@ -226,6 +226,18 @@ def test_home_tasks_are_listed_and_closed_with_a_tube(client, bearer, worker_a, 
     assert Sample.objects.get().resident == person
 
 
+def test_a_task_for_someone_isolated_at_home(client, bearer, worker_a, worker_b, tree, rnd):
+    person = make_resident(tree.household_a1, "居家隔离")
+    url = f"{API}/rounds/{rnd.pk}/home-tasks"
+    body = json.dumps({"resident": person.pk, "note": "密接，居家7天"})
+    made = client.post(url, data=body, content_type="application/json", **bearer(worker_a))
+    assert made.status_code == 200 and made.json()["kind"] == "isolated"
+    again = client.post(url, data=body, content_type="application/json", **bearer(worker_a))
+    assert again.json()["id"] == made.json()["id"]
+    other = client.post(url, data=body, content_type="application/json", **bearer(worker_b))
+    assert other.status_code == 404
+
+
 def test_uploads_are_refused_fast_with_retry_after_when_the_gate_is_full(
     client, bearer, sampler, rnd, site_a, people_a, monkeypatch
 ):
