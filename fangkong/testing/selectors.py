@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django.db.models import Exists, F, OuterRef, Sum, Value
 from django.db.models.functions import Greatest, Substr
 
-from fangkong.areas.models import CODE_LENGTH, Area, Grid, Level
+from fangkong.areas.models import CODE_LENGTH, Area, Grid, Level, ZoneDesignation
 from fangkong.areas.selectors import zones_in_force
 from fangkong.core.scoping import minimal_prefixes
 from fangkong.people.models import Resident
@@ -28,6 +28,23 @@ from .models import (
 )
 
 COUNTS = ("expected", "sampled", "exempt", "unsampled")
+
+
+class ZoneMap:
+    """The active zones, read once, to find the zone in force at many areas."""
+
+    def __init__(self):
+        self.zones: dict[str, tuple] = {}
+        for code, kind, starts in ZoneDesignation.objects.active().values_list(
+            "area_code", "kind", "starts_at"
+        ):
+            if code not in self.zones or starts > self.zones[code][1]:
+                self.zones[code] = (kind, starts)
+
+    def kind_at(self, code: str) -> str | None:
+        """The kind of the most specific active zone on `code` or above it."""
+        above = [c for c in self.zones if code.startswith(c)]
+        return self.zones[max(above, key=len)][0] if above else None
 
 
 @dataclass
@@ -232,9 +249,8 @@ def sampler_config(user) -> dict:
     that checks residents' codes."""
     from fangkong.people.codes import public_key_b64
 
-    from .ingest import zone_kind_at
-
     rounds = []
+    zones = ZoneMap()
     my_sites = list(
         SamplingSite.objects.for_user(user)
         .exclude(status=SiteStatus.CLOSED)
@@ -256,7 +272,7 @@ def sampler_config(user) -> dict:
                     "status": site.status,
                     "opens_at": site.opens_at,
                     "closes_at": site.closes_at,
-                    "pool_size": rnd.pool_size_for(zone_kind_at(site.area_code)),
+                    "pool_size": rnd.pool_size_for(zones.kind_at(site.area_code)),
                     "channels": [
                         {"id": c.pk, "name": c.name, "status": c.status}
                         for c in site.channels.all()

@@ -9,7 +9,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from fangkong.accounts import policy
-from fangkong.areas.models import Area, Household, Level, ZoneDesignation, ZoneKind
+from fangkong.areas.models import Area, Household, Level, ZoneKind
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import Conflict, DomainError, PermissionDenied
 from fangkong.core.scoping import minimal_prefixes
@@ -35,7 +35,7 @@ from .models import (
     TestingRound,
     Via,
 )
-from .selectors import overlap
+from .selectors import ZoneMap, overlap
 
 MAX_POOL = ingest.MAX_POOL
 
@@ -472,21 +472,14 @@ def exemption_end(*, actor, exemption: Exemption, reason: str) -> Exemption:
 
 def sealed_buildings(codes: list[str]) -> list[str]:
     """Buildings under `codes` whose zone in force (the most specific active one) is SEALED."""
-    active = list(ZoneDesignation.objects.active().values_list("area_code", "kind", "starts_at"))
-    sealed_roots = [c for c, k, _ in active if k == ZoneKind.SEALED]
+    zones = ZoneMap()
+    sealed_roots = [c for c, (kind, _) in zones.zones.items() if kind == ZoneKind.SEALED]
     roots = overlap(codes, minimal_prefixes(sealed_roots))
-    if not roots:
-        return []
-    zones: dict[str, tuple] = {}
-    for code, kind, starts in active:
-        if code not in zones or starts > zones[code][1]:
-            zones[code] = (kind, starts)
     found = []
     buildings = Area.objects.filter(level=Level.BUILDING)
     for root in roots:
         for code in buildings.filter(code__startswith=root).values_list("code", flat=True):
-            above = [c for c in zones if code.startswith(c)]
-            if above and zones[max(above, key=len)][0] == ZoneKind.SEALED:
+            if zones.kind_at(code) == ZoneKind.SEALED:
                 found.append(code)
     return sorted(set(found))
 
