@@ -10,6 +10,15 @@ How the tables serve the busy paths:
   whether this is the person's first sample of the round, without counting samples.
 - `BuildingCoverage` holds one row per (round, building) with expected, sampled and
   exempt counts; coverage of any area is a sum over a code prefix of these rows.
+
+No foreign-key *constraints* in the database from the busy tables (tubes, samples,
+markers, upload events) to rounds, sites, channels and users: with them, every upload
+takes a share lock on the same round, channel and user rows, and PostgreSQL turns
+overlapping share locks into multixacts, which the busiest path cannot afford. The
+references stay Django relations (joins, `on_delete` in Python); the upload service
+checks each one before it writes, and those rows are never deleted (PROTECT). The
+references that matter row by row (a sample's tube and resident, a marker's
+resident) keep their constraints.
 """
 
 import enum
@@ -255,6 +264,7 @@ class Tube(models.Model):
         on_delete=models.PROTECT,
         related_name="tubes",
         db_index=False,
+        db_constraint=False,
     )
     via = models.CharField(_("sampled"), max_length=4, choices=Via.choices, default=Via.SITE)
     site = models.ForeignKey(
@@ -265,6 +275,7 @@ class Tube(models.Model):
         on_delete=models.PROTECT,
         related_name="tubes",
         db_index=False,
+        db_constraint=False,
     )
     channel = models.ForeignKey(
         Channel,
@@ -274,6 +285,7 @@ class Tube(models.Model):
         on_delete=models.PROTECT,
         related_name="tubes",
         db_index=False,
+        db_constraint=False,
     )
     area_code = models.CharField(_("area code"), max_length=18)
     pool_size = models.PositiveSmallIntegerField(_("pool size"), default=1)
@@ -292,6 +304,7 @@ class Tube(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_constraint=False,
     )
 
     objects = TubeQuerySet.as_manager()
@@ -367,6 +380,7 @@ class Sample(models.Model):
         on_delete=models.PROTECT,
         related_name="samples",
         db_index=False,
+        db_constraint=False,
     )
     tube = models.ForeignKey(
         Tube, verbose_name=_("tube"), on_delete=models.PROTECT, related_name="samples"
@@ -392,9 +406,16 @@ class Sample(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         db_index=False,
+        db_constraint=False,
     )
     channel = models.ForeignKey(
-        Channel, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+        Channel,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     device_id = models.CharField(_("device"), max_length=64, blank=True)
     sampler = models.ForeignKey(
@@ -405,6 +426,7 @@ class Sample(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         db_index=False,
+        db_constraint=False,
     )
     # Only for an ID number typed by hand that matched no resident (kept for review).
     id_type = models.CharField(_("document type"), max_length=2, blank=True)
@@ -443,13 +465,19 @@ class FirstSample(models.Model):
     """
 
     round = models.ForeignKey(
-        TestingRound, on_delete=models.CASCADE, related_name="+", db_index=False
+        TestingRound,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     resident = models.ForeignKey(
         "people.Resident", on_delete=models.CASCADE, related_name="+", db_index=False
     )
     area_code = models.CharField(max_length=18)
-    sample = models.ForeignKey(Sample, on_delete=models.CASCADE, related_name="+", db_index=False)
+    sample = models.ForeignKey(
+        Sample, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     at = models.DateTimeField()
     client_id = models.CharField(max_length=64)
 
@@ -673,12 +701,18 @@ class UploadEvent(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         db_index=False,
+        db_constraint=False,
     )
     area_code = models.CharField(_("area code"), max_length=18, blank=True)
     tube = models.CharField(_("barcode"), max_length=40, blank=True)
     device_id = models.CharField(_("device"), max_length=64, blank=True)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
     )
     at = models.DateTimeField(_("at"), null=True, blank=True)
     received_at = models.DateTimeField(_("received at"), default=timezone.now)
