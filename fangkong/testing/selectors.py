@@ -196,8 +196,23 @@ def unsampled_residents(rnd: TestingRound, building: Area):
         Resident.objects.filter(area_code=building.code)
         .filter(~Exists(sampled), ~Exists(exempt))
         .select_related("household")
+        .only(*UNSAMPLED_FIELDS)
         .order_by("household__unit", "household__room", "id")
     )
+
+
+# What the door-knocking list shows (not the encrypted numbers, not the notes).
+UNSAMPLED_FIELDS = (
+    "name",
+    "id_masked",
+    "phone_masked",
+    "birth_date",
+    "tags",
+    "area_code",
+    "household__unit",
+    "household__room",
+    "household__area_code",
+)
 
 
 def exempt_residents(rnd: TestingRound, building: Area):
