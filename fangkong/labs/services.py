@@ -27,10 +27,13 @@ What a stored result calls for, by the samples in its tube:
   the recalls when they do (run by `labs_refresh`).
 """
 
+import contextlib
 import datetime as dt
 import hashlib
+import queue
+import threading
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
@@ -178,7 +181,7 @@ def results_import(
     size = labs_conf().chunk
     outcome = ImportOutcome()
     chunk: list[ResultRow] = []
-    for item in rows:
+    for item in _read_ahead(rows, size):
         outcome.rows += 1
         if isinstance(item, RowError):
             outcome.refuse(item)
@@ -190,6 +193,47 @@ def results_import(
     if chunk:
         _store_chunk(actor, chunk, upload, outcome)
     return outcome
+
+
+def _read_ahead(rows: Iterable, size: int) -> Iterator:
+    """Read and check the next rows in a thread while this one waits on the database.
+
+    Parsing is Python (it holds the GIL); storing is mostly waiting on PostgreSQL (it
+    does not), so on two cores the two overlap. At most two chunks wait in the queue. An
+    error in reading (a broken file) is raised here, in the caller's thread.
+    """
+    batches: queue.Queue = queue.Queue(maxsize=2)
+    done = object()
+    stop = threading.Event()
+
+    def produce():
+        batch = []
+        try:
+            for item in rows:
+                batch.append(item)
+                if len(batch) >= size:
+                    batches.put(batch)
+                    batch = []
+                    if stop.is_set():
+                        return
+            batches.put(batch)
+            batches.put(done)
+        except BaseException as exc:  # handed to the caller
+            batches.put(exc)
+
+    reader = threading.Thread(target=produce, name="labs-read-ahead", daemon=True)
+    reader.start()
+    try:
+        while (batch := batches.get()) is not done:
+            if isinstance(batch, BaseException):
+                raise batch
+            yield from batch
+    finally:
+        stop.set()
+        while reader.is_alive():  # let a reader blocked on a full queue finish
+            with contextlib.suppress(queue.Empty):
+                batches.get(timeout=0.05)
+        reader.join()
 
 
 def results_upload_submit(*, actor, file_name: str, data: bytes) -> ResultUpload:
@@ -407,7 +451,9 @@ def _store_copy(actor, rows: list[ResultRow], upload, now, outcome: ImportOutcom
                 f"FROM {_STAGE} s LEFT JOIN {tube_t} t "
                 f"ON t.barcode = s.barcode AND t.area_code LIKE ANY(%s) "
                 f"LEFT JOIN {result_t} r ON r.tube_id = t.id "
-                f"WHERE t.id IS NULL OR r.received_at <> %s",  # not just stored
+                # Unknown, or stored before with another result; the same result again
+                # is only counted.
+                f"WHERE t.id IS NULL OR (r.received_at <> %s AND r.result <> s.result)",
                 [scope, now],
             )
             decided = cursor.fetchall()
@@ -441,8 +487,8 @@ WITH ins AS (
                         lab_id, lab_name, received_at, turnaround_s, upload_id, corrections)
   SELECT t.id, t.round_id, t.site_id, t.area_code, t.pool_size, s.result, s.tested_at,
          %(lab)s, LEFT(COALESCE(NULLIF(s.lab_name, ''), %(lab_name)s), 100), %(now)s,
-         GREATEST(0, EXTRACT(EPOCH FROM %(now)s - COALESCE(
-           t.sealed_at, (SELECT max(x.at) FROM {sample} x WHERE x.tube_id = t.id))))::integer,
+         GREATEST(0, FLOOR(EXTRACT(EPOCH FROM %(now)s - COALESCE(
+           t.sealed_at, (SELECT max(x.at) FROM {sample} x WHERE x.tube_id = t.id)))))::integer,
          %(upload)s, 0
   FROM {stage} s JOIN {tube} t ON t.barcode = s.barcode AND t.area_code LIKE ANY(%(scope)s)
   ON CONFLICT (tube_id) DO NOTHING
@@ -849,6 +895,8 @@ def recalls_reconcile(*, since: dt.datetime | None = None) -> int:
     late = (
         Sample.objects.filter(tube_id__in=results.values("tube_id"))
         .exclude(pk__in=Recall.objects.values("sample_id"))
+        # A positive single tube made a case, not a recall.
+        .exclude(tube_id__in=PositiveCase.objects.values("tube_id"))
         .values_list("tube_id", flat=True)
         .distinct()
     )
@@ -896,7 +944,8 @@ def sampling_tally_refresh(
     appear after a higher one was read. A run reads only up to the highest id that an
     earlier run saw at least `settle` ago (upload transactions are cut off well inside
     that), then notes the highest id there is now. Two runs never count a row twice:
-    the cursor row is locked while a run reads and adds.
+    the cursor row is locked while a run reads and adds, and a second run skips a
+    cursor that is locked rather than wait (a report page never queues behind one).
     """
     moved = 0
     for name, model, time_field, counter in _SOURCES:
@@ -904,7 +953,13 @@ def sampling_tally_refresh(
         horizon = None
         while True:
             with transaction.atomic():
-                cursor = TallyCursor.objects.select_for_update().get(name=name)
+                cursor = (
+                    TallyCursor.objects.select_for_update(skip_locked=True)
+                    .filter(name=name)
+                    .first()
+                )
+                if cursor is None:  # another run has it: it will do this work
+                    break
                 if horizon is None:
                     horizon = _horizon(cursor, model, settle)
                 rows = list(
