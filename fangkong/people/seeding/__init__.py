@@ -4,9 +4,9 @@ Streets, communities, compounds and buildings are planned first (tree.py); then,
 building by building, households and their people are drawn (population.py), in
 batches and for big seeds in parallel (batches.py), and written as they come
 (load.py): COPY on PostgreSQL, bulk inserts on SQLite. Memory holds the area plan and
-a few batches. Last come the building statistics, the demo users
-(users.py) and, on PostgreSQL, ANALYZE. Everything happens in one transaction, so a
-failed seed leaves nothing behind.
+a few batches. Then, on PostgreSQL, the indexes are rebuilt and the tables analysed;
+last come the building statistics and the demo users (users.py). Everything happens in
+one transaction, so a failed seed leaves nothing behind.
 """
 
 import os
@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from fangkong.areas.models import Area, Level
 from fangkong.core.audit import audit_record
-from fangkong.core.errors import Conflict
+from fangkong.core.errors import Conflict, DomainError
 from fangkong.people.services import building_stats_refresh_under
 
 from . import data
@@ -72,7 +72,7 @@ def seed_district(
             f"district {data.DISTRICT_CODE} exists; use an empty database or --if-empty",
         )
     if residents < 100:
-        raise Conflict("居民数至少100", "seed at least 100 residents", field="residents")
+        raise DomainError("居民数至少100", "seed at least 100 residents", field="residents")
     seed = random.SystemRandom().randrange(1_000_000) if seed is None else seed
     progress = progress or (lambda text: None)
     result = SeedResult(created=True, seed=seed)

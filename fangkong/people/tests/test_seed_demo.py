@@ -62,3 +62,11 @@ def test_run_demo_starts_the_task_worker_and_stops_it_with_the_server(monkeypatc
     assert worker.env["DJANGO_SETTINGS_MODULE"] == settings.SETTINGS_MODULE
     assert worker.stopped
     assert "Stopped" in out.getvalue()
+
+
+def test_seed_refuses_a_district_too_small_for_its_demo_users(db, tmp_path):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="at least 100"):
+        call_command("seed", residents=50, logins_file=tmp_path / "x", stdout=io.StringIO())
+    assert not (tmp_path / "x").exists()

@@ -60,7 +60,7 @@ class Command(BaseCommand):
             self.stdout.write("The demo district is already there; nothing to do.")
             return
         seconds = time.perf_counter() - started
-        areas = ", ".join(f"{n:,} {level}" for level, n in result.areas.items())
+        areas = ", ".join(f"{level}: {n:,}" for level, n in result.areas.items())
         self.stdout.write(
             self.style.SUCCESS(
                 f"Seeded {result.residents:,} residents in {result.households:,} households "
