@@ -5,6 +5,7 @@ case, so "身份证号码（必填）", "身份证 号码" and "ＩＤ" find the
 """
 
 import enum
+import functools
 import re
 import unicodedata
 
@@ -99,6 +100,7 @@ _ASCII_LETTERS = re.compile(r"[a-z]+")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 
 
+@functools.lru_cache(maxsize=8192, typed=True)
 def key(value: object) -> str:
     """A header or a word as looked up: NFKC, no spaces, lower case, no (notes) or marks."""
     text = _BRACKETED.sub("", clean(value).lower())
@@ -263,6 +265,7 @@ def chinese_number(text: str) -> int | None:
     return total + current
 
 
+@functools.lru_cache(maxsize=8192, typed=True)
 def building_label(value: object) -> str:
     """'3栋', '3幢', '三号楼', '3#', '3' → '3号楼'; other labels ('A座') as written."""
     text = clean(value)
@@ -274,6 +277,7 @@ def building_label(value: object) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=8192, typed=True)
 def unit_label(value: object) -> str:
     """'1单元', '一单元', '01' → '1'; other labels as written."""
     text = clean(value)
@@ -285,6 +289,7 @@ def unit_label(value: object) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=8192, typed=True)
 def room_label(value: object) -> str:
     """'101室', '101号', ' 101 ' → '101'."""
     text = clean(value)

@@ -6,6 +6,7 @@ person is known) is the importer's business.
 
 import contextlib
 import datetime as dt
+import functools
 import itertools
 import re
 import unicodedata
@@ -49,7 +50,7 @@ class Header:
     def label_of(self, col: Col) -> str:
         return self.label(self.columns[col]) if col in self.columns else ""
 
-    @property
+    @functools.cached_property
     def tag_mask(self) -> int:
         """The tag bits this file speaks for; the others stay as they are."""
         if Col.TAGS in self.columns:
@@ -67,7 +68,11 @@ class RosterRow:
     building: str
     unit: str
     room: str
-    cells: list[str]
+    raw: list  # the row's cells as read, made text only if the row is rejected later
+
+    @property
+    def cells(self) -> list[str]:
+        return cell_texts(self.raw)
 
 
 @dataclass
@@ -131,7 +136,9 @@ def _is_date(value: object) -> bool:
     return isinstance(value, dt.date | dt.time | dt.timedelta)
 
 
-def _trimmed(texts: list[str]) -> list[str]:
+def cell_texts(cells: list) -> list[str]:
+    """A row's cells as text, without the empty ones at its end."""
+    texts = [cell_text(c) for c in cells]
     end = len(texts)
     while end and not texts[end - 1].strip():
         end -= 1
@@ -379,7 +386,6 @@ def parse_row(header: Header, number: int, cells: list) -> RosterRow | Rejection
                 r.fail(col, *EXCEL_TRUNCATED)
             else:
                 r.fail(col, exc.zh, exc.en)
-    texts = _trimmed([cell_text(c) for c in cells])
     if r.problems or data is None:
         labels = list(dict.fromkeys(p[0] for p in r.problems))
         return Rejection(
@@ -387,10 +393,10 @@ def parse_row(header: Header, number: int, cells: list) -> RosterRow | Rejection
             ", ".join(labels),
             "；".join(p[1] for p in r.problems),
             "; ".join(p[2] for p in r.problems),
-            texts,
+            cell_texts(cells),
         )
     compound = clean(r.text(Col.COMPOUND))
-    return RosterRow(number, data, compound, building, unit, room, texts)
+    return RosterRow(number, data, compound, building, unit, room, cells)
 
 
 def _truncated(digits: str) -> bool:
