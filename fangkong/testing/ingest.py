@@ -2,23 +2,28 @@
 
 `ingest()` takes one upload (a batch of events, see docs/sampling-protocol.md) and
 answers one result per event. It runs inside the caller's transaction and writes with
-a few multi-row statements per upload, never one per event:
+a few statements per upload, never one per event (on PostgreSQL each batch travels as
+one array a column; see `_insert_statements`):
 
 1. Replays: events whose client id is already stored (as a `Sample`, or as an
-   `UploadEvent`) answer their stored result and write nothing.
+   `UploadEvent`) answer their stored result and write nothing (one query).
 2. Checks that need no database (shape, barcode, signature of the code, ID number),
-   then the rounds, channels and residents the batch names (one query each).
-3. Tubes: `INSERT … ON CONFLICT (barcode) DO NOTHING`, then one read of the batch's
-   tubes. An event whose tube belongs to another channel or round is refused.
+   then the rounds and channels the batch names (cached a few seconds per process)
+   and its residents (one query).
+3. Tubes: `INSERT … ON CONFLICT (barcode) DO NOTHING` and a read of the batch's tubes
+   that were there already (one statement on PostgreSQL). An event whose tube belongs
+   to another channel or round is refused.
 4. Samples: `INSERT … ON CONFLICT (client_id) DO NOTHING RETURNING`: what does not come
    back was stored meanwhile by a concurrent copy of this upload, and is answered as a
    replay.
-5. First-sample markers: `INSERT … ON CONFLICT (round, resident) DO NOTHING RETURNING`.
-   A marker that goes in is a person sampled for the first time: the building's
-   `sampled` counter moves, and an exemption of that person ends. A marker already
-   there makes the sample a repeat — unless the new sample was taken earlier, in which
-   case the marker moves to it (a conditional UPDATE) and the flags are recomputed.
-6. Tube updates (open/seal times, pool size, sample count) and the over-pool flags.
+5. First-sample markers: `INSERT … ON CONFLICT (round, resident) DO NOTHING RETURNING`,
+   ending the exemptions of those it inserts (one statement on PostgreSQL). A marker
+   that goes in is a person sampled for the first time: the building's `sampled`
+   counter moves. A marker already there makes the sample a repeat — unless the new
+   sample was taken earlier, in which case the marker moves to it (a conditional
+   UPDATE) and the person's flags are recomputed.
+6. Tubes made by an earlier upload get this one's open/seal times, pool size and
+   sample count; over-pool flags are recomputed where a tube is over.
 7. Tube opens and seals, and every refusal, go to `UploadEvent`.
 8. Last, the coverage counters, one UPDATE per touched building, in code order: the
    row locks on these shared rows are held only for the end of the transaction, and
@@ -26,13 +31,13 @@ a few multi-row statements per upload, never one per event:
 
 Order independence: every stored value is a function of the set of events, not of
 their order: `opened_at` is the earliest open, `sealed_at` the latest seal, the pool
-size comes from the tube_open (else from the earliest sample that carried one),
-`repeat_in_round` is on every sample of a person but the earliest by (at, client_id),
-`over_pool` on every sample of a tube beyond its pool size by (at, client_id).
-Where order still matters: the *result* an event got on first upload is what its
-replays answer, even if a later event changed its flags (the stored `Sample.flags`
-are always current and are what replays of samples report); and when two channels
-really do use one barcode, the first to reach the server keeps the tube.
+size the largest a tube_open gave (else the largest a sample carried, else the zone
+rule), `repeat_in_round` is on every sample of a person but the earliest by
+(at, client_id), `over_pool` on every sample of a tube beyond its pool size by
+(at, client_id). Where order still matters: the *result* a tube_open, seal or refusal
+got on first upload is what its replays answer (samples' replays report their current
+flags); and when two channels really do use one barcode, the first to reach the
+server keeps the tube.
 """
 
 import datetime as dt
@@ -70,7 +75,6 @@ from .models import (
 
 EVENT_TYPES = ("tube_open", "sample", "tube_seal")
 BARCODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
-CLIENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 MAX_POOL = 50
 CHUNK = 500  # rows per multi-row statement (SQLite allows 32766 parameters)
 
