@@ -148,6 +148,9 @@ class TubeResult(models.Model):
     )
     area_code = models.CharField(_("area code"), max_length=18)
     pool_size = models.PositiveSmallIntegerField(_("pool size"))
+    samples = models.PositiveIntegerField(
+        _("samples"), default=0, help_text=_("Samples the tube held when its result came.")
+    )
     result = models.CharField(_("result"), max_length=10, choices=Result.choices)
     tested_at = models.DateTimeField(_("tested at"))
     lab = models.ForeignKey(

@@ -90,6 +90,7 @@ RESULT_TYPES = [
     "bigint",
     "text",
     "integer",
+    "integer",
     "text",
     "timestamptz",
     "bigint",
@@ -417,7 +418,6 @@ def _store_copy(actor, rows: list[ResultRow], upload, now, outcome: ImportOutcom
         with cursor.cursor.copy(f"COPY {_STAGE} ({columns}) FROM STDIN") as copy:
             for r in rows:
                 copy.write_row((r.row, r.barcode, r.result, r.tested_at, r.lab_name, r.reason))
-        cursor.execute(f"ANALYZE {_STAGE}")
         # Index probes only: the stage is small and the tubes are many, and the results
         # table grows faster than its statistics (an empty table at the first chunk would
         # be scanned once per row at the next, unless told otherwise).
@@ -483,16 +483,18 @@ def _store_copy(actor, rows: list[ResultRow], upload, now, outcome: ImportOutcom
 
 _INSERT_COPIED = """
 WITH ins AS (
-  INSERT INTO {result} (tube_id, round_id, site_id, area_code, pool_size, result, tested_at,
-                        lab_id, lab_name, received_at, turnaround_s, upload_id, corrections)
-  SELECT t.id, t.round_id, t.site_id, t.area_code, t.pool_size, s.result, s.tested_at,
+  INSERT INTO {result} (tube_id, round_id, site_id, area_code, pool_size, samples, result,
+                        tested_at, lab_id, lab_name, received_at, turnaround_s, upload_id,
+                        corrections)
+  SELECT t.id, t.round_id, t.site_id, t.area_code, t.pool_size, t.sample_count, s.result,
+         s.tested_at,
          %(lab)s, LEFT(COALESCE(NULLIF(s.lab_name, ''), %(lab_name)s), 100), %(now)s,
          GREATEST(0, FLOOR(EXTRACT(EPOCH FROM %(now)s - COALESCE(
            t.sealed_at, (SELECT max(x.at) FROM {sample} x WHERE x.tube_id = t.id)))))::integer,
          %(upload)s, 0
   FROM {stage} s JOIN {tube} t ON t.barcode = s.barcode AND t.area_code LIKE ANY(%(scope)s)
   ON CONFLICT (tube_id) DO NOTHING
-  RETURNING tube_id, round_id, site_id, area_code, pool_size, result, turnaround_s
+  RETURNING tube_id, round_id, site_id, area_code, pool_size, samples, result, turnaround_s
 ), tally AS (
   INSERT INTO {tally} (round_id, area_code, day, lab_id, pool_size, site_id, results,
                        positives, invalid, turnaround_sum, turnaround_n)
@@ -512,7 +514,7 @@ UNION ALL
 SELECT t.id, t.barcode, t.round_id, t.site_id, t.area_code, t.pool_size, t.sample_count,
        ins.result, 0
 FROM ins JOIN {tube} t ON t.id = ins.tube_id
-WHERE ins.result <> 'negative' OR t.sample_count <= 1
+WHERE ins.result <> 'negative' OR ins.samples <= 1
 """
 
 
@@ -545,6 +547,7 @@ def _insert_results(actor, fresh, upload, now) -> list[tuple[_Tube, str]]:
                 tube.site_id,
                 tube.area_code,
                 tube.pool_size,
+                tube.sample_count,
                 row.result,
                 adapt(row.tested_at),
                 actor.pk,
@@ -561,6 +564,7 @@ def _insert_results(actor, fresh, upload, now) -> list[tuple[_Tube, str]]:
         "site_id",
         "area_code",
         "pool_size",
+        "samples",
         "result",
         "tested_at",
         "lab_id",
@@ -589,7 +593,7 @@ def _insert_results(actor, fresh, upload, now) -> list[tuple[_Tube, str]]:
                 tube.pool_size,
                 tube.site_id,
                 result,
-                value[10],
+                value[columns.index("turnaround_s")],
             )
             for tube, result, value in (by_id[i] for i in new_ids)
         ],
