@@ -295,7 +295,9 @@ class TurnaroundReportOut(Schema):
     total: TurnaroundOut
     labs: list[LabTurnaroundOut]
     overdue_count: int
-    overdue: list[OverdueOut] = Field(description="the 100 oldest overdue tubes")
+    overdue: list[OverdueOut] = Field(
+        description="the 100 oldest overdue tubes, as `labs_refresh` last found them"
+    )
 
 
 def _ta(t) -> dict:
@@ -317,8 +319,12 @@ def turnaround(request, round_id: int, query: Query[LabsAreaQuery]):
         "labs": [{"lab": name, **_ta(t)} for name, t in selectors.turnaround_by_lab(rnd, prefixes)],
         "overdue_count": overdue.count(),
         "overdue": [
-            {"barcode": t.barcode, "site": t.site.name if t.site else "", "sealed_at": t.sealed_at}
-            for t in overdue[:100]
+            {
+                "barcode": o.tube.barcode,
+                "site": o.tube.site.name if o.tube.site else "",
+                "sealed_at": o.sealed_at,
+            }
+            for o in overdue[:100]
         ],
     }
 

@@ -469,6 +469,37 @@ class SamplingTally(models.Model):
         return f"{self.round_id}:{self.area_code}:{self.day} {self.sampled}"
 
 
+class OverdueTube(models.Model):
+    """A sealed tube still without a result after the overdue time, as found by the last
+    `overdue_refresh` (run by `labs_refresh`). Finding them means looking at every sealed
+    tube of a round for a result (about a second for a million); pages read this small
+    table instead, and leave out tubes whose result has come since."""
+
+    tube = models.OneToOneField(
+        "testing.Tube", primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    round = models.ForeignKey(
+        "testing.TestingRound", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    area_code = models.CharField(max_length=18)
+    sealed_at = models.DateTimeField()
+    found_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("overdue tube")
+        verbose_name_plural = _("overdue tubes")
+        indexes = [
+            models.Index(
+                fields=["round", "area_code"],
+                name="overdue_round_area",
+                opclasses=ROUND_CODE_OPCLASSES,
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tube_id} since {self.sealed_at:%Y-%m-%d %H:%M}"
+
+
 class TallyCursor(models.Model):
     """How far `SamplingTally` has read a source table (by id); claimed with a row lock."""
 

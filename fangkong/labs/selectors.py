@@ -36,6 +36,7 @@ from . import advisor
 from .conf import labs_conf
 from .models import (
     CLOSED_STATUSES,
+    OverdueTube,
     PositiveCase,
     Recall,
     RecallStatus,
@@ -172,15 +173,17 @@ def turnaround_by_site(rnd: TestingRound, sites: list[SamplingSite]) -> dict[int
     return {r["site_id"]: Turnaround(r["n"], r["t"], r["s"]) for r in rows}
 
 
-def overdue_tubes(rnd: TestingRound, prefixes: list[str], *, now=None, site=None):
-    """Sealed tubes with no result after the overdue time (FANGKONG_LABS_OVERDUE_HOURS)."""
-    cutoff = (now or timezone.now()) - dt.timedelta(hours=labs_conf().overdue_hours)
-    tubes = Tube.objects.filter(round=rnd, sealed_at__lt=cutoff, lab_result__isnull=True).filter(
-        prefix_q("area_code", prefixes)
+def overdue_tubes(rnd: TestingRound, prefixes: list[str], *, site=None):
+    """Sealed tubes with no result after the overdue time (FANGKONG_LABS_OVERDUE_HOURS),
+    oldest first: the list `labs_refresh` keeps, less tubes whose result has come since."""
+    late = (
+        OverdueTube.objects.filter(round=rnd)
+        .filter(prefix_q("area_code", prefixes))
+        .exclude(tube__lab_result__isnull=False)
     )
     if site is not None:
-        tubes = tubes.filter(site=site)
-    return tubes.select_related("site", "channel").order_by("sealed_at", "id")
+        late = late.filter(tube__site=site)
+    return late.select_related("tube__site", "tube__channel").order_by("sealed_at", "tube_id")
 
 
 # Throughput and the queue -------------------------------------------------------------

@@ -37,7 +37,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from fangkong.accounts import policy
@@ -46,10 +46,12 @@ from fangkong.core.errors import DomainError, PermissionDenied
 from fangkong.testing import services as testing_services
 from fangkong.testing.models import (
     FirstSample,
+    RoundStatus,
     Sample,
     SamplingSite,
     TaskKind,
     TaskStatus,
+    TestingRound,
     Tube,
 )
 
@@ -59,6 +61,7 @@ from .models import (
     RECALLING,
     CaseSource,
     CaseStatus,
+    OverdueTube,
     PositiveCase,
     Recall,
     RecallReason,
@@ -931,6 +934,34 @@ def recalls_reconcile(*, since: dt.datetime | None = None) -> int:
         ]
         _consequences(None, stored, timezone.now(), outcome)
     return outcome.recalls
+
+
+def overdue_refresh(*, now: dt.datetime | None = None, days: int = 3) -> int:
+    """Find the sealed tubes still without a result after FANGKONG_LABS_OVERDUE_HOURS, for
+    the rounds under way or closed within `days`; replaces each round's list at once."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(hours=labs_conf().overdue_hours)
+    rounds = TestingRound.objects.filter(
+        Q(status=RoundStatus.ACTIVE) | Q(closed_at__gte=now - dt.timedelta(days=days))
+    ).values_list("pk", flat=True)
+    found = 0
+    for round_id in rounds:
+        late = (
+            Tube.objects.filter(round_id=round_id, sealed_at__lt=cutoff, lab_result__isnull=True)
+            .values_list("pk", "area_code", "sealed_at")
+            .iterator(chunk_size=5000)
+        )
+        rows = [
+            OverdueTube(
+                tube_id=pk, round_id=round_id, area_code=code, sealed_at=sealed, found_at=now
+            )
+            for pk, code, sealed in late
+        ]
+        with transaction.atomic():
+            OverdueTube.objects.filter(round_id=round_id).delete()
+            OverdueTube.objects.bulk_create(rows, batch_size=2000)
+        found += len(rows)
+    return found
 
 
 _SOURCES = (

@@ -170,7 +170,7 @@ def flow(request, pk):
     now = timezone.now()
     hours_left = (rnd.deadline - now).total_seconds() / 3600
     sites = selectors.throughput(rnd, request.user, now=now)
-    overdue = selectors.overdue_tubes(rnd, prefixes, now=now)
+    overdue = selectors.overdue_tubes(rnd, prefixes)
     context = {
         "round": rnd,
         "sites": [(s, s.channels_needed(hours_left)) for s in sites],

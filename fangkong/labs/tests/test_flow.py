@@ -74,10 +74,14 @@ def test_overdue_tubes_are_sealed_longer_than_the_limit_without_a_result(
     make_tube(rnd, channel, "O11", unknown=1, at=NOW - dt.timedelta(hours=11))
     make_tube(rnd, channel, "R13", unknown=1, at=NOW - dt.timedelta(hours=14))
     make_tube(rnd, channel, "U20", unknown=1, at=NOW - dt.timedelta(hours=20), sealed_after=None)
+    make_tube(rnd, channel, "L13", unknown=1, at=NOW - dt.timedelta(hours=15))
     services.results_import(actor=lab, rows=[row("R13", "negative")])
+    assert services.overdue_refresh(now=NOW) == 2  # O13 and L13
+    services.results_import(actor=lab, rows=[row("L13", "negative")])  # came since
     prefixes = [tree.district.code]
-    assert [t.barcode for t in selectors.overdue_tubes(rnd, prefixes, now=NOW)] == ["O13"]
-    assert not selectors.overdue_tubes(rnd, [tree.community_b.code], now=NOW).exists()
+    assert [o.tube.barcode for o in selectors.overdue_tubes(rnd, prefixes)] == ["O13"]
+    assert not selectors.overdue_tubes(rnd, [tree.community_b.code]).exists()
+    assert services.overdue_refresh(now=NOW) == 1
 
 
 def test_turnaround_by_lab_and_site_comes_from_the_stored_seconds(tree, rnd, channel, lab):
@@ -152,6 +156,7 @@ def test_api_turnaround_and_advisor(tree, rnd, channel, lab, command_user):
     make_tube(rnd, channel, "Q1", unknown=10, at=NOW - dt.timedelta(hours=30))
     make_tube(rnd, channel, "Q2", unknown=10, at=NOW - dt.timedelta(hours=3))
     services.results_import(actor=lab, rows=[row("Q2", "positive")])
+    services.overdue_refresh(now=NOW)
     api = api_as(command_user)
     body = api.get(f"/labs/rounds/{rnd.pk}/turnaround").json()
     assert body["total"]["results"] == 1 and body["overdue_count"] == 1

@@ -6,11 +6,15 @@ from fangkong.labs import services
 class Command(BaseCommand):
     help = (
         "Catch the round report's sampling tallies up with new samples and tubes, and raise "
-        "recalls for samples that reached a positive or invalid tube after its result. "
+        "recalls for samples that reached a positive or invalid tube after its result, and "
+        "list the tubes overdue for a result. "
         "Run it every minute (cron or a systemd timer); two at once do no harm."
     )
 
     def handle(self, *args, **options):
         moved = services.sampling_tally_refresh()
         raised = services.recalls_reconcile()
-        self.stdout.write(f"tallied {moved} rows, raised {raised} late recalls")
+        overdue = services.overdue_refresh()
+        self.stdout.write(
+            f"tallied {moved} rows, raised {raised} late recalls, {overdue} tubes overdue"
+        )
