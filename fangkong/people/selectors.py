@@ -7,7 +7,7 @@ from django.db.models import Q
 from fangkong.core import idnumbers, pii
 from fangkong.core.idnumbers import IdNumberError, IdType
 from fangkong.core.paging import Page, paginate
-from fangkong.core.text import clean
+from fangkong.core.text import clean, clean_name
 
 from .models import Resident, id_hash
 
@@ -43,7 +43,11 @@ def match_q(raw: str) -> tuple[Q, str]:
     lower = q.lower()
     if _LETTERS.match(lower):
         return Q(name_initials__startswith=lower) | Q(name_pinyin__startswith=lower), ""
-    by_name = Q(name__startswith=raw.strip()) | Q(name__startswith=q)
+    # `q` has lost its inner spaces; a foreign name keeps them as typed.
+    typed = clean_name(raw)
+    by_name = Q(name__startswith=q)
+    if typed != q:
+        by_name |= Q(name__startswith=typed)
     # A passport or permit number typed in full.
     for id_type in (IdType.PASSPORT, IdType.HK_MACAO):
         try:
