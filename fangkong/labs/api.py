@@ -370,6 +370,7 @@ def throughput(request, round_id: int, query: Query[ThroughputQuery]):
         get_scoped_or_404(SamplingSite.objects, request.auth, pk=query.site)
     now = timezone.now()
     hours_left = (rnd.deadline - now).total_seconds() / 3600
+    services.sampling_tally_refresh()  # the tallies of channels, caught up
     return [
         {
             "id": f.site.pk,

@@ -500,6 +500,31 @@ class OverdueTube(models.Model):
         return f"{self.tube_id} since {self.sealed_at:%Y-%m-%d %H:%M}"
 
 
+class ChannelTally(models.Model):
+    """Samples and tubes per (round, channel, hour): a channel's throughput over the round
+    without reading its tubes. Caught up from testing's rows with `SamplingTally`."""
+
+    round = models.ForeignKey(
+        "testing.TestingRound", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    channel_id = models.BigIntegerField()
+    hour = models.DateTimeField(help_text="the hour's start")
+    samples = models.IntegerField(default=0, db_default=0)
+    tubes = models.IntegerField(default=0, db_default=0)
+
+    class Meta:
+        verbose_name = _("channel tally")
+        verbose_name_plural = _("channel tallies")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["round", "channel_id", "hour"], name="channeltally_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.round_id}:{self.channel_id}:{self.hour:%Y-%m-%d %H} {self.samples}"
+
+
 class TallyCursor(models.Model):
     """How far `SamplingTally` has read a source table (by id); claimed with a row lock."""
 

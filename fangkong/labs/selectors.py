@@ -5,7 +5,8 @@ Nothing here counts tubes or samples of a whole round: results, positives and
 turnaround are sums of `ResultTally` rows, people sampled and tubes are sums of
 `BuildingCoverage` (testing's) and `SamplingTally` rows, all by an indexed code prefix.
 Recalls, cases and door-to-door tasks are small tables read through their
-(round, area_code) indexes. Throughput reads only the tubes of the channels shown,
+(round, area_code) indexes. Throughput over the round sums `ChannelTally` (per channel
+and hour); only the last hour reads tubes and samples, those of the last few hours,
 through testing's (channel, created_at) index.
 """
 
@@ -14,8 +15,8 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Max, Min, Q, Sum
-from django.db.models.functions import Coalesce, Substr, TruncDate
+from django.db.models import Count, F, Max, Min, Q, Sum, Value
+from django.db.models.functions import Greatest, Substr, TruncDate
 from django.utils import timezone
 
 from fangkong.areas.models import CODE_LENGTH, Area, Level
@@ -36,6 +37,7 @@ from . import advisor
 from .conf import labs_conf
 from .models import (
     CLOSED_STATUSES,
+    ChannelTally,
     OverdueTube,
     PositiveCase,
     Recall,
@@ -204,8 +206,9 @@ class ChannelFlow:
 
     @property
     def per_hour(self) -> float:
-        """People an hour over the round: people / hours from the first tube to the last
-        sample (or now, while a tube is open)."""
+        """People an hour over the round: people / hours from the start of the first hour
+        the channel worked to the end of the last (or to now, while a tube is open);
+        whole hours, from `ChannelTally`."""
         return round(self.people / self.span_hours, 1) if self.span_hours else 0.0
 
 
@@ -274,16 +277,10 @@ def throughput(rnd: TestingRound, user, *, now=None, site_id: int | None = None)
     channels = list(Channel.objects.filter(site__in=sites).order_by("site_id", "name"))
     ids = [c.pk for c in channels]
     totals = {
-        r["channel"]: r
-        for r in Tube.objects.filter(round=rnd, channel_id__in=ids)
-        .values("channel")
-        .annotate(
-            tubes=Count("id"),
-            people=Coalesce(Sum("sample_count"), 0),
-            first=Min(Coalesce("opened_at", "created_at")),
-            last=Max(Coalesce("sealed_at", "opened_at", "created_at")),
-            unsealed=Count("id", filter=Q(sealed_at__isnull=True)),
-        )
+        r["channel_id"]: r
+        for r in ChannelTally.objects.filter(round=rnd, channel_id__in=ids)
+        .values("channel_id")
+        .annotate(tubes=Sum("tubes"), people=Sum("samples"), first=Min("hour"), last=Max("hour"))
         .order_by()
     }
     recent = dict(
@@ -300,16 +297,16 @@ def throughput(rnd: TestingRound, user, *, now=None, site_id: int | None = None)
         .order_by()
     )
     open_tubes = {}
-    for tube in Tube.objects.filter(round=rnd, channel_id__in=ids, sealed_at__isnull=True).order_by(
-        "created_at"
-    ):
+    for tube in Tube.objects.filter(
+        round=rnd, channel_id__in=ids, created_at__gte=now - RECENT_TUBES, sealed_at__isnull=True
+    ).order_by("created_at"):
         open_tubes[tube.channel_id] = tube  # the newest wins
     flows: dict[int, list[ChannelFlow]] = defaultdict(list)
     for c in channels:
         t = totals.get(c.pk)
         flow = ChannelFlow(c, last_hour=recent.get(c.pk, 0), open_tube=open_tubes.get(c.pk))
         if t:
-            end = now if t["unsealed"] else t["last"]
+            end = now if flow.open_tube else min(now, t["last"] + dt.timedelta(hours=1))
             flow.tubes, flow.people = t["tubes"], t["people"]
             flow.span_hours = max((end - t["first"]).total_seconds() / 3600, 1 / 60)
         flows[c.site_id].append(flow)
@@ -325,13 +322,31 @@ def _share_backlog(rnd: TestingRound, flows: list[SiteFlow]) -> None:
     by_area: dict[str, list[SiteFlow]] = defaultdict(list)
     for f in flows:
         by_area[f.site.area_code].append(f)
+    unsampled = _unsampled(rnd, list(by_area))
     for code, group in by_area.items():
-        remaining = testing_selectors.coverage_of_area(rnd, code).unsampled
-        rates = [f.last_hour for f in group]
-        total = sum(rates)
+        remaining = unsampled.get(code, 0)
+        total = sum(f.last_hour for f in group)
         for f in group:
             share = f.last_hour / total if total else 1 / len(group)
             f.remaining = round(remaining * share)
+
+
+def _unsampled(rnd: TestingRound, codes: list[str]) -> dict[str, int]:
+    """People not yet sampled under each code (as testing's coverage counts them: per
+    building, expected − sampled − exempt, never below 0); one query a code length."""
+    out: dict[str, int] = {}
+    for width in sorted({len(c) for c in codes}):
+        wanted = [c for c in codes if len(c) == width]
+        rows = (
+            BuildingCoverage.objects.filter(round=rnd)
+            .filter(prefix_q("area_code", wanted))
+            .annotate(under=Substr("area_code", 1, width))
+            .values("under")
+            .annotate(n=Sum(Greatest(F("expected") - F("sampled") - F("exempt"), Value(0))))
+            .order_by()
+        )
+        out.update({r["under"]: r["n"] or 0 for r in rows})
+    return out
 
 
 # The pool-size advisor -----------------------------------------------------------------

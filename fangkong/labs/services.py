@@ -61,6 +61,7 @@ from .models import (
     RECALLING,
     CaseSource,
     CaseStatus,
+    ChannelTally,
     OverdueTube,
     PositiveCase,
     Recall,
@@ -964,16 +965,59 @@ def overdue_refresh(*, now: dt.datetime | None = None, days: int = 3) -> int:
     return found
 
 
+def _by_day(rows, counter: str) -> None:
+    """(id, round, area, time) rows into `SamplingTally.<counter>` by local day."""
+    days = Counter((r, code, timezone.localdate(at)) for _, r, code, at, *_ in rows)
+    upsert_add(
+        SamplingTally._meta.db_table,
+        ["round_id", "area_code", "day"],
+        [counter],
+        sorted((*key, n) for key, n in days.items()),
+    )
+
+
+def _by_hour(rows, counter: str) -> None:
+    """(id, round, area, time, channel) rows into `ChannelTally.<counter>` by hour."""
+    adapt = time_adapter()
+    hours = Counter(
+        (r, channel, at.replace(minute=0, second=0, microsecond=0))
+        for _, r, _, at, channel in rows
+        if channel is not None
+    )
+    upsert_add(
+        ChannelTally._meta.db_table,
+        ["round_id", "channel_id", "hour"],
+        [counter],
+        sorted((r, channel, adapt(hour), n) for (r, channel, hour), n in hours.items()),
+    )
+
+
+def _first_samples(rows) -> None:
+    _by_day(rows, "sampled")
+
+
+def _tubes_made(rows) -> None:
+    _by_day(rows, "tubes")
+    _by_hour(rows, "tubes")
+
+
+def _samples_taken(rows) -> None:
+    _by_hour(rows, "samples")
+
+
+# What the tallies read, by id: (cursor name, model, the row's fields, what to add).
 _SOURCES = (
-    ("firstsample", FirstSample, "at", "sampled"),
-    ("tube", Tube, "created_at", "tubes"),
+    ("firstsample", FirstSample, ("id", "round_id", "area_code", "at"), _first_samples),
+    ("tube", Tube, ("id", "round_id", "area_code", "created_at", "channel_id"), _tubes_made),
+    ("sample", Sample, ("id", "round_id", "area_code", "at", "channel_id"), _samples_taken),
 )
 
 
 def sampling_tally_refresh(
     *, batch: int = 50_000, settle: dt.timedelta = dt.timedelta(seconds=30)
 ) -> int:
-    """Catch `SamplingTally` up with the testing app's first samples and tubes, by id.
+    """Catch `SamplingTally` and `ChannelTally` up with the testing app's first samples,
+    tubes and samples, by id.
 
     Ids are handed out before their transactions commit, so a row with a lower id can
     appear after a higher one was read. A run reads only up to the highest id that an
@@ -983,7 +1027,7 @@ def sampling_tally_refresh(
     cursor that is locked rather than wait (a report page never queues behind one).
     """
     moved = 0
-    for name, model, time_field, counter in _SOURCES:
+    for name, model, fields, add in _SOURCES:
         TallyCursor.objects.get_or_create(name=name)
         horizon = None
         while True:
@@ -1000,16 +1044,10 @@ def sampling_tally_refresh(
                 rows = list(
                     model.objects.filter(id__gt=cursor.last_id, id__lte=horizon)
                     .order_by("id")
-                    .values_list("id", "round_id", "area_code", time_field)[:batch]
+                    .values_list(*fields)[:batch]
                 )
                 if rows:
-                    days = Counter((r, code, timezone.localdate(at)) for _, r, code, at in rows)
-                    upsert_add(
-                        SamplingTally._meta.db_table,
-                        ["round_id", "area_code", "day"],
-                        [counter],
-                        sorted((*key, n) for key, n in days.items()),
-                    )
+                    add(rows)
                     cursor.last_id = rows[-1][0]
                     moved += len(rows)
                 cursor.save()

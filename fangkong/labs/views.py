@@ -169,6 +169,7 @@ def flow(request, pk):
     prefixes = request.user.scope_prefixes()
     now = timezone.now()
     hours_left = (rnd.deadline - now).total_seconds() / 3600
+    services.sampling_tally_refresh()
     sites = selectors.throughput(rnd, request.user, now=now)
     overdue = selectors.overdue_tubes(rnd, prefixes)
     context = {

@@ -27,6 +27,7 @@ def timeline(tree, rnd, channel):
     BuildingCoverage.objects.create(
         round=rnd, area_code=tree.building_a1.code, expected=100, sampled=30, exempt=2
     )
+    services.sampling_tally_refresh(settle=dt.timedelta(0))
     return rnd
 
 
@@ -34,7 +35,7 @@ def test_throughput_of_a_channel_on_a_timeline(worker_a, timeline):
     (site,) = selectors.throughput(timeline, worker_a, now=NOW)
     (flow,) = site.channels
     assert (flow.tubes, flow.people, flow.last_hour) == (3, 24, 14)
-    assert flow.per_hour == 12.0  # 24 people over the 2 hours since the first tube
+    assert flow.per_hour == 12.0  # 24 people over the 2 hours since the first tube's hour
     assert flow.open_tube.barcode == "F3"
 
 
@@ -49,14 +50,25 @@ def test_the_queue_estimate_drains_the_unsampled_at_the_last_hours_rate(worker_a
 def test_two_sites_of_one_area_share_its_backlog_by_their_rates(tree, rnd, worker_a, timeline):
     second = make_site(tree.compound_a, "二号点")[1][0]
     make_tube(rnd, second, "G1", unknown=7, at=NOW - dt.timedelta(minutes=20))
+    services.sampling_tally_refresh(settle=dt.timedelta(0))
     flows = {f.site.name: f for f in selectors.throughput(timeline, worker_a, now=NOW)}
     assert flows["采样点"].remaining + flows["二号点"].remaining == 68
     assert flows["采样点"].remaining == round(68 * 14 / 21)
 
 
+def test_a_channel_that_stopped_counts_the_hours_it_worked(tree, rnd, worker_a, channel):
+    make_tube(rnd, channel, "K1", unknown=10, at=T0)
+    make_tube(rnd, channel, "K2", unknown=10, at=T0 + dt.timedelta(minutes=90))
+    services.sampling_tally_refresh(settle=dt.timedelta(0))
+    (site,) = selectors.throughput(rnd, worker_a, now=T0 + dt.timedelta(hours=5))
+    assert site.channels[0].per_hour == 10.0  # 20 people in the hours 08:00–10:00
+    assert site.channels[0].open_tube is None
+
+
 def test_a_site_idle_for_an_hour_has_no_estimate(tree, rnd, worker_a, channel):
     make_tube(rnd, channel, "H1", unknown=10, at=NOW - dt.timedelta(hours=3))
     BuildingCoverage.objects.create(round=rnd, area_code=tree.building_a1.code, expected=5)
+    services.sampling_tally_refresh(settle=dt.timedelta(0))
     (site,) = selectors.throughput(rnd, worker_a, now=NOW)
     assert site.last_hour == 0 and site.hours_to_clear is None
 

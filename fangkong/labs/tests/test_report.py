@@ -95,7 +95,7 @@ def test_the_tally_refresh_counts_each_row_once(tree, round_day):
 def test_the_tally_waits_for_ids_to_settle(tree, rnd, channel):
     make_tube(rnd, channel, "X1", people(tree.household_a1, 1))
     assert services.sampling_tally_refresh() == 0  # only notes the newest ids
-    assert services.sampling_tally_refresh(settle=dt.timedelta(0)) == 2
+    assert services.sampling_tally_refresh(settle=dt.timedelta(0)) == 3  # marker, tube, sample
 
 
 def test_the_report_page_and_its_drill_down(tree, client_for, worker_a, round_day):
