@@ -4,7 +4,7 @@
 
 Target: under 60 s for the import (reading the CSV, checking every row, storing every
 result, raising every recall, the tallies), through the same path as the labs' upload
-page: `files.read_table` → `files.clean_row` → `services.results_import` →
+page: `files.checked_rows` (`read_table`, `clean_row`) → `services.results_import` →
 `services.upload_finish`.
 
 What it builds first (not timed), in its own database (dropped and made anew):
@@ -246,13 +246,13 @@ def import_file(lab, path: Path):
     from django.utils import timezone
 
     from fangkong.labs import services
-    from fangkong.labs.files import clean_row, read_table
+    from fangkong.labs.files import checked_rows
     from fangkong.labs.models import ResultUpload
 
     data = path.read_bytes()
     upload = ResultUpload.objects.create(lab=lab, source="file", file_name=path.name)
     names, now = services.lab_names(lab), timezone.now()
-    rows = (clean_row(n, raw, lab_names=names, now=now) for n, raw in read_table(data, path.name))
+    rows = checked_rows(data, path.name, lab_names=names, now=now)
     outcome = services.results_import(actor=lab, rows=rows, upload=upload)
     services.upload_finish(actor=lab, upload=upload, outcome=outcome)
     return outcome

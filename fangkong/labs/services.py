@@ -56,7 +56,7 @@ from fangkong.testing.models import (
 )
 
 from .conf import labs_conf
-from .files import FileError, ResultRow, RowError, clean_row, read_table
+from .files import FileError, ResultRow, RowError, checked_rows
 from .models import (
     RECALLING,
     CaseSource,
@@ -287,10 +287,7 @@ def results_upload_run(*, upload_id: int) -> ResultUpload | None:
 def _run(actor, upload: ResultUpload, data: bytes) -> ResultUpload:
     names, now = lab_names(actor), timezone.now()
     try:
-        rows = (
-            clean_row(n, raw, lab_names=names, now=now)
-            for n, raw in read_table(data, upload.file_name)
-        )
+        rows = checked_rows(data, upload.file_name, lab_names=names, now=now)
         outcome = results_import(actor=actor, rows=rows, upload=upload)
     except FileError as exc:
         return upload_fail(upload=upload, zh=exc.zh, en=exc.en)
