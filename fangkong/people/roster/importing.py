@@ -46,7 +46,7 @@ from ..models import (
 from ..services import COMPARED, Outcome, building_stats_refresh, resident_apply
 from . import columns
 from .columns import Col
-from .parsing import Header, Rejection, RosterRow, open_roster
+from .parsing import Header, Rejection, Roster, RosterRow, open_roster
 from .reading import RosterFileError
 
 logger = logging.getLogger(__name__)
@@ -182,33 +182,45 @@ def _enqueue(job_id: int) -> None:
 def roster_import_path(
     *, actor, area: Area, path: str | Path, progress: Progress | None = None
 ) -> ImportJob:
-    """A file on disk (the CLI): imported now, in this process, however large."""
+    """A file on disk (the CLI): imported now, in this process, however large.
+
+    The file is opened once: the checks that come before the job is made, and the run.
+    """
     _check_may_import(actor, area)
     with open(path, "rb") as stream:
         digest = hashlib.sha256()
         while chunk := stream.read(1 << 20):
             digest.update(chunk)
         stream.seek(0)
-        size = _inspect(stream, area)
-        job = _job_create(
-            actor=actor,
-            area=area,
-            file_name=Path(path).name,
-            sha256=digest.hexdigest(),
-            size=size,
-            upload=None,
-        )
-        return roster_import_run(job_id=job.pk, source=stream, progress=progress)
+        with open_roster(stream) as roster:
+            _check_header(area, roster.header)
+            job = _job_create(
+                actor=actor,
+                area=area,
+                file_name=Path(path).name,
+                sha256=digest.hexdigest(),
+                size=roster.size,
+                upload=None,
+            )
+            return _run(job.pk, lambda job: contextlib.nullcontext(roster), progress)
 
 
-def roster_import_run(
-    *, job_id: int, source: BinaryIO | None = None, progress: Progress | None = None
-) -> ImportJob:
-    """Run a queued import. Safe to call twice: only the call that claims the job runs it.
+def roster_import_run(*, job_id: int, progress: Progress | None = None) -> ImportJob:
+    """Run a queued import from its stored upload, as the user who submitted it.
 
-    Without `source` the job's stored upload is read and the submitting user is the actor;
-    with it (the CLI) the actor is the system.
+    Safe to call twice: only the call that claims the job runs it.
     """
+
+    def open_upload(job: ImportJob):
+        if job.created_by is None:
+            raise PermissionDenied("提交导入的用户已不存在", "the user who submitted it is gone")
+        _check_may_import(job.created_by, job.area)
+        return open_roster(io.BytesIO(_upload(job)))
+
+    return _run(job_id, open_upload, progress)
+
+
+def _run(job_id: int, open_source, progress: Progress | None) -> ImportJob:
     claimed = ImportJob.objects.filter(pk=job_id, status=ImportStatus.QUEUED).update(
         status=ImportStatus.RUNNING, started_at=timezone.now()
     )
@@ -217,14 +229,8 @@ def roster_import_run(
         return job
     importer = _Importer(job, actor=job.created_by, progress=progress)
     try:
-        if source is None:
-            if job.created_by is None:
-                raise PermissionDenied(
-                    "提交导入的用户已不存在", "the user who submitted it is gone"
-                )
-            source = io.BytesIO(_upload(job))
-        _check_may_import(job.created_by, job.area)
-        importer.run(source)
+        with open_source(job) as roster:
+            importer.run(roster)
     except DomainError as exc:
         importer.finish(error=(exc.zh, exc.en))
     except Exception:
@@ -322,15 +328,14 @@ class _Importer:
 
     # The run ---------------------------------------------------------------------------
 
-    def run(self, source: BinaryIO) -> None:
-        with open_roster(source) as roster:
-            _check_header(self.area, roster.header)
-            self.header = roster.header
-            self.job.header = list(roster.header.labels)
-            ImportJob.objects.filter(pk=self.job.pk).update(header=self.job.header)
-            with contextlib.closing(read_ahead(batched(roster.rows, CHUNK_ROWS))) as chunks:
-                for chunk in chunks:
-                    self._write_chunk(chunk)
+    def run(self, roster: Roster) -> None:
+        _check_header(self.area, roster.header)
+        self.header = roster.header
+        self.job.header = list(roster.header.labels)
+        ImportJob.objects.filter(pk=self.job.pk).update(header=self.job.header)
+        with contextlib.closing(read_ahead(batched(roster.rows, CHUNK_ROWS))) as chunks:
+            for chunk in chunks:
+                self._write_chunk(chunk)
 
     def _write_chunk(self, chunk: list[RosterRow | Rejection]) -> None:
         for attempt in (1, 2):
