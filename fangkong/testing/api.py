@@ -29,7 +29,7 @@ router = Router(tags=["testing"])
 class DeviceBearer(HttpBearer):
     """A bearer token, remembered by this process for a few seconds: a sampling device
     uploads every few seconds, and looking its token up each time costs more than some
-    uploads. A revoked token stops working within `CACHE_SECONDS` (see ingest)."""
+    uploads. A revoked token stops working within `ACCOUNT_CACHE_SECONDS` (see ingest)."""
 
     def authenticate(self, request, token):
         key = ApiToken.hash_key(token)

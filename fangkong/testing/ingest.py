@@ -301,8 +301,11 @@ class Cache:
     that change them clear this process's copy on commit (`forget`); other server
     processes see the change within `ttl` seconds."""
 
-    def __init__(self, ttl: float):
+    def __init__(self, ttl: float, found_ttl: float | None = None):
         self.ttl = ttl
+        # How long a row that was found is kept (rows that never change: for ever);
+        # a key that was not found is asked again after `ttl`.
+        self.found_ttl = ttl if found_ttl is None else found_ttl
         self._rows: dict = {}
         self._lock = threading.Lock()
 
@@ -320,8 +323,9 @@ class Cache:
             with self._lock:
                 for key in missing:
                     found[key] = loaded.get(key)
-                    self._rows[key] = (now + self.ttl, found[key])
-                if len(self._rows) > 10_000:
+                    ttl = self.ttl if found[key] is None else self.found_ttl
+                    self._rows[key] = (now + ttl, found[key])
+                if len(self._rows) > 100_000:
                     self._rows.clear()
         return found
 
@@ -332,9 +336,14 @@ class Cache:
 
 CACHE_SECONDS = 5.0
 _rounds = Cache(CACHE_SECONDS)
-_channels = Cache(CACHE_SECONDS)
-_scopes = Cache(CACHE_SECONDS)
-tokens = Cache(CACHE_SECONDS)  # bearer token hash -> user, for the upload endpoint
+# A channel's site and the site's area never change: kept until the process forgets.
+_channels = Cache(CACHE_SECONDS, found_ttl=float("inf"))
+# A device uploads every few seconds: its token and its user's jurisdiction are kept
+# longer, so that most of its uploads find them (a revoked token, a changed
+# jurisdiction take effect on the upload endpoint within this time).
+ACCOUNT_CACHE_SECONDS = 30.0
+_scopes = Cache(ACCOUNT_CACHE_SECONDS)
+tokens = Cache(ACCOUNT_CACHE_SECONDS)  # bearer token hash -> user, for the upload endpoint
 
 
 def forget_cached() -> None:
