@@ -364,3 +364,25 @@ def test_a_bad_file_gets_a_bilingual_message(data, en):
         parse(data)
     assert en in exc.value.en
     assert exc.value.zh and any("\u4e00" <= ch <= "\u9fff" for ch in exc.value.zh)
+
+
+SHARED_STRINGS_XML = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="6" uniqueCount="6">
+<si><t>幸福小区</t></si>
+<si><t xml:space="preserve">  张 三  </t></si>
+<si><r><rPr><b/></rPr><t>欧阳</t></r><r><t>娜娜</t></r><rPh sb="0" eb="2"><t>オウヨウ</t></rPh></si>
+<si><t>A &amp; B &lt;c&gt;</t></si>
+<si><t>_x005F_x000D_ stays escaped</t></si>
+<si><t/></si>
+</sst>"""
+
+
+def test_the_fast_shared_string_table_reads_what_openpyxl_reads():
+    from openpyxl.reader.strings import read_string_table
+
+    from fangkong.people.roster.reading import read_shared_strings
+
+    data = SHARED_STRINGS_XML.encode()
+    ours = read_shared_strings(io.BytesIO(data))
+    assert ours == read_string_table(io.BytesIO(data))
+    assert ours[:4] == ["幸福小区", "  张 三  ", "欧阳娜娜", "A & B <c>"]
