@@ -66,6 +66,7 @@ from .models import (
     RoundArea,
     Sample,
     SampleFlag,
+    SamplingSite,
     TestingRound,
     Tube,
     UploadEvent,
@@ -325,6 +326,9 @@ class Cache:
                     found[key] = loaded.get(key)
                     ttl = self.ttl if found[key] is None else self.found_ttl
                     self._rows[key] = (now + ttl, found[key])
+                for key, value in loaded.items():  # rows the loader read besides
+                    if key not in found and value is not None:
+                        self._rows[key] = (now + self.found_ttl, value)
                 if len(self._rows) > 100_000:
                     self._rows.clear()
         return found
@@ -362,8 +366,16 @@ def _load_rounds(ids) -> dict:
 
 
 def _load_channels(ids) -> dict:
-    rows = Channel.objects.filter(pk__in=ids).values("id", "site_id", "site__area_code")
-    return {c["id"]: c for c in rows}
+    """The channels asked for and every other channel of their sites (a site's channels
+    upload together; one query warms the cache for all of them)."""
+    channels, sites = Channel._meta.db_table, SamplingSite._meta.db_table
+    where, params = _any("id", ids)
+    rows = _rows(
+        f"SELECT c.id, c.site_id, s.area_code FROM {channels} c JOIN {sites} s "
+        f"ON s.id = c.site_id WHERE c.site_id IN (SELECT site_id FROM {channels} WHERE {where})",
+        params,
+    )
+    return {pk: {"id": pk, "site_id": site, "site__area_code": code} for pk, site, code in rows}
 
 
 def _scope(actor) -> list[str] | None:
