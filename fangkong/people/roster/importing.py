@@ -377,7 +377,7 @@ class _Importer:
                 "error_en": error[1] if error else "",
             }
             if not error:
-                fields["total_rows"] = max(self.last_row, self.job.total_rows)
+                fields["total_rows"] = self.last_row  # the estimate gives way to the count
             ImportJob.objects.filter(pk=self.job.pk).update(**fields)
             self._refresh_job(**fields)
             audit_record(
