@@ -265,28 +265,24 @@ def chinese_number(text: str) -> int | None:
     return total + current
 
 
+def _numbered(value: object, pattern: re.Pattern, label: str) -> str:
+    """`label` with the number `pattern` finds (digits or Chinese numerals), else the text."""
+    text = clean(value)
+    match = pattern.match(text)
+    number = chinese_number(match.group(1)) if match else None
+    return text if number is None else label.format(number)
+
+
 @functools.lru_cache(maxsize=8192, typed=True)
 def building_label(value: object) -> str:
     """'3栋', '3幢', '三号楼', '3#', '3' → '3号楼'; other labels ('A座') as written."""
-    text = clean(value)
-    match = _BUILDING.match(text)
-    if match:
-        number = chinese_number(match.group(1))
-        if number is not None:
-            return f"{number}号楼"
-    return text
+    return _numbered(value, _BUILDING, "{}号楼")
 
 
 @functools.lru_cache(maxsize=8192, typed=True)
 def unit_label(value: object) -> str:
     """'1单元', '一单元', '01' → '1'; other labels as written."""
-    text = clean(value)
-    match = _UNIT.match(text)
-    if match:
-        number = chinese_number(match.group(1))
-        if number is not None:
-            return str(number)
-    return text
+    return _numbered(value, _UNIT, "{}")
 
 
 @functools.lru_cache(maxsize=8192, typed=True)
