@@ -26,10 +26,11 @@ from .models import HomeSamplingTask, TaskKind, TaskStatus, TestingRound
 router = Router(tags=["testing"])
 
 
-class DeviceBearer(HttpBearer):
-    """A bearer token, remembered by this process for a few seconds: a sampling device
-    uploads every few seconds, and looking its token up each time costs more than some
-    uploads. A revoked token stops working within `ACCOUNT_CACHE_SECONDS` (see ingest)."""
+class BearerToken(HttpBearer):
+    """The API's bearer scheme (same name, so OpenAPI shows one scheme), with the token
+    remembered by this process for half a minute: a sampling device uploads every few
+    seconds, and looking its token up each time costs more than a small upload. A
+    revoked token stops working here within `ingest.ACCOUNT_CACHE_SECONDS`."""
 
     def authenticate(self, request, token):
         key = ApiToken.hash_key(token)
@@ -97,7 +98,7 @@ class UploadOut(Schema):
     "/uploads",
     response={200: UploadOut, **errors(400, 403, 422), 503: ErrorOut},
     summary="Upload sampling events (idempotent by client_id)",
-    auth=[DeviceBearer(), SessionAuth()],
+    auth=[BearerToken(), SessionAuth()],
 )
 @decorate_view(shed_load)
 def upload(request, payload: UploadIn):
