@@ -311,25 +311,32 @@ class _Demo:
             biggest[code[:15]] += n
         self.site_of: dict[str, tuple[SamplingSite, list]] = {}
         for i, community in enumerate(communities):
-            mine = [c for c in biggest if c.startswith(community.code)]
-            compound = compounds[max(mine, key=lambda c: (biggest[c], c))] if mine else None
-            place = self.rng.choice(PLACES)
-            opens, closes = HOURS[i % len(HOURS)]
-            actor = self.worker(community.code)
-            site = services.site_create(
-                actor=actor,
-                area=community,
-                name=f"{community.name}{place}采样点",
-                address=f"{compound.name}旁{place}" if compound else "",
-                opens_at=opens,
-                closes_at=closes,
-                channels=2,
-            )
-            if community == self.community_a or self.rng.random() < 0.4:
-                services.channel_add(actor=actor, site=site)
-            self.site_of[community.code] = (site, list(site.channels.order_by("name")))
+            # A community keeps its site from one round to the next.
+            site = SamplingSite.objects.filter(area=community).order_by("id").first()
+            if site is None:
+                mine = [c for c in biggest if c.startswith(community.code)]
+                compound = compounds[max(mine, key=lambda c: (biggest[c], c))] if mine else None
+                site = self.site_create(community, compound, *HOURS[i % len(HOURS)])
+            channels = list(site.channels.order_by("name"))
+            self.site_of[community.code] = (site, channels)
             self.counts["sites"] += 1
-            self.counts["channels"] += len(self.site_of[community.code][1])
+            self.counts["channels"] += len(channels)
+
+    def site_create(self, community: Area, compound: Area | None, opens, closes) -> SamplingSite:
+        place = self.rng.choice(PLACES)
+        actor = self.worker(community.code)
+        site = services.site_create(
+            actor=actor,
+            area=community,
+            name=f"{community.name}{place}采样点",
+            address=f"{compound.name}旁{place}" if compound else "",
+            opens_at=opens,
+            closes_at=closes,
+            channels=2,
+        )
+        if community == self.community_a or self.rng.random() < 0.4:
+            services.channel_add(actor=actor, site=site)
+        return site
 
     # --- who comes -----------------------------------------------------------------
     def plan(self) -> None:
