@@ -39,6 +39,8 @@ messages: install
 demo: migrate
 	$(BIN)/fangkong collectstatic --noinput -v 0
 	$(BIN)/fangkong seed --residents $(RESIDENTS) --if-empty
+	$(BIN)/fangkong demo_round --if-empty
+	$(BIN)/fangkong demo_results --if-empty
 	@$(BIN)/fangkong demo_logins
 	$(BIN)/fangkong run_demo --host $(HOST) --port $(PORT)
 
