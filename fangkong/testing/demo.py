@@ -490,6 +490,7 @@ class _Demo:
             for i in members:
                 scan = lane[i]
                 if scan.typed:
+                    self.counts["typed"] += 1
                     event(
                         "sample",
                         times[i][1],
