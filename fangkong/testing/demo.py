@@ -17,9 +17,9 @@ runs. Every write goes through a service, as the people on the ground would make
   size of the site's zone, one `sample` a person (the resident's signed code, or for a
   few without a smartphone the ID number typed by hand), `tube_seal`; about three in
   four residents of community A who can walk to a site, fewer elsewhere. A few
-  slips a real site makes are in too: two people sampled twice, a visitor typed in who
-  is on no roster, one tube filled past its pool size. At a site open now, each
-  channel's last tube is still open;
+  slips a real site makes are in too: people sampled twice (two at community A's site,
+  one at B's), a visitor typed in who is on no roster, one tube filled past its pool
+  size. At a site open now, each channel's last tube is still open;
 - door-to-door tasks (`home_tasks_generate`): every household of the sealed area (given
   to a team with `home_tasks_assign`) and every bedridden resident; a few closed with
   their tube (`home_task_close`).
@@ -123,8 +123,9 @@ class Scan:
     typed: str = ""
 
 
-def district_round_exists() -> bool:
-    return TestingRound.objects.filter(round_areas__area_code__startswith=DISTRICT_CODE).exists()
+def district_rounds():
+    """The rounds over (parts of) the demo district."""
+    return TestingRound.objects.filter(round_areas__area_code__startswith=DISTRICT_CODE)
 
 
 def demo_round(
@@ -133,7 +134,7 @@ def demo_round(
     """Start a round under way over the demo district (see the module's docstring).
 
     `if_empty`: do nothing when the district already has a round. `now`: the moment the
-    demo pretends it is (tests); devices' times are spread up to it.
+    demo takes for now (default: now); the devices' times are spread up to it.
     """
     if not Area.objects.filter(code=DISTRICT_CODE).exists():
         raise DomainError(
@@ -141,7 +142,7 @@ def demo_round(
             f"the demo district {DISTRICT_CODE} is not there; run `fangkong seed` first",
         )
     # Without if_empty a second round is made (names and barcodes follow its number and id).
-    if if_empty and district_round_exists():
+    if if_empty and district_rounds().exists():
         return DemoRound(created=False)
     seed = random.SystemRandom().randrange(1_000_000) if seed is None else seed
     result = DemoRound(created=True, seed=seed)
@@ -281,12 +282,9 @@ class _Demo:
         )
 
     def launch(self) -> None:
-        rounds = TestingRound.objects.filter(
-            round_areas__area_code__startswith=DISTRICT_CODE
-        ).count()
         self.rnd = services.round_launch(
             actor=self.command,
-            name=f"第{rounds + 1}轮区域全员核酸",
+            name=f"第{district_rounds().distinct().count() + 1}轮区域全员核酸",
             areas=[Area.objects.get(code=DISTRICT_CODE)],
             starts_at=self.starts_at,
             deadline=self.deadline,
@@ -416,10 +414,8 @@ class _Demo:
             lanes: list[list[Scan]] = [[] for _ in channels]
             for i, household in enumerate(self.queues[code]):
                 lanes[i % len(lanes)].extend(household)
-            over_pool = None
             if code == self.community_a.code:
                 self.slips(lanes)
-                over_pool = (1, 2)  # lane 1's third tube takes one person too many
             elif code == self.community_b.code:
                 self.repeat(lanes, 1)
             spans = open_spans(
@@ -429,8 +425,9 @@ class _Demo:
             uploader = self.sampler if code == self.community_a.code else self.worker(code)
             still_open = bool(spans) and spans[-1][1] >= self.now - dt.timedelta(minutes=2)
             for n, (channel, lane) in enumerate(zip(channels, lanes, strict=True)):
-                extra = over_pool[1] if over_pool and over_pool[0] == n else None
-                events = self.channel_events(site, channel, lane, spans, pool, extra, still_open)
+                # One tube of community A's second channel takes a person too many.
+                overfill = code == self.community_a.code and n == 1
+                events = self.channel_events(site, channel, lane, spans, pool, overfill, still_open)
                 self.send(uploader, f"site{site.pk}-{channel.name}", events)
 
     def slips(self, lanes: list[list[Scan]]) -> None:
@@ -448,18 +445,21 @@ class _Demo:
             lanes[1].insert(at, Scan(scan.person))
 
     def channel_events(
-        self, site, channel, lane: list[Scan], spans, pool: int, over: int | None, still_open: bool
+        self, site, channel, lane: list[Scan], spans, pool: int, overfill: bool, still_open: bool
     ) -> list[Event]:
-        """The events one channel's device made: tubes of `pool` people (tube `over` has one
-        more), a tube sealed at closing time, the last one open while the site is."""
+        """The events one channel's device made: tubes of `pool` people, a tube sealed at
+        closing time, the last one open while the site is. `overfill`: once, from the middle
+        of the day's queue on, a tube takes one person more than its pool size."""
         if not lane or not spans:
             return []
         clock, rng = Clock(spans), self.rng
         times = [clock.at((i + rng.uniform(0.1, 0.9)) / len(lane)) for i in range(len(lane))]
         tubes: list[list[int]] = []
+        size = pool
         for i, (span, _at) in enumerate(times):
-            size = pool + 1 if over is not None and len(tubes) - 1 == over else pool
             if not tubes or len(tubes[-1]) >= size or times[tubes[-1][0]][0] != span:
+                overfill = overfill and not (tubes and len(tubes[-1]) > pool)
+                size = pool + 1 if overfill and 2 * i >= len(times) else pool
                 tubes.append([])
             tubes[-1].append(i)
         events: list[Event] = []
