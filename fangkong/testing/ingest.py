@@ -229,7 +229,12 @@ def _cursor():
 
 def _rows(sql: str, params=()) -> list[tuple]:
     with _cursor() as cursor:
-        cursor.execute(sql, list(params))
+        if _pg():
+            # Prepared on the connection's first use (settings give the driver a
+            # threshold): PostgreSQL then neither parses nor plans it again.
+            cursor.execute(sql, list(params), prepare=True)
+        else:
+            cursor.execute(sql, list(params))
         return cursor.fetchall() if cursor.description else []
 
 

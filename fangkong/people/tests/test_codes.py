@@ -113,6 +113,38 @@ def test_a_code_signed_by_another_key_is_refused():
     _refused(other, "signature")
 
 
+def test_a_code_checks_with_the_key_given():
+    key = Ed25519PrivateKey.generate()
+    assert code_verify(sign_claims(CLAIMS, private_key=key), public_key=key.public_key()) == CLAIMS
+    with pytest.raises(CodeError):
+        code_verify(VALID, public_key=key.public_key())
+
+
+@settings(max_examples=200)
+@given(message=st.binary(max_size=200), flip=st.integers(0, 64 * 8 - 1), tamper=st.booleans())
+def test_libsodium_and_openssl_agree_on_our_signatures(message, flip, tamper):
+    """Codes are checked with libsodium (faster) and signed with OpenSSL: a signature
+    one makes the other accepts, and a changed bit is refused by both."""
+    from cryptography.exceptions import InvalidSignature
+    from nacl.exceptions import BadSignatureError
+
+    private = codes._private_key()
+    signature = bytearray(private.sign(message))
+    if tamper:
+        signature[flip // 8] ^= 1 << (flip % 8)
+    try:
+        private.public_key().verify(bytes(signature), message)
+        openssl = True
+    except InvalidSignature:
+        openssl = False
+    try:
+        codes._verify_key().verify(message, bytes(signature))
+        sodium = True
+    except BadSignatureError:
+        sodium = False
+    assert openssl == sodium == (not tamper)
+
+
 def test_an_unknown_version_is_refused_by_name():
     err = _refused("FK2" + VALID[3:], "version")
     assert "FK2" in err.zh

@@ -76,6 +76,32 @@ def test_a_malformed_upload_is_refused_whole(client, bearer, sampler, rnd):
     assert response.json()["error"]["code"] == "invalid"
 
 
+@pytest.mark.parametrize("where", ["code", "device_id", "client_id"])
+def test_a_nul_character_anywhere_in_an_upload_refuses_it_whole_naming_the_field(
+    client, bearer, sampler, rnd, site_a, people_a, where
+):
+    body = _body(rnd, site_a.channels.first(), people_a[:2])
+    if where == "device_id":
+        body["device_id"] = "phone\x00"
+    else:
+        body["events"][2][where] += "\x00"
+    response = _post(client, bearer(sampler), body)
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert "NUL" in error["message"]
+    assert error["field"] == ("device_id" if where == "device_id" else f"events.2.{where}")
+    assert not Sample.objects.exists()
+
+
+def test_text_that_only_spells_a_nul_escape_is_not_refused(
+    client, bearer, sampler, rnd, site_a, people_a
+):
+    body = _body(rnd, site_a.channels.first(), people_a[:1])
+    body["device_id"] = "phone\\u0000"  # a backslash, then "u0000": no NUL in it
+    response = _post(client, bearer(sampler), body)
+    assert response.status_code == 200
+
+
 def test_roles_that_do_not_sample_cannot_upload(client, bearer, volunteer, rnd, site_a, people_a):
     response = _post(client, bearer(volunteer), _body(rnd, site_a.channels.first(), people_a[:1]))
     assert response.status_code == 403
