@@ -16,8 +16,9 @@
   from `fangkong demo_round`, whose round started yesterday.)
 
 Last, the report's tallies are caught up (`sampling_tally_refresh`), so the round report
-is complete at once. Which tubes get which result follows from the round alone, so a
-second run sends the same results again and changes nothing.
+is complete at once. A second run keeps the positive and invalid pools of the first and
+sends the results again, with those whose time has come since: what is stored stays
+unchanged (`results_import` is safe to repeat).
 """
 
 import datetime as dt
@@ -63,6 +64,14 @@ class _Done:
     samples: int
     via: str
     done: dt.datetime
+    rank: float  # the tube's own draw (the same every run): who is chosen among several
+    delay: dt.timedelta  # from done to tested
+
+
+def _done(rnd: TestingRound, barcode: str, *fields) -> _Done:
+    draw = random.Random(f"{rnd.pk}:{barcode}")
+    minutes = draw.randint(*DELAY_MINUTES)
+    return _Done(barcode, *fields, rank=draw.random(), delay=dt.timedelta(minutes=minutes))
 
 
 def demo_round_for_results() -> TestingRound | None:
@@ -121,48 +130,26 @@ def _done_tubes(rnd: TestingRound) -> list[_Done]:
     ):
         at = sealed if via == Via.SITE else home.get(pk)
         if at is not None:
-            done.append(_Done(barcode, code, pool, n, via, at))
+            done.append(_done(rnd, barcode, code, pool, n, via, at))
     return done
 
 
 def _plan(rnd, code_a: str, now, result: DemoResults) -> tuple[list, int]:
     """(tube, result, time tested) for the tubes that have a result by now, and how many
     tubes are still waiting for theirs."""
-    rng = random.Random(rnd.pk)
     tubes = _done_tubes(rnd)
-    settled = now - dt.timedelta(minutes=30)
-    # Recalls need a known pool: full 10-in-1 tubes of community A, 20-in-1 elsewhere.
-    full_a = [
-        t
-        for t in tubes
-        if t.via == Via.SITE
-        and t.area_code.startswith(code_a)
-        and t.pool_size == t.samples == 10
-        and t.done <= settled
-    ]
-    positive = rng.sample(full_a, min(len(full_a), 2 if len(full_a) >= 30 else 1))
-    elsewhere = [
-        t
-        for t in tubes
-        if t.via == Via.SITE
-        and not t.area_code.startswith(code_a[:9])  # another street's, so not community B's
-        and t.pool_size == 20
-        and t.samples >= 2
-        and t.done <= settled
-    ]
-    invalid = rng.sample(elsewhere, min(len(elsewhere), 1))
-    result.positive_tubes = [t.barcode for t in positive]
-    result.invalid_tubes = [t.barcode for t in invalid]
-    special = {t.barcode: Result.POSITIVE for t in positive}
-    special.update({t.barcode: Result.INVALID for t in invalid})
+    special = _special(rnd, tubes, code_a, now)
+    result.positive_tubes = sorted(b for b, r in special.items() if r == Result.POSITIVE)
+    result.invalid_tubes = sorted(b for b, r in special.items() if r == Result.INVALID)
     threshold = now - dt.timedelta(hours=labs_conf().overdue_hours, minutes=30)
-    late = [t for t in tubes if t.done < threshold and t.barcode not in special]
-    stuck = {
-        t.barcode for t in rng.sample(late, min(len(late), max(2, int(len(late) * STUCK_SHARE))))
-    }
+    late = sorted(
+        (t for t in tubes if t.done < threshold and t.barcode not in special),
+        key=lambda t: t.rank,
+    )
+    stuck = {t.barcode for t in late[: max(2, int(len(late) * STUCK_SHARE))]}
     plan, waiting = [], 0
     for t in tubes:
-        tested = t.done + dt.timedelta(minutes=rng.randint(*DELAY_MINUTES))
+        tested = t.done + t.delay
         if t.barcode in special:
             plan.append((t, special[t.barcode], min(tested, now - dt.timedelta(minutes=5))))
         elif t.barcode in stuck or tested > now:
@@ -170,6 +157,34 @@ def _plan(rnd, code_a: str, now, result: DemoResults) -> tuple[list, int]:
         else:
             plan.append((t, Result.NEGATIVE, tested))
     return plan, waiting
+
+
+def _special(rnd, tubes: list[_Done], code_a: str, now) -> dict[str, str]:
+    """barcode -> result of the pools that are not negative: those stored by an earlier run,
+    else one or two full 10-in-1 pools of community A (positive) and a 20-in-1 pool of
+    another street (invalid), among tubes done half an hour ago or more."""
+    stored = dict(
+        TubeResult.objects.filter(round=rnd)
+        .exclude(result=Result.NEGATIVE)
+        .values_list("tube__barcode", "result")
+    )
+    if stored:
+        return stored
+    # Recalls need a known pool: full 10-in-1 tubes of community A, 20-in-1 elsewhere.
+    settled = now - dt.timedelta(minutes=30)
+    site = [t for t in tubes if t.via == Via.SITE and t.done <= settled]
+    full_a = [t for t in site if t.area_code.startswith(code_a) and t.pool_size == t.samples == 10]
+    # Another street's pool, so not community B's.
+    elsewhere = [
+        t
+        for t in site
+        if not t.area_code.startswith(code_a[:9]) and t.pool_size == 20 and t.samples >= 2
+    ]
+    positive = sorted(full_a, key=lambda t: t.rank)[: 2 if len(full_a) >= 30 else 1]
+    invalid = sorted(elsewhere, key=lambda t: t.rank)[:1]
+    special = {t.barcode: Result.POSITIVE for t in positive}
+    special.update({t.barcode: Result.INVALID for t in invalid})
+    return special
 
 
 def _send(lab, plan: list[tuple[_Done, str, dt.datetime]]) -> dict[str, int]:
