@@ -337,6 +337,28 @@ def test_a_database_timeout_is_answered_with_503(
     assert response.status_code == 503 and response["Retry-After"]
 
 
+def test_a_real_statement_timeout_on_postgresql_is_answered_with_503(
+    client, bearer, sampler, rnd, site_a, people_a, monkeypatch
+):
+    """The upload path's own cursors raise the driver's errors: they must reach the
+    service as Django's, or a timeout would be a 500 instead of a 503."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's statement_timeout")
+    monkeypatch.setenv("FANGKONG_INGEST_STATEMENT_MS", "100")
+    real = services.ingest._stored_results
+
+    def slow(client_ids):
+        services.ingest._rows("SELECT pg_sleep(1)")
+        return real(client_ids)
+
+    monkeypatch.setattr(services.ingest, "_stored_results", slow)
+    response = _post(client, bearer(sampler), _body(rnd, site_a.channels.first(), people_a[:1]))
+    assert response.status_code == 503 and response["Retry-After"]
+    assert not Sample.objects.exists()
+
+
 def test_a_community_worker_uploads_too(client, bearer, tree, rnd, site_a, people_a):
     clerk = make_user("clerk", "community", tree.community_a)
     response = _post(client, bearer(clerk), _body(rnd, site_a.channels.first(), people_a[:1]))
