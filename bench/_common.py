@@ -4,6 +4,7 @@ import os
 import platform
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,3 +31,14 @@ def machine() -> str:
         pass
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     return f"{model}, {os.cpu_count()} cores, load average {load}"
+
+
+def cpu_probe() -> float:
+    """Seconds for a fixed pure-Python loop (best of 3): how much CPU this process gets
+    now. On a shared 2-core machine, compare it with the same probe on an idle one."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        sum(i * i for i in range(3_000_000))
+        best = min(best, time.perf_counter() - started)
+    return best

@@ -30,6 +30,7 @@ import datetime as dt
 import json
 import os
 import random
+import resource
 import signal
 import subprocess
 import sys
@@ -42,7 +43,7 @@ from pathlib import Path
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import OUT, ROOT, machine  # noqa: E402
+from _common import OUT, ROOT, cpu_probe, machine  # noqa: E402
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/fk_ingest"
 TARGET_PEOPLE = 5000
@@ -288,11 +289,15 @@ def wrk(base: str, *, seconds: int, connections: int, lua: Path | None, args=(),
         command += ["-s", str(lua), base + path, "--", *args]
     else:
         command += ["-s", str(OUT / "ingest-get.lua"), base + path]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run(
         command, check=True, env={**os.environ, "WRK_REPORT": report.name}, capture_output=True
     )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = json.loads(Path(report.name).read_text())
     os.unlink(report.name)
+    # The load generator's own CPU (it shares the two cores with the server).
+    result["cpu_client_s"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return result
 
 
@@ -319,19 +324,31 @@ def server_pids(server: subprocess.Popen) -> list[int]:
     return [server.pid, *map(int, children)]
 
 
-def backend_pids(url: str) -> list[int]:
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(pg(url)) as conn:
-        rows = conn.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-            [name],
-        ).fetchall()
-    return [r[0] for r in rows]
+def postgres_cpu() -> float:
+    """CPU seconds of the whole PostgreSQL server so far: every live process (backends,
+    WAL writer, checkpointer, ...) plus what the postmaster has reaped from exited ones
+    (a backend whose connection Django recycles mid-phase would otherwise be lost).
+    It is the whole server's: other databases' work counts too (none ran here)."""
+    total, procs = 0.0, {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        comm = text[text.index("(") + 1 : text.rindex(")")]
+        if comm == "postgres":
+            fields = text.rsplit(")", 1)[1].split()
+            procs[int(stat.parent.name)] = fields
+    for fields in procs.values():
+        total += (int(fields[11]) + int(fields[12])) / TICK
+        if int(fields[1]) not in procs:  # the postmaster: add its reaped children
+            total += (int(fields[13]) + int(fields[14])) / TICK
+    return total
 
 
 class Runner:
     """Runs wrk phases against one server, each posting its own file of bodies, and
-    accounts the CPU the server's processes and PostgreSQL's backends spent."""
+    accounts the CPU the server's processes, PostgreSQL and the client spent."""
 
     def __init__(self, url: str, base: str, lua: Path, token: str, bodies: dict, server):
         self.url, self.base, self.lua, self.token, self.bodies = url, base, lua, token, bodies
@@ -339,9 +356,10 @@ class Runner:
 
     def phase(self, label: str, name: str, seconds: int, connections: int) -> dict:
         path, uploads = self.bodies[name]
+        probe = cpu_probe()
         before = count_samples(self.url)
         app_before = cpu_seconds(server_pids(self.server))
-        db_before = cpu_seconds(backend_pids(self.url))
+        db_before = postgres_cpu()
         result = wrk(
             self.base,
             seconds=seconds,
@@ -350,14 +368,15 @@ class Runner:
             args=(str(path), "2", self.token),
         )
         app = cpu_seconds(server_pids(self.server))
-        db = cpu_seconds(backend_pids(self.url))
+        db_s = postgres_cpu() - db_before
         app_s = sum(v - app_before.get(k, 0) for k, v in app.items())
-        db_s = sum(v - db_before.get(k, 0) for k, v in db.items())
         stored = count_samples(self.url) - before
         wrapped = result["requests"] > uploads
         rate = stored / result["seconds"]
         errors = result["errors"]
+        client_s = result["cpu_client_s"]
         per_k = (app_s + db_s) / stored * 1000 if stored else 0
+        cores = os.cpu_count() or 1
         print(
             f"{label:<30} {connections:>4} conns  {rate:8,.0f} people/s  "
             f"{result['requests'] / result['seconds']:7,.0f} req/s  "
@@ -366,11 +385,19 @@ class Runner:
             + ("  (bodies wrapped: replays)" if wrapped else ""),
             flush=True,
         )
+        share = client_s / (result["seconds"] * cores) * 100
+        print(
+            f"{'':<30} CPU: app {app_s:.1f} s + PostgreSQL {db_s:.1f} s; "
+            f"client (wrk) {client_s:.1f} s = {share:.0f}% of the {cores} cores; "
+            f"load {os.getloadavg()[0]:.2f}; CPU probe before {probe:.2f} s",
+            flush=True,
+        )
         if stored:
             print(
-                f"{'':<30} CPU: app {app_s:.1f} s + PostgreSQL backends {db_s:.1f} s = "
-                f"{per_k:.2f} CPU-s a 1,000 people -> 2 cores could take "
-                f"{2000 / per_k:,.0f} people/s with nothing else running",
+                f"{'':<30} server CPU a 1,000 people: {app_s / stored * 1000:.2f} app + "
+                f"{db_s / stored * 1000:.2f} PostgreSQL = {per_k:.2f} s -> one core takes "
+                f"{1000 / per_k:,.0f} people/s, {cores} cores with no client "
+                f"{cores * 1000 / per_k:,.0f}",
                 flush=True,
             )
         return {
@@ -380,6 +407,8 @@ class Runner:
             "wrapped": wrapped,
             "cpu_app_s": app_s,
             "cpu_db_s": db_s,
+            "load": os.getloadavg()[0],
+            "probe_s": probe,
         }
 
 
@@ -391,11 +420,26 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--overload-connections", type=int, default=256)
-    parser.add_argument("--tubes-per-upload", type=int, default=1)
+    parser.add_argument(
+        "--tubes-per-upload",
+        default="1,5",
+        help="sealed tubes an upload, one sustained phase each (comma-separated); "
+        "the overload phases use the first",
+    )
+    parser.add_argument("--no-overload", action="store_true", help="sustained phases only")
     parser.add_argument("--unprotected", action="store_true", help="also run overload ungated")
     parser.add_argument("--sites", type=int, default=150, help="one a community, 3 channels")
     parser.add_argument("--port", type=int, default=8771)
+    parser.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="for the server, e.g. FANGKONG_WEB_WORKERS=3 (deploy/gunicorn.conf.py's knobs)",
+    )
     args = parser.parse_args()
+    tubes = [int(t) for t in args.tubes_per_upload.split(",")]
+    server_env = dict(item.split("=", 1) for item in args.server_env)
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "ingest-get.lua").write_text(DONE_LUA)
     lua = OUT / "ingest.lua"
@@ -414,24 +458,28 @@ def main() -> int:
 
     # Each phase takes its own slice of every site's queue (nobody is sampled twice),
     # sized for 1.5 times the target rate over the phase.
-    phases = {"warm-up": 10, "sustained": args.seconds, "overload": args.seconds}
-    if args.unprotected:
-        phases["unprotected"] = args.seconds
+    phases = {("warm-up", tubes[0]): 10}
+    for t in tubes:
+        phases[("sustained", t)] = args.seconds
+    if not args.no_overload:
+        phases[("overload", tubes[0])] = args.seconds
+        if args.unprotected:
+            phases[("unprotected", tubes[0])] = args.seconds
     rnd_id, queues, token, launch_s = prepare(args.sites)
     bodies = {}
     started = time.perf_counter()
     per_second = TARGET_PEOPLE * 1.5 / len(queues)
     offsets = [0] * len(queues)
-    for name, seconds in phases.items():
+    for (name, t), seconds in phases.items():
         share = int(per_second * seconds)
         sliced = []
         for i, (site, channels, queue) in enumerate(queues):
             sliced.append((site, channels, queue[offsets[i] : offsets[i] + share]))
             offsets[i] += share
-        path = OUT / f"ingest-bodies-{name}.jsonl"
-        uploads, people = write_bodies(path, rnd_id, sliced, tubes_per_upload=args.tubes_per_upload)
-        bodies[name] = (path, uploads)
-        print(f"  {name}: {uploads:,} uploads of {people:,} people")
+        path = OUT / f"ingest-bodies-{name}-{t}.jsonl"
+        uploads, people = write_bodies(path, rnd_id, sliced, tubes_per_upload=t)
+        bodies[f"{name}-{t}"] = (path, uploads)
+        print(f"  {name}, {t} tube(s) an upload: {uploads:,} uploads of {people:,} people")
     print(
         f"made the uploads with signed codes in {time.perf_counter() - started:.0f} s; "
         f"round launched over the district in {launch_s * 1000:.0f} ms"
@@ -439,8 +487,10 @@ def main() -> int:
 
     base = f"http://127.0.0.1:{args.port}"
     print(f"machine: {machine()}")
+    if server_env:
+        print(f"server environment: {server_env}")
     print(f"{'phase':<30} {'':>10} {'stored':>17}")
-    server = serve(args.database_url, args.port)
+    server = serve(args.database_url, args.port, server_env)
     run = Runner(args.database_url, base, lua, token, bodies, server)
     results = {}
     try:
@@ -450,21 +500,23 @@ def main() -> int:
             f"{baseline['requests'] / baseline['seconds']:7,.0f} req/s  "
             f"p50 {baseline['p50_ms']:7.1f} ms  p99 {baseline['p99_ms']:7.1f} ms"
         )
-        path, uploads = bodies["warm-up"]
-        run.phase("warm-up", "warm-up", 10, args.connections)
-        results["sustained"] = run.phase(
-            f"sustained ({args.tubes_per_upload} tube/upload)",
-            "sustained",
-            args.seconds,
-            args.connections,
-        )
-        results["overload"] = run.phase(
-            "overload (shedding on)", "overload", args.seconds, args.overload_connections
-        )
+        run.phase("warm-up", f"warm-up-{tubes[0]}", 10, args.connections)
+        for t in tubes:
+            results[f"sustained-{t}"] = run.phase(
+                f"sustained ({t} tube/upload)", f"sustained-{t}", args.seconds, args.connections
+            )
+        if not args.no_overload:
+            results["overload"] = run.phase(
+                f"overload, shedding on ({tubes[0]})",
+                f"overload-{tubes[0]}",
+                args.seconds,
+                args.overload_connections,
+            )
     finally:
         stop(server)
-    if args.unprotected:
+    if args.unprotected and not args.no_overload:
         ungated = {
+            **server_env,
             "FANGKONG_INGEST_SLOTS": "256",
             "FANGKONG_INGEST_QUEUE": "10000",
             "FANGKONG_INGEST_WAIT_MS": "60000",
@@ -473,19 +525,26 @@ def main() -> int:
         run.server = server
         try:
             results["unprotected"] = run.phase(
-                "overload (shedding off)", "unprotected", args.seconds, args.overload_connections
+                f"overload, shedding off ({tubes[0]})",
+                f"unprotected-{tubes[0]}",
+                args.seconds,
+                args.overload_connections,
             )
         finally:
             stop(server)
     print(f"after: {machine()}")
-    rate = results["sustained"]["people_per_s"]
-    print(
-        f"sustained {rate:,.0f} people/s (target {TARGET_PEOPLE:,}: "
-        f"{'met' if rate >= TARGET_PEOPLE else 'MISSED'}); overload kept "
-        f"{results['overload']['people_per_s']:,.0f} people/s with "
-        f"{results['overload']['errors']['status']:,} refusals (503) and "
-        f"{results['overload']['errors']['timeout']:,} timeouts"
-    )
+    for t in tubes:
+        rate = results[f"sustained-{t}"]["people_per_s"]
+        print(
+            f"sustained, {t} tube(s) an upload: {rate:,.0f} people/s "
+            f"(target {TARGET_PEOPLE:,}: {'met' if rate >= TARGET_PEOPLE else 'MISSED'})"
+        )
+    if "overload" in results:
+        print(
+            f"overload kept {results['overload']['people_per_s']:,.0f} people/s with "
+            f"{results['overload']['errors']['status']:,} refusals (503) and "
+            f"{results['overload']['errors']['timeout']:,} timeouts"
+        )
     (OUT / "ingest-result.json").write_text(json.dumps(results, indent=2))
     return 0
 

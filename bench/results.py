@@ -26,6 +26,9 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import cpu_probe  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/fk_results"
@@ -39,17 +42,6 @@ def machine() -> str:
         if line.startswith("Model name:"):
             model = line.split(":", 1)[1].strip()
     return f"{model}, {os.cpu_count()} cores"
-
-
-def cpu_probe() -> float:
-    """Seconds for a fixed pure-Python loop (best of 3): how much CPU this process gets
-    now. On a shared 2-core machine, compare it with the same probe on an idle one."""
-    best = float("inf")
-    for _ in range(3):
-        started = time.perf_counter()
-        sum(i * i for i in range(3_000_000))
-        best = min(best, time.perf_counter() - started)
-    return best
 
 
 def backend_cpu() -> float:
