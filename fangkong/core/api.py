@@ -8,7 +8,7 @@ from ninja import Field, Query, Router, Schema
 
 from fangkong.accounts import policy
 
-from .errors import PermissionDenied
+from .guards import require  # noqa: F401  (the API modules import it from here)
 from .paging import Page, paginate
 from .selectors import audit_events
 
@@ -32,12 +32,6 @@ class ErrorOut(Schema):
 def errors(*codes: int) -> dict[int, type[ErrorOut]]:
     """Document the error responses an operation may give, all in the one shape."""
     return {code: ErrorOut for code in (401, *codes)}
-
-
-def require(permitted: bool) -> None:
-    """The role check at the top of an operation: 403 in the error shape if not."""
-    if not permitted:
-        raise PermissionDenied("您的角色无权进行此操作", "your role may not do this")
 
 
 class PageOut(Schema, Generic[T]):

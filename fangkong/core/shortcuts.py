@@ -1,5 +1,6 @@
 """Scoped getters: the only way a view fetches a row by id."""
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 
 
@@ -9,3 +10,9 @@ def get_scoped_or_404(queryset, user, **lookup):
     if obj is None:
         raise Http404
     return obj
+
+
+def deny_unless(permitted: bool) -> None:
+    """A page's role check: Django's 403 page unless the policy allows it."""
+    if not permitted:
+        raise DjangoPermissionDenied

@@ -42,7 +42,8 @@ from django.utils import timezone
 
 from fangkong.accounts import policy
 from fangkong.core.audit import audit_record
-from fangkong.core.errors import DomainError, PermissionDenied
+from fangkong.core.errors import DomainError
+from fangkong.core.guards import require, require_area, required_reason
 from fangkong.testing import services as testing_services
 from fangkong.testing.models import (
     FirstSample,
@@ -110,23 +111,6 @@ MAX_ERRORS_KEPT = 1000
 MAX_AUDITED_TUBES = 1000
 
 
-def _require(permitted: bool) -> None:
-    if not permitted:
-        raise PermissionDenied("您的角色无权进行此操作", "your role may not do this")
-
-
-def _require_area(actor, code: str) -> None:
-    if not actor.may_see_area(code):
-        raise PermissionDenied("该区域不在您的辖区内", "this area is outside your jurisdiction")
-
-
-def _reason(reason: str) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise DomainError("必须填写理由", "a reason is required", field="reason")
-    return reason
-
-
 def lab_names(actor) -> frozenset[str]:
     """The names a file may give in its lab column: the account's organisation or login."""
     return frozenset(n for n in (actor.display_name, actor.username) if n)
@@ -182,7 +166,7 @@ def results_import(
     *, actor, rows: Iterable[ResultRow | RowError], upload: ResultUpload | None = None
 ) -> ImportOutcome:
     """Store a lab's results (rows already read and checked by `files.clean_row`)."""
-    _require(policy.can_upload_results(actor))
+    require(policy.can_upload_results(actor))
     size = labs_conf().chunk
     outcome = ImportOutcome()
     chunk: list[ResultRow] = []
@@ -244,7 +228,7 @@ def _read_ahead(rows: Iterable, size: int) -> Iterator:
 def results_upload_submit(*, actor, file_name: str, data: bytes) -> ResultUpload:
     """A file from the upload page: stored now if small, else queued for the worker
     (a million rows take about a minute, longer than a web request may)."""
-    _require(policy.can_upload_results(actor))
+    require(policy.can_upload_results(actor))
     upload = ResultUpload(
         lab=actor,
         source="file",
@@ -802,17 +786,17 @@ def recalls_arrange(
     *, actor, recalls: Iterable[Recall], via: str, site: SamplingSite | None = None
 ) -> int:
     """Arrange open recalls' resamples: at home (a door-to-door task) or at a site."""
-    _require(policy.can_manage_recalls(actor))
+    require(policy.can_manage_recalls(actor))
     if via not in (ResampleVia.HOME, ResampleVia.SITE):
         raise DomainError("请选择上门或到采样点", "choose at home or at a site", field="via")
     if via == ResampleVia.SITE:
         if site is None:
             raise DomainError("请选择采样点", "choose a sampling site", field="site")
-        _require_area(actor, site.area_code)
+        require_area(actor, site.area_code)
     recalls = [r for r in recalls if r.is_open]
     now = timezone.now()
     for recall in recalls:
-        _require_area(actor, recall.area_code)
+        require_area(actor, recall.area_code)
         recall.via, recall.site = via, site if via == ResampleVia.SITE else None
         recall.arranged_at, recall.arranged_by = now, actor
         if via == ResampleVia.HOME and recall.resident_id is not None:
@@ -844,9 +828,9 @@ def recalls_arrange(
 @transaction.atomic
 def recall_cancel(*, actor, recall: Recall, reason: str) -> Recall:
     """Close a recall without a resample (moved away, tested in hospital), with a reason."""
-    _require(policy.can_manage_recalls(actor))
-    _require_area(actor, recall.area_code)
-    reason = _reason(reason)
+    require(policy.can_manage_recalls(actor))
+    require_area(actor, recall.area_code)
+    reason = required_reason(reason)
     if not recall.is_open:
         raise DomainError("该召回已关闭", "this recall is already closed")
     recall.status, recall.closed_at, recall.closed_by = (
@@ -870,9 +854,9 @@ def recall_cancel(*, actor, recall: Recall, reason: str) -> Recall:
 @transaction.atomic
 def case_rule_out(*, actor, case: PositiveCase, reason: str) -> PositiveCase:
     """复核排除: turn a positive case back, only with a reason on record."""
-    _require(policy.can_rule_out_cases(actor))
-    _require_area(actor, case.area_code)
-    reason = _reason(reason)
+    require(policy.can_rule_out_cases(actor))
+    require_area(actor, case.area_code)
+    reason = required_reason(reason)
     if case.status != CaseStatus.CONFIRMED:
         raise DomainError("该病例已排除", "this case is already ruled out")
     case.status, case.ruled_out_at, case.ruled_out_by = CaseStatus.RULED_OUT, timezone.now(), actor

@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -13,17 +12,12 @@ from django.views.decorators.http import require_POST
 from fangkong.accounts import policy
 from fangkong.core.errors import DomainError
 from fangkong.core.paging import paginate
-from fangkong.core.shortcuts import get_scoped_or_404
+from fangkong.core.shortcuts import deny_unless, get_scoped_or_404
 from fangkong.testing.models import SamplingSite, TestingRound
 
 from . import exports, selectors, services
 from .conf import labs_conf
 from .models import Recall
-
-
-def _require(permitted: bool) -> None:
-    if not permitted:
-        raise PermissionDenied
 
 
 def _page(request) -> int:
@@ -39,7 +33,7 @@ def _page(request) -> int:
 @login_required
 def upload(request):
     """A lab uploads a CSV or XLSX of results; bad rows are listed, good rows go in."""
-    _require(policy.can_upload_results(request.user))
+    deny_unless(policy.can_upload_results(request.user))
     if request.method == "POST" and request.FILES.get("file"):
         f = request.FILES["file"]
         record = services.results_upload_submit(actor=request.user, file_name=f.name, data=f.read())
@@ -50,7 +44,7 @@ def upload(request):
 
 @login_required
 def upload_detail(request, pk):
-    _require(policy.can_upload_results(request.user) or policy.can_rule_out_cases(request.user))
+    deny_unless(policy.can_upload_results(request.user) or policy.can_rule_out_cases(request.user))
     record = selectors.uploads_for(request.user).filter(pk=pk).first()
     if record is None:
         raise Http404
@@ -63,7 +57,7 @@ def upload_detail(request, pk):
 
 @login_required
 def recalls(request):
-    _require(policy.can_read_recalls(request.user))
+    deny_unless(policy.can_read_recalls(request.user))
     rounds = list(selectors.rounds_for(request.user)[:50])
     rnd = next((r for r in rounds if str(r.pk) == request.GET.get("round")), None)
     status = request.GET.get("status", "open")
@@ -92,7 +86,7 @@ def recalls(request):
 @login_required
 @require_POST
 def recalls_arrange(request):
-    _require(policy.can_manage_recalls(request.user))
+    deny_unless(policy.can_manage_recalls(request.user))
     ids = [int(i) for i in request.POST.getlist("recall") if i.isdigit()]
     chosen = list(
         Recall.objects.for_user(request.user).filter(pk__in=ids).select_related("round", "resident")
@@ -113,7 +107,7 @@ def recalls_arrange(request):
 @login_required
 @require_POST
 def recall_cancel(request, pk):
-    _require(policy.can_manage_recalls(request.user))
+    deny_unless(policy.can_manage_recalls(request.user))
     recall = get_scoped_or_404(Recall.objects, request.user, pk=pk)
     try:
         services.recall_cancel(
@@ -131,7 +125,9 @@ def recall_cancel(request, pk):
 @login_required
 def rounds(request):
     """Choose a round for its report."""
-    _require(policy.can_read_round_report(request.user) or policy.can_read_turnaround(request.user))
+    deny_unless(
+        policy.can_read_round_report(request.user) or policy.can_read_turnaround(request.user)
+    )
     return render(request, "labs/rounds.html", {"rounds": selectors.rounds_for(request.user)[:100]})
 
 
@@ -144,7 +140,7 @@ def _report_area(request):
 
 @login_required
 def report(request, pk):
-    _require(policy.can_read_round_report(request.user))
+    deny_unless(policy.can_read_round_report(request.user))
     rnd = get_scoped_or_404(TestingRound.objects, request.user, pk=pk)
     area = _report_area(request)
     services.sampling_tally_refresh()
@@ -164,7 +160,7 @@ def report(request, pk):
 @login_required
 def flow(request, pk):
     """Throughput per site and channel, turnaround and overdue tubes, the pool-size advisor."""
-    _require(policy.can_read_round_report(request.user))
+    deny_unless(policy.can_read_round_report(request.user))
     rnd = get_scoped_or_404(TestingRound.objects, request.user, pk=pk)
     prefixes = request.user.scope_prefixes()
     now = timezone.now()

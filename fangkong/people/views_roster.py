@@ -4,14 +4,13 @@ import tempfile
 from pathlib import Path
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import FileResponse
 from django.shortcuts import redirect, render
 
 from fangkong.accounts import policy
 from fangkong.areas.models import Area
 from fangkong.core.errors import DomainError
-from fangkong.core.shortcuts import get_scoped_or_404
+from fangkong.core.shortcuts import deny_unless, get_scoped_or_404
 
 from .forms import RosterExportForm, RosterImportForm
 from .models import ImportJob
@@ -20,11 +19,6 @@ from .roster.importing import roster_import_submit
 from .roster.report import XLSX_TYPE, roster_report
 
 REJECTIONS_SHOWN = 50
-
-
-def _require(permitted: bool) -> None:
-    if not permitted:
-        raise PermissionDenied
 
 
 def _xlsx_response(write, filename: str) -> FileResponse:
@@ -41,7 +35,7 @@ def _xlsx_response(write, filename: str) -> FileResponse:
 
 @login_required
 def import_page(request):
-    _require(policy.can_import_roster(request.user))
+    deny_unless(policy.can_import_roster(request.user))
     form = RosterImportForm(request.user, request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
@@ -72,7 +66,7 @@ def import_status(request, pk):
     job = get_scoped_or_404(
         ImportJob.objects.select_related("area", "created_by"), request.user, pk=pk
     )
-    _require(policy.can_import_roster(request.user))
+    deny_unless(policy.can_import_roster(request.user))
     rejections = []
     if not job.is_active:
         rejections = job.rejections.defer("cells_cipher")[:REJECTIONS_SHOWN]
@@ -84,7 +78,7 @@ def import_status(request, pk):
 @login_required
 def import_report(request, pk):
     job = get_scoped_or_404(ImportJob.objects, request.user, pk=pk)
-    _require(policy.can_import_roster(request.user))
+    deny_unless(policy.can_import_roster(request.user))
     return _xlsx_response(
         lambda out: roster_report(actor=request.user, job=job, out=out),
         f"{Path(job.file_name).stem}-rejected.xlsx",
@@ -94,14 +88,14 @@ def import_report(request, pk):
 @login_required
 def export(request):
     """`?area=CODE`: the residents the user may see there; `&full=1` for full numbers."""
-    _require(policy.can_export_roster(request.user))
+    deny_unless(policy.can_export_roster(request.user))
     code = request.GET.get("area", "").strip()
     roots = request.user.scope_prefixes()
     if not code and len(roots) == 1:
         code = roots[0]
     area = get_scoped_or_404(Area.objects, request.user, code=code)
     full = request.GET.get("full", "") in ("1", "on", "true")
-    _require(not full or policy.can_reveal_pii(request.user))
+    deny_unless(not full or policy.can_reveal_pii(request.user))
     return _xlsx_response(
         lambda out: roster_export(actor=request.user, area=area, out=out, full=full),
         f"{area.name}-{area.code}.xlsx",

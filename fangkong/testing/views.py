@@ -5,7 +5,6 @@ service or a selector, render. (The sampler's own page is views_sampler.py.)"""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -15,7 +14,7 @@ from fangkong.accounts import policy
 from fangkong.areas.models import Area, Grid, Level
 from fangkong.areas.selectors import breadcrumbs
 from fangkong.core.errors import DomainError
-from fangkong.core.shortcuts import get_scoped_or_404
+from fangkong.core.shortcuts import deny_unless, get_scoped_or_404
 from fangkong.people.models import Resident
 
 from . import selectors, services
@@ -38,11 +37,6 @@ from .models import (
     TestingRound,
     UploadEvent,
 )
-
-
-def _require(permitted: bool) -> None:
-    if not permitted:
-        raise PermissionDenied
 
 
 def _round(request, pk) -> TestingRound:
@@ -77,7 +71,7 @@ def _submit(request, form, call, success: str = "") -> None:
 
 @login_required
 def rounds(request):
-    _require(policy.can_read_coverage(request.user) or policy.can_run_round(request.user))
+    deny_unless(policy.can_read_coverage(request.user) or policy.can_run_round(request.user))
     rows = []
     for rnd in selectors.rounds_for_user(request.user)[:100]:
         scope = selectors.round_scope(rnd, request.user)
@@ -89,7 +83,7 @@ def rounds(request):
 @login_required
 @require_POST
 def round_launch(request):
-    _require(policy.can_run_round(request.user))
+    deny_unless(policy.can_run_round(request.user))
     form = RoundLaunchForm(request.POST, user=request.user)
     if not form.is_valid():
         _form_errors(request, form)
@@ -106,7 +100,7 @@ def round_launch(request):
 
 @login_required
 def round_detail(request, pk):
-    _require(policy.can_read_coverage(request.user) or policy.can_run_round(request.user))
+    deny_unless(policy.can_read_coverage(request.user) or policy.can_run_round(request.user))
     rnd = _round(request, pk)
     scope = selectors.round_scope(rnd, request.user)
     roots = list(Area.objects.filter(code__in=scope).order_by("code"))
@@ -142,7 +136,7 @@ def round_detail(request, pk):
 @login_required
 @require_POST
 def round_edit(request, pk):
-    _require(policy.can_run_round(request.user))
+    deny_unless(policy.can_run_round(request.user))
     rnd = _round(request, pk)
     _submit(
         request,
@@ -155,7 +149,7 @@ def round_edit(request, pk):
 @login_required
 @require_POST
 def round_close(request, pk):
-    _require(policy.can_run_round(request.user))
+    deny_unless(policy.can_run_round(request.user))
     rnd = _round(request, pk)
     _submit(
         request,
@@ -172,7 +166,7 @@ def round_close(request, pk):
 @login_required
 def coverage(request, pk, code):
     """Coverage of one area with its children, drilling down to a building."""
-    _require(policy.can_read_coverage(request.user))
+    deny_unless(policy.can_read_coverage(request.user))
     rnd = _round(request, pk)
     area = get_scoped_or_404(Area.objects, request.user, code=code)
     if not selectors.area_in_round(rnd, area.code):
@@ -190,7 +184,7 @@ def coverage(request, pk, code):
 
 @login_required
 def grid_coverage(request, pk, grid):
-    _require(policy.can_read_coverage(request.user))
+    deny_unless(policy.can_read_coverage(request.user))
     rnd = _round(request, pk)
     grid = Grid.objects.filter(pk=grid).select_related("community").first()
     if grid is None or not (
@@ -209,7 +203,7 @@ def grid_coverage(request, pk, grid):
 @login_required
 def unsampled(request, pk, code):
     """The residents of a building still to sample, by door; printable for knocking."""
-    _require(policy.can_read_coverage(request.user) and policy.can_read_residents(request.user))
+    deny_unless(policy.can_read_coverage(request.user) and policy.can_read_residents(request.user))
     rnd = _round(request, pk)
     building = get_scoped_or_404(Area.objects, request.user, code=code, level=Level.BUILDING)
     context = {
@@ -228,7 +222,7 @@ def unsampled(request, pk, code):
 @login_required
 @require_POST
 def exemption_grant(request, pk, resident):
-    _require(policy.can_exempt(request.user))
+    deny_unless(policy.can_exempt(request.user))
     rnd = _round(request, pk)
     person = get_scoped_or_404(Resident.objects, request.user, pk=resident)
     _submit(
@@ -244,7 +238,7 @@ def exemption_grant(request, pk, resident):
 @login_required
 @require_POST
 def exemption_end(request, pk):
-    _require(policy.can_exempt(request.user))
+    deny_unless(policy.can_exempt(request.user))
     exemption = get_scoped_or_404(Exemption.objects, request.user, pk=pk)
     _submit(
         request,
@@ -261,11 +255,11 @@ def exemption_end(request, pk):
 
 @login_required
 def sites(request, code):
-    _require(policy.can_manage_sites(request.user) or policy.can_read_coverage(request.user))
+    deny_unless(policy.can_manage_sites(request.user) or policy.can_read_coverage(request.user))
     area = get_scoped_or_404(Area.objects, request.user, code=code)
     can_manage = policy.can_manage_sites(request.user)
     if request.method == "POST":
-        _require(can_manage)
+        deny_unless(can_manage)
         _submit(
             request,
             SiteForm(request.POST),
@@ -286,7 +280,7 @@ def sites(request, code):
 @login_required
 @require_POST
 def site_status(request, pk):
-    _require(policy.can_manage_sites(request.user))
+    deny_unless(policy.can_manage_sites(request.user))
     site = get_scoped_or_404(SamplingSite.objects, request.user, pk=pk)
     _submit(
         request,
@@ -299,7 +293,7 @@ def site_status(request, pk):
 @login_required
 @require_POST
 def channel_add(request, pk):
-    _require(policy.can_manage_sites(request.user))
+    deny_unless(policy.can_manage_sites(request.user))
     site = get_scoped_or_404(SamplingSite.objects, request.user, pk=pk)
     _done(request, lambda: services.channel_add(actor=request.user, site=site))
     return redirect("testing:sites", code=site.area_code)
@@ -308,7 +302,7 @@ def channel_add(request, pk):
 @login_required
 @require_POST
 def channel_status(request, pk):
-    _require(policy.can_manage_sites(request.user))
+    deny_unless(policy.can_manage_sites(request.user))
     channel = get_scoped_or_404(Channel.objects.select_related("site"), request.user, pk=pk)
     _submit(
         request,
@@ -326,7 +320,7 @@ def channel_status(request, pk):
 @login_required
 def tasks(request, pk):
     """Door-to-door tasks by building, for handing a building to a team."""
-    _require(policy.can_close_home_task(request.user))
+    deny_unless(policy.can_close_home_task(request.user))
     rnd = _round(request, pk)
     area = request.GET.get("area", "").strip()
     status = request.GET.get("status", TaskStatus.OPEN)
@@ -349,7 +343,7 @@ def tasks(request, pk):
 @login_required
 @require_POST
 def tasks_generate(request, pk):
-    _require(policy.can_plan_home_sampling(request.user))
+    deny_unless(policy.can_plan_home_sampling(request.user))
     rnd = _round(request, pk)
     try:
         counts = services.home_tasks_generate(actor=request.user, round=rnd)
@@ -367,7 +361,7 @@ def tasks_generate(request, pk):
 @login_required
 @require_POST
 def tasks_assign(request, pk, code):
-    _require(policy.can_plan_home_sampling(request.user))
+    deny_unless(policy.can_plan_home_sampling(request.user))
     rnd = _round(request, pk)
     form = TeamForm(request.POST)
     if form.is_valid():
@@ -396,7 +390,7 @@ def _tasks_url(rnd) -> str:
 @login_required
 @require_POST
 def task_close(request, pk):
-    _require(policy.can_close_home_task(request.user))
+    deny_unless(policy.can_close_home_task(request.user))
     task = get_scoped_or_404(
         HomeSamplingTask.objects.select_related("round", "tube", "resident", "household"),
         request.user,
@@ -423,7 +417,7 @@ def task_close(request, pk):
 @login_required
 @require_POST
 def task_cancel(request, pk):
-    _require(policy.can_plan_home_sampling(request.user))
+    deny_unless(policy.can_plan_home_sampling(request.user))
     task = get_scoped_or_404(HomeSamplingTask.objects.select_related("round"), request.user, pk=pk)
     _submit(
         request,
