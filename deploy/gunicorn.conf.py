@@ -34,3 +34,12 @@ def when_ready(server):
     from django.urls import get_resolver
 
     get_resolver().url_patterns  # noqa: B018
+
+
+def post_worker_init(worker):
+    """Let the upload endpoint's load shedding see the requests this worker has accepted
+    that no thread has picked up yet (fangkong/testing/gate.py): with a few threads a
+    process, that queue is where an overload piles up."""
+    from fangkong.testing.gate import gunicorn_backlog, use_server_backlog
+
+    use_server_backlog(gunicorn_backlog(worker))

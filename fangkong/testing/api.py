@@ -106,7 +106,8 @@ def upload(request, payload: UploadIn):
     event (same `client_id`) answers its stored result and changes nothing. 503 with
     `Retry-After` when the server sheds load: keep the events and send them again."""
     require(policy.can_sample(request.auth))
-    events = [ingest.Event(**e.model_dump()) for e in payload.events]
+    # A validated model keeps its fields in __dict__: read there, not via model_dump().
+    events = [ingest.Event(**e.__dict__) for e in payload.events]
     for e in events:
         e.at = aware(e.at)
     try:

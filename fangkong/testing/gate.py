@@ -11,16 +11,15 @@ refused events and send them again after `Retry-After` (docs/sampling-protocol.m
 Why look at the server's own queue: under gunicorn's threaded worker
 (deploy/gunicorn.conf.py) a request first waits in the worker's thread pool, unseen
 by Django; with a few threads per process that is where an overload piles up. The
-gate finds that queue once per process (the worker's run loop is on the main
-thread's stack) and reads its length; under another server it bounds only the slots
-and their waiters. Inside an admitted upload, PostgreSQL's `statement_timeout` and
+gunicorn configuration's `post_worker_init` hook hands each worker's pool queue to
+`use_server_backlog`; under another server (runserver, tests) the gate bounds only the
+slots and their waiters. Inside an admitted upload, PostgreSQL's `statement_timeout` and
 `lock_timeout` (see services) bound the time spent on the database; a timeout is
 answered with the same 503.
 """
 
 import functools
 import random
-import sys
 import threading
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -34,19 +33,28 @@ class Overloaded(Exception):
     pass
 
 
+_backlog: Callable[[], int] | None = None
+
+
+def use_server_backlog(backlog: Callable[[], int] | None) -> None:
+    """Called once in each server process before it takes requests (gunicorn's
+    `post_worker_init`, deploy/gunicorn.conf.py): `backlog()` is how many requests the
+    server holds that no thread has picked up yet."""
+    global _backlog, _gate
+    _backlog = backlog
+    _gate = None  # made again on first use, with it
+
+
 def server_backlog() -> Callable[[], int] | None:
-    """A function giving how many requests this process's server holds that no thread
-    has picked up yet, or None if the server is not one we know (gunicorn gthread)."""
-    main = threading.main_thread()
-    frame = sys._current_frames().get(main.ident)
-    while frame is not None:
-        worker = frame.f_locals.get("self")
-        pool = getattr(worker, "tpool", None)
-        queue = getattr(pool, "_work_queue", None)
-        if queue is not None and hasattr(queue, "qsize"):
-            return queue.qsize
-        frame = frame.f_back
-    return None
+    """The function given to `use_server_backlog` in this process, if any."""
+    return _backlog
+
+
+def gunicorn_backlog(worker) -> Callable[[], int] | None:
+    """The queue length of a gunicorn gthread worker's thread pool (requests accepted
+    and waiting for a thread), or None for another kind of worker."""
+    queue = getattr(getattr(worker, "tpool", None), "_work_queue", None)
+    return queue.qsize if queue is not None and hasattr(queue, "qsize") else None
 
 
 class Gate:

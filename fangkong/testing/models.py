@@ -382,8 +382,17 @@ class Sample(models.Model):
         db_index=False,
         db_constraint=False,
     )
+    # No database constraint on the tube and the resident either (the ORM still
+    # PROTECTs): an upload takes both ids from rows it read or made in the same
+    # transaction, tubes and residents are never deleted, and the constraint's check at
+    # commit (a SELECT … FOR KEY SHARE a row, which also dirties the resident's page)
+    # was 15 % of PostgreSQL's CPU an upload (docs/benchmarks.md).
     tube = models.ForeignKey(
-        Tube, verbose_name=_("tube"), on_delete=models.PROTECT, related_name="samples"
+        Tube,
+        verbose_name=_("tube"),
+        on_delete=models.PROTECT,
+        related_name="samples",
+        db_constraint=False,
     )
     resident = models.ForeignKey(
         "people.Resident",
@@ -393,6 +402,7 @@ class Sample(models.Model):
         on_delete=models.PROTECT,
         related_name="samples",
         db_index=False,
+        db_constraint=False,
     )
     area_code = models.CharField(_("area code"), max_length=18)
     at = models.DateTimeField(_("sampled at"))
@@ -472,7 +482,11 @@ class FirstSample(models.Model):
         db_constraint=False,
     )
     resident = models.ForeignKey(
-        "people.Resident", on_delete=models.CASCADE, related_name="+", db_index=False
+        "people.Resident",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,  # as Sample.resident
     )
     area_code = models.CharField(max_length=18)
     sample = models.ForeignKey(

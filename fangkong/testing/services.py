@@ -369,14 +369,12 @@ def samples_upload(*, actor, device_id: str, events: list[ingest.Event]) -> list
         )
     try:
         with transaction.atomic():
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        "SELECT set_config('statement_timeout', %s, true), "
-                        "set_config('lock_timeout', %s, true)",
-                        [f"{conf.statement_ms}ms", f"{conf.lock_ms}ms"],
-                    )
-            return ingest.ingest(actor=actor, device_id=device_id, events=events)
+            return ingest.ingest(
+                actor=actor,
+                device_id=device_id,
+                events=events,
+                timeouts=(conf.statement_ms, conf.lock_ms),
+            )
     except OperationalError as exc:  # timeouts, deadlocks, a lost connection
         raise Busy("服务器繁忙，请稍后重试", "the server is busy; retry later") from exc
     except IntegrityError:

@@ -324,6 +324,37 @@ def test_the_gate_finds_no_server_queue_outside_gunicorn():
     assert gate.server_backlog() is None
 
 
+def test_the_gunicorn_configuration_hands_each_worker_s_queue_to_the_gate(monkeypatch):
+    """deploy/gunicorn.conf.py's post_worker_init: the gate of a gthread worker reads
+    how many accepted requests wait for a thread, and refuses at once past its queue."""
+    import runpy
+    from concurrent.futures import ThreadPoolExecutor
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from django.conf import settings
+
+    monkeypatch.setattr(gate, "_backlog", None)
+    monkeypatch.setattr(gate, "_gate", None)
+    conf = runpy.run_path(str(Path(settings.PROJECT_DIR) / "deploy" / "gunicorn.conf.py"))
+    pool, release = ThreadPoolExecutor(max_workers=1), threading.Event()
+    try:
+        conf["post_worker_init"](SimpleNamespace(tpool=pool))
+        for _ in range(5):  # one request holds the only thread, four wait for it
+            pool.submit(release.wait)
+        assert gate.server_backlog()() == 4
+        g = gate.upload_gate()
+        assert g.backlog is gate.server_backlog()
+        # The default two slots are taken, four requests wait: the queue is full.
+        with g.admit(), g.admit(), pytest.raises(gate.Overloaded), g.admit():
+            pass
+    finally:
+        release.set()
+        pool.shutdown()
+    conf["post_worker_init"](SimpleNamespace())  # another kind of worker: no queue to see
+    assert gate.server_backlog() is None
+
+
 def test_a_database_timeout_is_answered_with_503(
     client, bearer, sampler, rnd, site_a, people_a, monkeypatch
 ):
@@ -349,8 +380,8 @@ def test_a_real_statement_timeout_on_postgresql_is_answered_with_503(
     monkeypatch.setenv("FANGKONG_INGEST_STATEMENT_MS", "100")
     real = services.ingest._stored_results
 
-    def slow(client_ids):
-        services.ingest._rows("SELECT pg_sleep(1)")
+    def slow(client_ids, before=()):
+        services.ingest._run([*before, ("SELECT pg_sleep(1)", [])])  # after the timeouts
         return real(client_ids)
 
     monkeypatch.setattr(services.ingest, "_stored_results", slow)
