@@ -191,9 +191,13 @@ def prepare(sites: int):
     return rnd.pk, queues, token, launch_s
 
 
-def write_bodies(path: Path, rnd_id: int, queues, *, tubes_per_upload: int = 1) -> tuple:
+def write_bodies(
+    path: Path, rnd_id: int, queues, *, tubes_per_upload: int = 1, events_per_upload: int = 0
+) -> tuple:
     """One upload a line: whole tubes of 10 or 20 as channels send them when sealed,
-    the sites taking turns. Returns (uploads, people)."""
+    the sites taking turns; or, with `events_per_upload`, those events cut into uploads
+    of that many (the sampler page, at a normal pace, sends each scan on its own).
+    Returns (uploads, people)."""
     from fangkong.people.codes import CodeClaims, sign_claims
 
     today = dt.date.today()
@@ -231,11 +235,26 @@ def write_bodies(path: Path, rnd_id: int, queues, *, tubes_per_upload: int = 1) 
                     events.append({**event("sample"), **base, "code": code})
                 people += len(group)
                 events.append({**event("tube_seal"), **base})
-            if events:
-                out.write(json.dumps({"device_id": f"bench-{channel}", "events": events}))
+            step = events_per_upload or len(events)
+            for start in range(0, len(events), step):
+                body = {"device_id": f"bench-{channel}", "events": events[start : start + step]}
+                out.write(json.dumps(body))
                 out.write("\n")
                 uploads += 1
     return uploads, people
+
+
+def upload_size(token: str) -> dict:
+    """`5` -> five sealed tubes an upload; `e1` -> one event an upload."""
+    if token.startswith("e"):
+        return {"events_per_upload": int(token[1:])}
+    return {"tubes_per_upload": int(token)}
+
+
+def size_label(token: str) -> str:
+    if token.startswith("e"):
+        return f"{token[1:]} event(s)/upload"
+    return f"{token} tube(s)/upload"
 
 
 def count_samples(url: str) -> int:
@@ -423,7 +442,8 @@ def main() -> int:
     parser.add_argument(
         "--tubes-per-upload",
         default="1,5",
-        help="sealed tubes an upload, one sustained phase each (comma-separated); "
+        help="sealed tubes an upload, one sustained phase each (comma-separated; e1 = "
+        "one event an upload, as the sampler page sends at a normal pace); "
         "the overload phases use the first",
     )
     parser.add_argument("--no-overload", action="store_true", help="sustained phases only")
@@ -438,7 +458,7 @@ def main() -> int:
         help="for the server, e.g. FANGKONG_WEB_WORKERS=3 (deploy/gunicorn.conf.py's knobs)",
     )
     args = parser.parse_args()
-    tubes = [int(t) for t in args.tubes_per_upload.split(",")]
+    tubes = args.tubes_per_upload.split(",")
     server_env = dict(item.split("=", 1) for item in args.server_env)
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "ingest-get.lua").write_text(DONE_LUA)
@@ -477,9 +497,9 @@ def main() -> int:
             sliced.append((site, channels, queue[offsets[i] : offsets[i] + share]))
             offsets[i] += share
         path = OUT / f"ingest-bodies-{name}-{t}.jsonl"
-        uploads, people = write_bodies(path, rnd_id, sliced, tubes_per_upload=t)
+        uploads, people = write_bodies(path, rnd_id, sliced, **upload_size(t))
         bodies[f"{name}-{t}"] = (path, uploads)
-        print(f"  {name}, {t} tube(s) an upload: {uploads:,} uploads of {people:,} people")
+        print(f"  {name}, {size_label(t)}: {uploads:,} uploads of {people:,} people")
     print(
         f"made the uploads with signed codes in {time.perf_counter() - started:.0f} s; "
         f"round launched over the district in {launch_s * 1000:.0f} ms"
@@ -503,7 +523,7 @@ def main() -> int:
         run.phase("warm-up", f"warm-up-{tubes[0]}", 10, args.connections)
         for t in tubes:
             results[f"sustained-{t}"] = run.phase(
-                f"sustained ({t} tube/upload)", f"sustained-{t}", args.seconds, args.connections
+                f"sustained ({size_label(t)})", f"sustained-{t}", args.seconds, args.connections
             )
         if not args.no_overload:
             results["overload"] = run.phase(
@@ -536,7 +556,7 @@ def main() -> int:
     for t in tubes:
         rate = results[f"sustained-{t}"]["people_per_s"]
         print(
-            f"sustained, {t} tube(s) an upload: {rate:,.0f} people/s "
+            f"sustained, {size_label(t)}: {rate:,.0f} people/s "
             f"(target {TARGET_PEOPLE:,}: {'met' if rate >= TARGET_PEOPLE else 'MISSED'})"
         )
     if "overload" in results:

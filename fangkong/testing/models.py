@@ -22,6 +22,7 @@ resident) keep their constraints.
 """
 
 import enum
+import functools
 
 from django.conf import settings
 from django.db import models
@@ -357,8 +358,14 @@ SAMPLE_FLAG_LABELS = {
 }
 
 
+@functools.cache
+def _flag_slugs(flags: int) -> tuple[str, ...]:
+    return tuple(f.slug for f in SampleFlag if flags & f)
+
+
 def flag_slugs(flags: int) -> list[str]:
-    return [f.slug for f in SampleFlag if flags & f]
+    """The slugs of the bits set in `flags` (every uploaded sample answers them)."""
+    return list(_flag_slugs(int(flags)))
 
 
 class SampleQuerySet(ScopedQuerySet):
