@@ -28,6 +28,7 @@ from .models import (
     HomeSamplingTask,
     RoundArea,
     RoundStatus,
+    Sample,
     SamplingSite,
     SiteStatus,
     TaskKind,
@@ -638,6 +639,31 @@ def home_task_members(task: HomeSamplingTask) -> list[Resident]:
     return list(Resident.objects.filter(household_id=task.household_id).order_by("id"))
 
 
+def home_task_due(task: HomeSamplingTask) -> list[Resident]:
+    """The task's people not yet sampled in the round nor exempt from it."""
+    members = home_task_members(task)
+    ids = [m.pk for m in members]
+    done = set(
+        FirstSample.objects.filter(round_id=task.round_id, resident_id__in=ids).values_list(
+            "resident_id", flat=True
+        )
+    ) | set(
+        Exemption.objects.current()
+        .filter(round_id=task.round_id, resident_id__in=ids)
+        .values_list("resident_id", flat=True)
+    )
+    return [m for m in members if m.pk not in done]
+
+
+def _task_tubes(task: HomeSamplingTask) -> set[str]:
+    """Barcodes of the tubes this task's closings used."""
+    return set(
+        Sample.objects.filter(
+            round_id=task.round_id, client_id__startswith=f"home:{task.pk}:"
+        ).values_list("tube__barcode", flat=True)
+    )
+
+
 def home_task_close(
     *,
     actor,
@@ -646,47 +672,47 @@ def home_task_close(
     residents: Iterable[Resident] | None = None,
     at: dt.datetime | None = None,
 ) -> HomeSamplingTask:
-    """Close a task with the tube used: its samples go in through the upload path.
+    """Record one tube of a task: its samples go in through the upload path.
 
-    The samples' client ids are made from the task and the person, so closing the same
-    task again (a double tap, a retry) stores nothing twice. `residents` defaults to
-    everyone the task is for who is not yet sampled in the round nor exempt.
+    A tube takes at most the round's pool size for the area: a household in a sealed
+    building (single tubes) is closed one tube a person, and the task stays open until
+    everyone due is sampled or exempt. `residents` defaults to the next people due, as
+    many as the tube takes. The samples' client ids are made from the task and the
+    person, and a tube this task already used is a retry: closing again (a double tap,
+    a lost answer) stores nothing twice.
     """
     _require(policy.can_close_home_task(actor))
     _require_area(actor, task.area_code)
     tube = (tube or "").strip()
     if task.status == TaskStatus.CANCELLED:
         raise DomainError("该任务已取消", "this task was cancelled")
+    if tube in _task_tubes(task):
+        return task
     if task.status == TaskStatus.DONE:
-        if task.tube is not None and task.tube.barcode == tube:
-            return task
         raise Conflict("该任务已完成", "this task is already done")
-    members = home_task_members(task)
+    rnd = task.round
+    pool = rnd.pool_size_for(zone_kind_at(task.area_code))
+    due = home_task_due(task)
     if residents is None:
-        skip = set(
-            FirstSample.objects.filter(
-                round_id=task.round_id, resident_id__in=[m.pk for m in members]
-            ).values_list("resident_id", flat=True)
-        ) | set(
-            Exemption.objects.current()
-            .filter(round_id=task.round_id, resident_id__in=[m.pk for m in members])
-            .values_list("resident_id", flat=True)
-        )
-        residents = [m for m in members if m.pk not in skip]
+        residents = due[:pool]
     else:
         residents = list(residents)
-        allowed = {m.pk for m in members}
+        allowed = {m.pk for m in home_task_members(task)}
         if any(r.pk not in allowed for r in residents):
             raise DomainError(
                 "所选居民不属于该任务",
                 "a chosen resident is not part of this task",
                 field="residents",
             )
+        if len(residents) > pool:
+            raise DomainError(
+                f"此处每管最多 {pool} 人，请分管采样",
+                f"a tube here takes at most {pool}: use one tube for each {pool}",
+                field="residents",
+            )
     if not residents:
         raise DomainError("没有需要采样的居民", "nobody left to sample for this task")
     at = at or timezone.now()
-    rnd = task.round
-    pool = rnd.pool_size_for(zone_kind_at(task.area_code))
     events = [
         ingest.Event(
             client_id=f"home:{task.pk}:{r.pk}",
@@ -710,9 +736,12 @@ def home_task_close(
             raise DomainError(first.message_zh, first.message, field="tube")
         from .models import Tube
 
-        task.status, task.closed_at, task.closed_by = TaskStatus.DONE, timezone.now(), actor
-        task.tube = Tube.objects.get(barcode=tube)
-        task.save(update_fields=["status", "closed_at", "closed_by", "tube"])
+        task.tube = Tube.objects.get(round_id=rnd.pk, barcode=tube)
+        fields = ["tube"]
+        if not home_task_due(task):
+            task.status, task.closed_at, task.closed_by = TaskStatus.DONE, timezone.now(), actor
+            fields += ["status", "closed_at", "closed_by"]
+        task.save(update_fields=fields)
         audit_record(
             actor=actor,
             event="testing.home_task_close",
@@ -723,6 +752,7 @@ def home_task_close(
                 "task": task.pk,
                 "tube": tube,
                 "residents": [r.pk for r in residents],
+                "done": task.status == TaskStatus.DONE,
             },
         )
     return task

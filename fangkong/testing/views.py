@@ -407,11 +407,19 @@ def task_close(request, pk):
             error = str(exc)
     else:
         error = form.errors.as_text()
+    # A household in single tubes is closed a tube a person: say who is next.
+    due = services.home_task_due(task) if task.status == TaskStatus.OPEN else []
     if request.htmx:
-        return render(request, "testing/tasks.html#task", {"t": task, "error": error})
+        return render(request, "testing/tasks.html#task", {"t": task, "error": error, "due": due})
     if error:
         messages.error(request, error)
+    elif due:
+        messages.info(request, _next_due_message(due))
     return redirect(f"{_tasks_url(task.round)}#b{task.area_code}")
+
+
+def _next_due_message(due) -> str:
+    return _("Next tube: %(name)s (%(n)d still due)") % {"name": due[0].name, "n": len(due)}
 
 
 @login_required

@@ -8,7 +8,7 @@ from fangkong.factories import make_resident
 from fangkong.people.models import Tag
 from fangkong.testing import selectors, services
 from fangkong.testing.models import (
-    FirstSample,
+    ExemptReason,
     HomeSamplingTask,
     Sample,
     TaskKind,
@@ -61,25 +61,72 @@ def test_tasks_group_by_building(homes, worker_a):
     assert [len(g.tasks) for g in groups] == [1, 1]
 
 
-def test_closing_a_household_task_samples_everyone_due_in_one_tube(homes, worker_a, tree):
+def test_a_sealed_household_is_closed_one_single_tube_a_person(homes, worker_a, tree):
+    _, sealed, rnd = homes
+    services.home_tasks_generate(actor=worker_a, round=rnd)
+    task = HomeSamplingTask.objects.get(kind=TaskKind.SEALED_HOUSEHOLD)
+    tubes = [new_barcode() for _ in sealed]
+    for i, barcode in enumerate(tubes):
+        services.home_task_close(actor=worker_a, task=task, tube=barcode)
+        task.refresh_from_db()
+        # Open until the last person due is in a tube.
+        expected = TaskStatus.DONE if i == len(sealed) - 1 else TaskStatus.OPEN
+        assert task.status == expected and task.tube.barcode == barcode
+        assert len(services.home_task_due(task)) == len(sealed) - i - 1
+    for barcode in tubes:
+        tube = Tube.objects.get(barcode=barcode)
+        assert tube.via == Via.HOME and tube.site is None and tube.pool_size == 1
+        assert tube.samples.count() == 1
+    assert {s.resident for s in Sample.objects.filter(tube__barcode__in=tubes)} == set(sealed)
+    assert not Sample.objects.filter(flags__hasflag=4).exists()  # nothing over its pool
+    assert selectors.coverage_of_area(rnd, tree.building_a1.code).sampled == 4
+    # A retry of any tube it used is a no-op; another tube after the last, a conflict.
+    services.home_task_close(actor=worker_a, task=task, tube=tubes[0])
+    assert Sample.objects.count() == 4
+    with pytest.raises(Conflict):
+        services.home_task_close(actor=worker_a, task=task, tube=new_barcode())
+
+
+def test_a_retried_tube_does_not_take_the_next_person(homes, worker_a):
     _, sealed, rnd = homes
     services.home_tasks_generate(actor=worker_a, round=rnd)
     task = HomeSamplingTask.objects.get(kind=TaskKind.SEALED_HOUSEHOLD)
     barcode = new_barcode()
     services.home_task_close(actor=worker_a, task=task, tube=barcode)
-    task.refresh_from_db()
-    assert task.status == TaskStatus.DONE and task.tube.barcode == barcode
-    tube = Tube.objects.get(barcode=barcode)
-    assert tube.via == Via.HOME and tube.site is None and tube.pool_size == 1  # sealed: single
-    assert {s.resident for s in tube.samples.all()} == set(sealed)
-    assert Sample.objects.filter(tube=tube, flags__hasflag=4).count() == 3  # over a pool of 1
-    assert FirstSample.objects.filter(round=rnd).count() == 4
-    assert selectors.coverage_of_area(rnd, tree.building_a1.code).sampled == 4
-    # Closing again with the same tube is a no-op; with another tube, a conflict.
     services.home_task_close(actor=worker_a, task=task, tube=barcode)
-    assert Sample.objects.count() == 4
-    with pytest.raises(Conflict):
-        services.home_task_close(actor=worker_a, task=task, tube=new_barcode())
+    assert Tube.objects.get(barcode=barcode).samples.count() == 1
+    assert len(services.home_task_due(task)) == len(sealed) - 1
+
+
+def test_a_tube_takes_no_more_than_the_pool(homes, worker_a):
+    _, sealed, rnd = homes
+    rnd.pool_sealed = 3
+    rnd.save(update_fields=["pool_sealed"])
+    services.home_tasks_generate(actor=worker_a, round=rnd)
+    task = HomeSamplingTask.objects.get(kind=TaskKind.SEALED_HOUSEHOLD)
+    with pytest.raises(DomainError, match="at most 3"):
+        services.home_task_close(actor=worker_a, task=task, tube=new_barcode(), residents=sealed)
+    first, second = new_barcode(), new_barcode()
+    services.home_task_close(actor=worker_a, task=task, tube=first)
+    assert Tube.objects.get(barcode=first).samples.count() == 3
+    services.home_task_close(actor=worker_a, task=task, tube=second)
+    task.refresh_from_db()
+    assert task.status == TaskStatus.DONE
+    assert Tube.objects.get(barcode=second).samples.count() == 1
+
+
+def test_an_exempt_member_is_not_waited_for(homes, worker_a):
+    _, sealed, rnd = homes
+    services.home_tasks_generate(actor=worker_a, round=rnd)
+    task = HomeSamplingTask.objects.get(kind=TaskKind.SEALED_HOUSEHOLD)
+    for person in sealed[1:]:
+        services.exemption_grant(
+            actor=worker_a, round=rnd, resident=person, reason=ExemptReason.IN_HOSPITAL, note="住院"
+        )
+    services.home_task_close(actor=worker_a, task=task, tube=new_barcode())
+    task.refresh_from_db()
+    assert task.status == TaskStatus.DONE
+    assert {s.resident for s in Sample.objects.all()} == {sealed[0]}
 
 
 def test_closing_with_a_tube_used_at_a_site_is_refused(homes, worker_a, sampler, site_a):

@@ -160,6 +160,32 @@ def test_door_to_door_tasks_by_building_closed_with_a_tube(
     assert task.status == TaskStatus.DONE
 
 
+def test_a_sealed_household_task_says_who_goes_in_the_next_tube(
+    client_for, worker_a, tree, command_user
+):
+    from fangkong.areas.services import zone_declare
+
+    from .conftest import launch
+
+    first = make_resident(tree.household_a1, "甲一")
+    second = make_resident(tree.household_a1, "乙二")
+    zone_declare(actor=command_user, area=tree.building_a1, kind="sealed", reason="阳性病例")
+    rnd = launch(command_user, tree.street)
+    services.home_tasks_generate(actor=worker_a, round=rnd)
+    task = HomeSamplingTask.objects.get()
+    client = client_for(worker_a)
+    url = reverse("testing:task_close", args=[task.pk])
+    page = client.post(url, {"tube": new_barcode()}, HTTP_HX_REQUEST="true").content.decode()
+    assert second.name in page and first.name not in page and 'name="tube"' in page
+    task.refresh_from_db()
+    assert task.status == TaskStatus.OPEN
+    last = new_barcode()
+    page = client.post(url, {"tube": last}, HTTP_HX_REQUEST="true").content.decode()
+    assert last in page and 'name="tube"' not in page
+    task.refresh_from_db()
+    assert task.status == TaskStatus.DONE
+
+
 def test_a_task_closed_with_a_taken_tube_shows_why(
     client_for, worker_a, tree, command_user, sampler, site_a
 ):
