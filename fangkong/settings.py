@@ -225,6 +225,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 # Rosters bigger than this many rows are imported by the background worker.
 ROSTER_INLINE_MAX_ROWS = envint("FANGKONG_ROSTER_INLINE_MAX_ROWS", 2000)
 
+# The sampler's page keeps scans on the phone until their tube is sealed, or this many
+# seconds after the first of them (0: send each scan at once).
+SAMPLER_HOLD_SECONDS = envint("FANGKONG_SAMPLER_HOLD_S", 60)
+
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],

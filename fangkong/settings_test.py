@@ -10,3 +10,5 @@ STORAGES = {
 }
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+# Browser tests watch each scan arrive; the hold has its own test.
+SAMPLER_HOLD_SECONDS = 0

@@ -8,6 +8,7 @@
 | FANGKONG_INGEST_STATEMENT_MS | 5000 | PostgreSQL statement_timeout inside an upload |
 | FANGKONG_INGEST_LOCK_MS | 2000 | PostgreSQL lock_timeout inside an upload |
 | FANGKONG_INGEST_MAX_EVENTS | 1000 | events in one upload |
+| FANGKONG_INGEST_PACE_S | 30 | when the gate is pressed, devices are asked to wait up to this long before their next upload (`Upload-Pace`); 0: never |
 """
 
 import os
@@ -37,6 +38,7 @@ class IngestConf:
     statement_ms: int
     lock_ms: int
     max_events: int
+    pace_s: int
 
 
 def ingest_conf() -> IngestConf:
@@ -47,4 +49,5 @@ def ingest_conf() -> IngestConf:
         statement_ms=_int("FANGKONG_INGEST_STATEMENT_MS", 5000, 100, 600_000),
         lock_ms=_int("FANGKONG_INGEST_LOCK_MS", 2000, 100, 600_000),
         max_events=_int("FANGKONG_INGEST_MAX_EVENTS", 1000, 1, 100_000),
+        pace_s=_int("FANGKONG_INGEST_PACE_S", 30, 0, 600),
     )

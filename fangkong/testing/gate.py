@@ -16,6 +16,12 @@ gunicorn configuration's `post_worker_init` hook hands each worker's pool queue 
 slots and their waiters. Inside an admitted upload, PostgreSQL's `statement_timeout` and
 `lock_timeout` (see services) bound the time spent on the database; a timeout is
 answered with the same 503.
+
+Before it refuses, the gate asks devices to come less often: an upload admitted while
+every slot of its process was taken, or while others waited, is answered with an
+`Upload-Pace` header (seconds). A device that honours it keeps its scans a while and
+sends them in fewer, larger uploads, which cost the server far less a person (the cost
+of an upload is mostly fixed; docs/benchmarks.md). A quiet server sends no header.
 """
 
 import functools
@@ -64,18 +70,24 @@ class Gate:
         queue: int,
         wait_seconds: float,
         backlog: Callable[[], int] | None = None,
+        pace_s: int = 0,
     ):
         self.slots, self.queue, self.wait_seconds = slots, queue, wait_seconds
-        self.backlog = backlog
+        self.backlog, self.pace_s = backlog, pace_s
         self._free = threading.BoundedSemaphore(slots)
         self._lock = threading.Lock()
         self.waiting = 0
         self.refused = 0
+        self.in_use = 0
 
     @contextmanager
     def admit(self):
+        """Hold a slot for one upload; yields whether the gate was pressed when it was
+        admitted (every slot taken, or uploads waiting)."""
+        pressed = False
         # Fast path: a free slot, no waiting.
         if not self._free.acquire(blocking=False):
+            pressed = True
             held = self.backlog() if self.backlog is not None else 0
             with self._lock:
                 if self.waiting + held >= self.queue:
@@ -91,9 +103,16 @@ class Gate:
                 with self._lock:
                     self.refused += 1
                 raise Overloaded
+        with self._lock:
+            self.in_use += 1
+            pressed = pressed or self.in_use >= self.slots or self.waiting > 0
+        if not pressed and self.backlog is not None:
+            pressed = self.backlog() > 0
         try:
-            yield
+            yield pressed
         finally:
+            with self._lock:
+                self.in_use -= 1
             self._free.release()
 
 
@@ -108,8 +127,16 @@ def upload_gate() -> Gate:
         with _gate_lock:
             if _gate is None:
                 conf = ingest_conf()
-                _gate = Gate(conf.slots, conf.queue, conf.wait_ms / 1000, server_backlog())
+                _gate = Gate(
+                    conf.slots, conf.queue, conf.wait_ms / 1000, server_backlog(), conf.pace_s
+                )
     return _gate
+
+
+def pace_seconds(base: int) -> int:
+    """How long a device should keep its scans before its next upload: between half and
+    all of `base`, at random, so that paced devices do not come back together."""
+    return random.randint(max(1, base // 2), max(1, base))
 
 
 def busy_response(retry_after: int | None = None) -> JsonResponse:
@@ -138,10 +165,14 @@ def shed_load(view):
 
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
+        gate = upload_gate()
         try:
-            with upload_gate().admit():
-                return view(request, *args, **kwargs)
+            with gate.admit() as pressed:
+                response = view(request, *args, **kwargs)
         except Overloaded:
             return busy_response()
+        if pressed and gate.pace_s and response.status_code == 200:
+            response["Upload-Pace"] = str(pace_seconds(gate.pace_s))
+        return response
 
     return wrapper

@@ -8,6 +8,7 @@ reload with no network.
 
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
@@ -40,6 +41,7 @@ def sampler(request):
         "sw_url": reverse("testing:sampler_sw"),
         "sw_scope": page,
         "login_url": f"{reverse('accounts:login')}?next={page}",
+        "hold_seconds": settings.SAMPLER_HOLD_SECONDS,
     }
     return render(request, "testing/sampler.html", context)
 

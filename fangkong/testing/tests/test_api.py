@@ -281,6 +281,38 @@ def test_uploads_are_refused_fast_with_retry_after_when_the_gate_is_full(
     assert response.status_code == 200
 
 
+def test_a_pressed_gate_asks_devices_for_a_pace_and_a_quiet_one_does_not(
+    client, bearer, sampler, rnd, site_a, people_a, monkeypatch
+):
+    g = gate.Gate(slots=2, queue=4, wait_seconds=1, pace_s=30)
+    monkeypatch.setattr(gate, "_gate", g)
+    headers, channel = bearer(sampler), site_a.channels.first()
+    quiet = _post(client, headers, _body(rnd, channel, people_a[:1]))
+    assert quiet.status_code == 200 and "Upload-Pace" not in quiet
+    with g.admit():  # another upload holds the other slot: this one takes the last
+        pressed = _post(client, headers, _body(rnd, channel, people_a[1:2]))
+    assert pressed.status_code == 200 and 15 <= int(pressed["Upload-Pace"]) <= 30
+    assert Sample.objects.count() == 2
+    g.pace_s = 0  # FANGKONG_INGEST_PACE_S=0: never
+    with g.admit():
+        assert "Upload-Pace" not in _post(client, headers, _body(rnd, channel, people_a[2:3]))
+
+
+def test_the_gate_says_when_it_was_pressed():
+    backlog = [0]
+    g = gate.Gate(slots=2, queue=4, wait_seconds=1, backlog=lambda: backlog[0])
+    with g.admit() as first:
+        assert first is False
+        with g.admit() as second:  # the last slot
+            assert second is True
+    with g.admit() as alone:
+        assert alone is False
+    backlog[0] = 1  # requests wait in the server's queue
+    with g.admit() as queued:
+        assert queued is True
+    assert g.in_use == 0
+
+
 def test_the_gate_admits_up_to_its_slots_and_queue_then_refuses():
     g = gate.Gate(slots=2, queue=1, wait_seconds=2)
     entered, release = threading.Barrier(3), threading.Event()

@@ -315,3 +315,51 @@ def test_the_page_backs_off_while_the_server_sheds_load(phone_page, sampler, rnd
     wait_pending(page, 0)
     assert calls["busy"] == 2 and calls["through"] >= 1
     assert Sample.objects.filter(resident=people_a[0]).count() == 1
+
+
+def test_scans_wait_for_their_tube_s_seal_and_the_server_s_pace(
+    phone_page, settings, sampler, rnd, site_a, people_a
+):
+    """One upload a tube, not one a scan; and fewer, larger ones when the server asks."""
+    settings.SAMPLER_HOLD_SECONDS = 60
+    page = phone_page
+    uploads = []
+
+    def paced(route):
+        uploads.append(len(json.loads(route.request.post_data)["events"]))
+        response = route.fetch()
+        headers = {**response.headers, "upload-pace": "30"} if len(uploads) == 1 else None
+        route.fulfill(response=response, headers=headers)
+
+    page.context.route("**/api/v1/testing/uploads", paced)
+    open_sampler(page)
+    channel = site_a.channels.order_by("name")[0]
+    page.select_option("#setup-channel", str(channel.pk))
+    page.click("#setup-done")
+    scan(page, "TH000001")
+    for r in people_a[:2]:
+        scan(page, code_for(r))
+        page.get_by_text(f"{r.name} {r.id_masked} ✓").first.wait_for()
+    # Held on the phone, and the page says so; the 2-second tick passes and sends nothing.
+    expect(page.locator("#sync-state")).to_contain_text("封管")
+    page.wait_for_timeout(4500)
+    expect(page.locator("#pending-count")).to_have_text("3")
+    assert uploads == []
+    # Sealing sends the tube: one upload of open, two samples and the seal.
+    page.click("#seal")
+    wait_pending(page, 0)
+    assert uploads == [4]
+    # The server answered with a pace: the next tube waits even when sealed ...
+    scan(page, "TH000002")
+    scan(page, code_for(people_a[2]))
+    page.get_by_text(f"{people_a[2].name} {people_a[2].id_masked} ✓").first.wait_for()
+    page.click("#seal")
+    expect(page.locator("#sync-state")).to_contain_text("服务器繁忙")
+    page.wait_for_timeout(4500)
+    expect(page.locator("#pending-count")).to_have_text("3")
+    assert uploads == [4]
+    # ... until the sampler asks for it.
+    page.click("#upload-now")
+    wait_pending(page, 0)
+    assert uploads == [4, 3]
+    assert Sample.objects.filter(resident__in=people_a[:3]).count() == 3
