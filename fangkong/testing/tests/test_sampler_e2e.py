@@ -216,6 +216,14 @@ def open_sampler(page, username="sampler_a"):
     page.wait_for_selector("#sampler[data-ready=true]")
 
 
+def start_first_channel(page, site):
+    """Open the page and start sampling at the site's first channel."""
+    open_sampler(page)
+    channel = site.channels.order_by("name")[0]
+    page.select_option("#setup-channel", str(channel.pk))
+    page.click("#setup-done")
+
+
 def test_the_page_checks_codes_and_id_numbers_as_the_server_does(phone_page, sampler, rnd, tree):
     """The page's offline checks (WebCrypto Ed25519, GB 11643) agree with Python's."""
     page = phone_page
@@ -305,10 +313,7 @@ def test_the_page_backs_off_while_the_server_sheds_load(phone_page, sampler, rnd
             route.continue_()
 
     page.context.route("**/api/v1/testing/uploads", busy_twice)
-    open_sampler(page)
-    channel = site_a.channels.order_by("name")[0]
-    page.select_option("#setup-channel", str(channel.pk))
-    page.click("#setup-done")
+    start_first_channel(page, site_a)
     scan(page, "TB000001")
     scan(page, code_for(people_a[0]))
     expect(page.locator("#sync-state")).to_contain_text("重试")
@@ -332,10 +337,7 @@ def test_scans_wait_for_their_tube_s_seal_and_the_server_s_pace(
         route.fulfill(response=response, headers=headers)
 
     page.context.route("**/api/v1/testing/uploads", paced)
-    open_sampler(page)
-    channel = site_a.channels.order_by("name")[0]
-    page.select_option("#setup-channel", str(channel.pk))
-    page.click("#setup-done")
+    start_first_channel(page, site_a)
     scan(page, "TH000001")
     for r in people_a[:2]:
         scan(page, code_for(r))
