@@ -120,7 +120,10 @@ def load(residents: int) -> None:
         # Load without the secondary indexes, then build them (as for any bulk load).
         c.execute(
             "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'people_resident' "
-            "AND indexname <> 'people_resident_pkey' AND indexname NOT LIKE '%%_key'"
+            "AND indexname <> 'people_resident_pkey' AND indexname NOT LIKE '%%_key' "
+            # An index behind a constraint (resident_unique_id) stays: it cannot be
+            # dropped alone, and the load keeps it correct.
+            "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = indexname)"
         )
         indexes = c.fetchall()
         for name, _ in indexes:
