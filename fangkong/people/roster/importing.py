@@ -244,6 +244,39 @@ def _run(job_id: int, open_source, progress: Progress | None) -> ImportJob:
     return job
 
 
+STOPPED = (
+    "导入中断（后台进程停止），请重新导入该文件：已导入的行不会重复",
+    "the import stopped (its background worker died); import the file again: rows "
+    "already imported are not duplicated",
+)
+
+
+def roster_jobs_reap(*, older_than) -> int:
+    """Fail the imports that have been running longer than `older_than` (a timedelta):
+    their worker died (a restart, the machine, memory), and without this the page would
+    show them running for ever. A 100,000-row roster takes under a minute, so an hour is
+    far beyond any live import. Re-importing is safe: it changes nothing already in."""
+    cutoff = timezone.now() - older_than
+    stale = list(
+        ImportJob.objects.filter(status=ImportStatus.RUNNING, started_at__lt=cutoff).values_list(
+            "pk", flat=True
+        )
+    )
+    if not stale:
+        return 0
+    with transaction.atomic():
+        reaped = ImportJob.objects.filter(pk__in=stale, status=ImportStatus.RUNNING).update(
+            status=ImportStatus.FAILED,
+            finished_at=timezone.now(),
+            error_zh=STOPPED[0],
+            error_en=STOPPED[1],
+        )
+        ImportUpload.objects.filter(job_id__in=stale).delete()
+    for pk in stale:
+        logger.warning("roster import %s was still running after %s: marked failed", pk, older_than)
+    return reaped
+
+
 def _upload(job: ImportJob) -> bytes:
     upload = ImportUpload.objects.filter(job_id=job.pk).first()
     if upload is None:

@@ -270,3 +270,41 @@ def test_read_ahead_hands_on_items_and_errors_and_stops_when_left():
     time.sleep(0.5)
     assert len(produced) == seen
     assert not any(t.name == "roster-reader" for t in threading.enumerate())
+
+
+def test_an_import_whose_worker_died_is_marked_failed_and_a_live_one_is_not(worker_a, tree):
+    import datetime as dt
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from fangkong.people.models import ImportUpload
+
+    now = timezone.now()
+
+    def job(status, started_minutes_ago):
+        made = ImportJob.objects.create(
+            area=tree.community_a, created_by=worker_a, file_name="x.xlsx", sha256="0" * 64
+        )
+        ImportJob.objects.filter(pk=made.pk).update(
+            status=status, started_at=now - dt.timedelta(minutes=started_minutes_ago)
+        )
+        ImportUpload.objects.create(job=made, cipher=b"\x00")
+        return made
+
+    dead, live, queued = (
+        job(ImportStatus.RUNNING, 90),
+        job(ImportStatus.RUNNING, 5),
+        job(ImportStatus.QUEUED, 90),
+    )
+    out = io.StringIO()
+    call_command("roster_reap", "--minutes", "60", stdout=out)
+    assert "Marked 1" in out.getvalue()
+    for j in (dead, live, queued):
+        j.refresh_from_db()
+    assert dead.status == ImportStatus.FAILED and dead.finished_at is not None
+    assert "import the file again" in dead.error_en and "重新导入" in dead.error_zh
+    assert live.status == ImportStatus.RUNNING and queued.status == ImportStatus.QUEUED
+    assert set(ImportUpload.objects.values_list("job_id", flat=True)) == {live.pk, queued.pk}
+    call_command("roster_reap", stdout=out)  # again: nothing more
+    assert "Marked 0" in out.getvalue()
