@@ -21,6 +21,11 @@ def fangkong(*args: str, url: str, check: bool = True, **kwargs) -> subprocess.C
     )
 
 
+def collect_static(url: str) -> None:
+    """As `make serve` does before gunicorn starts: production serves collected files."""
+    fangkong("collectstatic", "--noinput", "-v", "0", url=url)
+
+
 def machine() -> str:
     model = platform.processor() or "?"
     try:

@@ -44,7 +44,7 @@ from pathlib import Path
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import OUT, ROOT, cpu_probe, machine  # noqa: E402
+from _common import OUT, ROOT, collect_static, cpu_probe, machine  # noqa: E402
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/fk_ingest"
 TARGET_PEOPLE = 5000
@@ -297,6 +297,7 @@ def serve(url: str, port: int, extra_env: dict | None = None) -> subprocess.Pope
         "FANGKONG_WEB_MAX_REQUESTS": "0",
         **(extra_env or {}),
     }
+    collect_static(url)
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py"], cwd=ROOT, env=env
     )

@@ -25,7 +25,7 @@ import urllib.parse
 import urllib.request
 
 import psycopg
-from _common import DEFAULT_URL, LOGINS, ROOT, machine
+from _common import DEFAULT_URL, LOGINS, ROOT, collect_static, machine
 
 TARGET_P95_MS = 200
 
@@ -108,6 +108,7 @@ def main() -> int:
         "FANGKONG_BIND": f"127.0.0.1:{args.port}",
         "FANGKONG_ACCESS_LOG": "",
     }
+    collect_static(args.database_url)
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py"], cwd=ROOT, env=env
     )
