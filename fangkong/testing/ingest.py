@@ -539,7 +539,10 @@ def ingest(
     """Store one upload; one result per event, in order. Call inside a transaction.
 
     `timeouts`: PostgreSQL's statement and lock timeouts (ms) for the rest of the
-    transaction, set in the same round trip as the first query."""
+    transaction, set in the same round trip as the first query, with sequential scans
+    off: every statement here is an index probe, and a plan made while a round's tables
+    were still empty (a fresh round on a fresh database) would otherwise scan them whole
+    for every upload for as long as the connection keeps it (docs/benchmarks.md)."""
     now = timezone.now()
     device_id = (device_id or "")[:64]
     results: dict[str, Result] = {}
@@ -552,7 +555,8 @@ def ingest(
         before.append(
             (
                 "SELECT set_config('statement_timeout', %s, true), "
-                "set_config('lock_timeout', %s, true)",
+                "set_config('lock_timeout', %s, true), "
+                "set_config('enable_seqscan', 'off', true)",
                 [f"{timeouts[0]}ms", f"{timeouts[1]}ms"],
             )
         )
