@@ -11,7 +11,10 @@ from django.utils import timezone
 from fangkong.accounts import policy
 from fangkong.areas.models import Area, Household, Level, ZoneKind
 from fangkong.core.audit import audit_record
-from fangkong.core.errors import Conflict, DomainError, PermissionDenied
+from fangkong.core.errors import Conflict, DomainError
+from fangkong.core.guards import require as _require
+from fangkong.core.guards import require_area as _require_area
+from fangkong.core.guards import required_reason as _reason
 from fangkong.core.scoping import minimal_prefixes
 from fangkong.people.models import Resident, Tag
 
@@ -45,23 +48,6 @@ class Busy(DomainError):
     """The database could not take the upload in time; the device should retry."""
 
     code = "busy"
-
-
-def _require(permitted: bool) -> None:
-    if not permitted:
-        raise PermissionDenied("您的角色无权进行此操作", "your role may not do this")
-
-
-def _require_area(actor, code: str) -> None:
-    if actor is not None and not actor.may_see_area(code):
-        raise PermissionDenied("该区域不在您的辖区内", "this area is outside your jurisdiction")
-
-
-def _reason(reason: str) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise DomainError("必须填写理由", "a reason is required", field="reason")
-    return reason
 
 
 def _check_pools(pools: dict[str, int]) -> None:
