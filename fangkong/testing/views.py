@@ -409,17 +409,19 @@ def task_close(request, pk):
         error = form.errors.as_text()
     # A household in single tubes is closed a tube a person: say who is next.
     due = services.home_task_due(task) if task.status == TaskStatus.OPEN else []
+    next_due = (
+        _("Next tube: %(name)s (%(n)d still due)") % {"name": due[0].name, "n": len(due)}
+        if due
+        else ""
+    )
     if request.htmx:
-        return render(request, "testing/tasks.html#task", {"t": task, "error": error, "due": due})
+        context = {"t": task, "error": error, "next_due": next_due}
+        return render(request, "testing/tasks.html#task", context)
     if error:
         messages.error(request, error)
-    elif due:
-        messages.info(request, _next_due_message(due))
+    elif next_due:
+        messages.info(request, next_due)
     return redirect(f"{_tasks_url(task.round)}#b{task.area_code}")
-
-
-def _next_due_message(due) -> str:
-    return _("Next tube: %(name)s (%(n)d still due)") % {"name": due[0].name, "n": len(due)}
 
 
 @login_required
