@@ -12,6 +12,7 @@ from ninja.security import HttpBearer, SessionAuth
 
 from fangkong.accounts.services import token_authenticate
 from fangkong.core.errors import Conflict, DomainError, NotFound, PermissionDenied
+from fangkong.core.registry import fangkong_apps
 
 
 class BearerToken(HttpBearer):
@@ -128,9 +129,7 @@ def openapi_json(request):
     return JsonResponse(api.get_openapi_schema(path_prefix="/api/v1"))
 
 
-api.add_router("/areas", "fangkong.areas.api.router")
-api.add_router("/residents", "fangkong.people.api.router")
-api.add_router("/audit", "fangkong.core.api.router")
-api.add_router("/me", "fangkong.accounts.api.router")
-api.add_router("/testing", "fangkong.testing.api.router")
-api.add_router("/labs", "fangkong.labs.api.router")
+# Every app's router under the prefix its AppConfig declares (fangkong/core/registry.py).
+for config in fangkong_apps():
+    if config.api_prefix:
+        api.add_router(config.api_prefix, f"{config.name}.api.router")

@@ -160,7 +160,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "fangkong.core.context_processors.navigation",
-                "fangkong.labs.context_processors.recalls",
+                "fangkong.core.context_processors.apps_context",
             ],
         },
     }

@@ -4,8 +4,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from fangkong.core.audit import audit_record
+from fangkong.core.roles import Role
 
-from .models import ApiToken, Role, User
+from .models import ApiToken, User
 
 
 @transaction.atomic

@@ -65,6 +65,11 @@ class Area(models.Model):
         return self.name
 
     @property
+    def level_name(self) -> str:
+        """The level as the API names it: district, street, community, compound, building."""
+        return Level(self.level).name.lower()
+
+    @property
     def ancestor_codes(self) -> list[str]:
         return ancestor_codes(self.code)[:-1]
 

@@ -40,10 +40,10 @@ from django.db import connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from fangkong.accounts import policy
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import DomainError
 from fangkong.core.guards import require, require_area, required_reason
+from fangkong.labs.permissions import can_manage_recalls, can_rule_out_cases, can_upload_results
 from fangkong.testing import services as testing_services
 from fangkong.testing.models import (
     FirstSample,
@@ -166,7 +166,7 @@ def results_import(
     *, actor, rows: Iterable[ResultRow | RowError], upload: ResultUpload | None = None
 ) -> ImportOutcome:
     """Store a lab's results (rows already read and checked by `files.clean_row`)."""
-    require(policy.can_upload_results(actor))
+    require(can_upload_results(actor))
     size = labs_conf().chunk
     outcome = ImportOutcome()
     chunk: list[ResultRow] = []
@@ -228,7 +228,7 @@ def _read_ahead(rows: Iterable, size: int) -> Iterator:
 def results_upload_submit(*, actor, file_name: str, data: bytes) -> ResultUpload:
     """A file from the upload page: stored now if small, else queued for the worker
     (a million rows take about a minute, longer than a web request may)."""
-    require(policy.can_upload_results(actor))
+    require(can_upload_results(actor))
     upload = ResultUpload(
         lab=actor,
         source="file",
@@ -786,7 +786,7 @@ def recalls_arrange(
     *, actor, recalls: Iterable[Recall], via: str, site: SamplingSite | None = None
 ) -> int:
     """Arrange open recalls' resamples: at home (a door-to-door task) or at a site."""
-    require(policy.can_manage_recalls(actor))
+    require(can_manage_recalls(actor))
     if via not in (ResampleVia.HOME, ResampleVia.SITE):
         raise DomainError("请选择上门或到采样点", "choose at home or at a site", field="via")
     if via == ResampleVia.SITE:
@@ -828,7 +828,7 @@ def recalls_arrange(
 @transaction.atomic
 def recall_cancel(*, actor, recall: Recall, reason: str) -> Recall:
     """Close a recall without a resample (moved away, tested in hospital), with a reason."""
-    require(policy.can_manage_recalls(actor))
+    require(can_manage_recalls(actor))
     require_area(actor, recall.area_code)
     reason = required_reason(reason)
     if not recall.is_open:
@@ -854,7 +854,7 @@ def recall_cancel(*, actor, recall: Recall, reason: str) -> Recall:
 @transaction.atomic
 def case_rule_out(*, actor, case: PositiveCase, reason: str) -> PositiveCase:
     """复核排除: turn a positive case back, only with a reason on record."""
-    require(policy.can_rule_out_cases(actor))
+    require(can_rule_out_cases(actor))
     require_area(actor, case.area_code)
     reason = required_reason(reason)
     if case.status != CaseStatus.CONFIRMED:

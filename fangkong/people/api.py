@@ -11,15 +11,15 @@ from django.db import IntegrityError
 from django.http import HttpResponse
 from ninja import Field, Query, Router, Schema, Status
 
-from fangkong.accounts import policy
-from fangkong.accounts.models import Role
 from fangkong.areas.models import Area, Household, Level
 from fangkong.areas.services import household_get_or_create
 from fangkong.core.api import MAX_PAGE, PageOut, errors, page_out, require
 from fangkong.core.errors import DomainError
 from fangkong.core.idnumbers import IdType
+from fangkong.core.roles import Role
 from fangkong.core.shortcuts import get_scoped_or_404
 from fangkong.core.text import clean
+from fangkong.people.permissions import can_edit_residents, can_read_residents
 
 from . import selectors, services
 from .models import Residency, Resident, Tag
@@ -132,7 +132,7 @@ class RevealOut(Schema):
 
 def _may_read(user) -> bool:
     # A resident reads their own household; `for_user` cuts them to it.
-    return policy.can_read_residents(user) or user.role == Role.RESIDENT
+    return can_read_residents(user) or user.role == Role.RESIDENT
 
 
 def _scoped(request, resident_id: int) -> Resident:
@@ -223,7 +223,7 @@ def resident_reveal(
     request, resident_id: int, response: HttpResponse, payload: RevealIn | None = None
 ):
     """The full ID and phone numbers, for roles that may see them. Every call is audited."""
-    require(policy.can_read_residents(request.auth))
+    require(can_read_residents(request.auth))
     resident = _scoped(request, resident_id)
     numbers = services.resident_reveal(
         actor=request.auth, resident=resident, reason=payload.reason if payload else ""
@@ -235,7 +235,7 @@ def resident_reveal(
 @router.post("/", response={201: WriteOut, 200: WriteOut, **errors(400, 403, 409, 422)})
 def resident_create(request, payload: ResidentIn):
     """Register a resident. A known ID number updates that resident instead (200)."""
-    require(policy.can_edit_residents(request.auth))
+    require(can_edit_residents(request.auth))
     data = _validate(payload)
     household = _household(request.auth, payload.household)
     try:
@@ -267,14 +267,14 @@ def _update(request, resident: Resident, payload: ResidentUpdateIn) -> dict:
 @router.put("/{resident_id}", response={200: WriteOut, **errors(400, 403, 404, 422)})
 def resident_replace(request, resident_id: int, payload: ResidentUpdateIn):
     """Replace a resident's record. The ID number must be the one on record."""
-    require(policy.can_edit_residents(request.auth))
+    require(can_edit_residents(request.auth))
     return _update(request, _scoped(request, resident_id), payload)
 
 
 @router.patch("/{resident_id}", response={200: WriteOut, **errors(400, 403, 404, 422)})
 def resident_patch(request, resident_id: int, payload: ResidentPatchIn):
     """Change some fields of a resident; the rest stay as they are."""
-    require(policy.can_edit_residents(request.auth))
+    require(can_edit_residents(request.auth))
     resident = _scoped(request, resident_id)
     current = {
         "name": resident.name,

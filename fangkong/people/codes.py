@@ -37,9 +37,9 @@ from django.utils import timezone
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
-from fangkong.accounts import policy
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import DomainError, PermissionDenied
+from fangkong.people.permissions import can_edit_residents, can_read_residents
 
 VERSION = "FK1"
 SIGNATURE_CHARS = 86  # 64 bytes in base64url without padding
@@ -215,7 +215,7 @@ def qr_runs(text: str) -> tuple[int, list[tuple[int, int, int]]]:
 @transaction.atomic
 def code_show(*, actor, resident) -> str:
     """The code of `resident`, for a staff member who may read them; audited."""
-    if not policy.can_read_residents(actor) or not actor.may_see_area(resident.area_code):
+    if not can_read_residents(actor) or not actor.may_see_area(resident.area_code):
         raise PermissionDenied("您不能查看该居民的码", "you may not see this resident's code")
     audit_record(actor=actor, event="codes.view", target=resident, area_code=resident.area_code)
     return code_for(resident)
@@ -231,7 +231,7 @@ def codes_print(*, actor, building, only_no_smartphone: bool = False) -> bytes:
     from .models import Resident, Tag
 
     # Those who keep the roster of a building hand out its stickers.
-    if not policy.can_edit_residents(actor) or not actor.may_see_area(building.code):
+    if not can_edit_residents(actor) or not actor.may_see_area(building.code):
         raise PermissionDenied(
             "您不能打印该楼栋的居民码", "you may not print this building's codes"
         )

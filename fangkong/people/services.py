@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import Count, Q
 
-from fangkong.accounts import policy
 from fangkong.areas.models import Area, Household, Level
 from fangkong.areas.services import building_stats_store
 from fangkong.core import idnumbers, pii
@@ -16,6 +15,7 @@ from fangkong.core.errors import Conflict, DomainError, PermissionDenied
 from fangkong.core.idnumbers import IdNumberError
 from fangkong.core.phones import normalize_phone
 from fangkong.core.text import clean_name
+from fangkong.people.permissions import can_reveal_pii
 
 from .models import Residency, Resident, Tag, id_hash, years_ago
 from .pinyin import pinyin_keys
@@ -180,7 +180,7 @@ def resident_update(
 
 def resident_reveal(*, actor, resident: Resident, reason: str = "") -> dict[str, str]:
     """The full ID and phone numbers, for a role that may see them; always audited."""
-    if not policy.can_reveal_pii(actor):
+    if not can_reveal_pii(actor):
         raise PermissionDenied("您的角色不能查看完整证件号", "your role may not see full numbers")
     audit_record(
         actor=actor,

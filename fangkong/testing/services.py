@@ -8,7 +8,6 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from fangkong.accounts import policy
 from fangkong.areas.models import Area, Household, Level, ZoneKind
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import Conflict, DomainError
@@ -17,6 +16,14 @@ from fangkong.core.guards import require_area as _require_area
 from fangkong.core.guards import required_reason as _reason
 from fangkong.core.scoping import minimal_prefixes
 from fangkong.people.models import Resident, Tag
+from fangkong.testing.permissions import (
+    can_close_home_task,
+    can_exempt,
+    can_manage_sites,
+    can_plan_home_sampling,
+    can_run_round,
+    can_sample,
+)
 
 from . import ingest
 from .conf import ingest_conf
@@ -83,7 +90,7 @@ def round_launch(
     note: str = "",
 ) -> TestingRound:
     """Launch a round over areas. Expected counts per building are taken now (launch)."""
-    _require(policy.can_run_round(actor))
+    _require(can_run_round(actor))
     name = (name or "").strip()
     if not name:
         raise DomainError("轮次名称为空", "the round needs a name", field="name")
@@ -169,7 +176,7 @@ def round_edit(
     pool_prevention: int | None = None,
 ) -> TestingRound:
     """Change the deadline or the pool-size rule of a round under way."""
-    _require(policy.can_run_round(actor))
+    _require(can_run_round(actor))
     reason = _reason(reason)
     rnd = TestingRound.objects.select_for_update().get(pk=round.pk)
     if not rnd.is_active:
@@ -208,7 +215,7 @@ def round_edit(
 @transaction.atomic
 def round_close(*, actor, round: TestingRound, reason: str) -> TestingRound:
     """Close a round. Samples taken before now that arrive later are still accepted."""
-    _require(policy.can_run_round(actor))
+    _require(can_run_round(actor))
     reason = _reason(reason)
     rnd = TestingRound.objects.select_for_update().get(pk=round.pk)
     if not rnd.is_active:
@@ -239,7 +246,7 @@ def site_create(
     closes_at: dt.time | None = None,
     channels: int = 1,
 ) -> SamplingSite:
-    _require(policy.can_manage_sites(actor))
+    _require(can_manage_sites(actor))
     _require_area(actor, area.code)
     name = (name or "").strip()
     if not name:
@@ -284,7 +291,7 @@ def _status(status: str) -> str:
 def site_set_status(*, actor, site: SamplingSite, status: str, reason: str = "") -> SamplingSite:
     """Open, pause or close a site. Devices stop offering it; uploads already taken
     there are still accepted (the swabs exist)."""
-    _require(policy.can_manage_sites(actor))
+    _require(can_manage_sites(actor))
     _require_area(actor, site.area_code)
     status = _status(status)
     if site.status == status:
@@ -304,7 +311,7 @@ def site_set_status(*, actor, site: SamplingSite, status: str, reason: str = "")
 
 @transaction.atomic
 def channel_add(*, actor, site: SamplingSite, name: str = "") -> Channel:
-    _require(policy.can_manage_sites(actor))
+    _require(can_manage_sites(actor))
     _require_area(actor, site.area_code)
     name = (name or "").strip()
     if not name:
@@ -320,7 +327,7 @@ def channel_add(*, actor, site: SamplingSite, name: str = "") -> Channel:
 
 @transaction.atomic
 def channel_set_status(*, actor, channel: Channel, status: str) -> Channel:
-    _require(policy.can_manage_sites(actor))
+    _require(can_manage_sites(actor))
     _require_area(actor, channel.area_code)
     status = _status(status)
     if channel.status != status:
@@ -346,7 +353,7 @@ def samples_upload(*, actor, device_id: str, events: list[ingest.Event]) -> list
     refusal is kept as an UploadEvent. On PostgreSQL the transaction carries a
     statement and a lock timeout, so a swamped database answers Busy (503) quickly.
     """
-    _require(policy.can_sample(actor))
+    _require(can_sample(actor))
     conf = ingest_conf()
     if len(events) > conf.max_events:
         raise DomainError(
@@ -388,7 +395,7 @@ def exemption_grant(
     *, actor, round: TestingRound, resident: Resident, reason: str, note: str = ""
 ) -> Exemption:
     """Record that a person is not expected in a round (away, in hospital, isolated)."""
-    _require(policy.can_exempt(actor))
+    _require(can_exempt(actor))
     _require_area(actor, resident.area_code)
     if reason not in ExemptReason.values:
         raise DomainError("免采原因无效", "unknown reason for exemption", field="reason")
@@ -432,7 +439,7 @@ def exemption_grant(
 @transaction.atomic
 def exemption_end(*, actor, exemption: Exemption, reason: str) -> Exemption:
     """End an exemption (the person is back): they are expected again."""
-    _require(policy.can_exempt(actor))
+    _require(can_exempt(actor))
     _require_area(actor, exemption.area_code)
     reason = _reason(reason)
     ex = Exemption.objects.select_for_update().get(pk=exemption.pk)
@@ -474,7 +481,7 @@ def home_tasks_generate(*, actor, round: TestingRound, area: Area | None = None)
     """Make the door-to-door tasks of a round within the actor's jurisdiction (or `area`):
     every household of a sealed building, every bedridden resident elsewhere. Running it
     again adds only what is new (a building sealed since, a newly bedridden person)."""
-    _require(policy.can_plan_home_sampling(actor))
+    _require(can_plan_home_sampling(actor))
     if not round.is_active:
         raise DomainError("该轮次已结束", "this round is closed")
     scope = actor.scope_prefixes() if actor is not None else [""]
@@ -554,7 +561,7 @@ def home_task_create(
     *, actor, round: TestingRound, resident: Resident, kind: str = TaskKind.ISOLATED, note: str = ""
 ) -> HomeSamplingTask:
     """A door-to-door task for one person (isolated at home, or bedridden)."""
-    _require(policy.can_plan_home_sampling(actor))
+    _require(can_plan_home_sampling(actor))
     _require_area(actor, resident.area_code)
     if kind not in (TaskKind.ISOLATED, TaskKind.BEDRIDDEN):
         raise DomainError("任务类型无效", "unknown task kind", field="kind")
@@ -592,7 +599,7 @@ def home_tasks_assign(
     *, actor, tasks: Iterable[HomeSamplingTask], team=None, team_name: str = ""
 ) -> int:
     """Give open tasks (usually a building's) to a team: a leader's account or a name."""
-    _require(policy.can_plan_home_sampling(actor))
+    _require(can_plan_home_sampling(actor))
     tasks = [t for t in tasks if t.status == TaskStatus.OPEN]
     for t in tasks:
         _require_area(actor, t.area_code)
@@ -667,7 +674,7 @@ def home_task_close(
     person, and a tube this task already used is a retry: closing again (a double tap,
     a lost answer) stores nothing twice.
     """
-    _require(policy.can_close_home_task(actor))
+    _require(can_close_home_task(actor))
     _require_area(actor, task.area_code)
     tube = (tube or "").strip()
     if task.status == TaskStatus.CANCELLED:
@@ -746,7 +753,7 @@ def home_task_close(
 
 @transaction.atomic
 def home_task_cancel(*, actor, task: HomeSamplingTask, reason: str) -> HomeSamplingTask:
-    _require(policy.can_plan_home_sampling(actor))
+    _require(can_plan_home_sampling(actor))
     _require_area(actor, task.area_code)
     reason = _reason(reason)
     if task.status != TaskStatus.OPEN:

@@ -21,7 +21,7 @@ def test_bearer_token_identifies_the_user(worker_a):
     assert me["username"] == "worker_a"
     assert me["role"] == "community"
     assert [a["code"] for a in me["jurisdiction"]] == ["431102001001"]
-    assert me["may"]["reveal_pii"] and not me["may"]["declare_zone"]
+    assert me["may"]["people.reveal_pii"] and not me["may"]["areas.declare_zone"]
 
 
 @pytest.mark.parametrize(
@@ -83,4 +83,4 @@ def test_resident_me_names_their_record(tree, resident_a):
     me = api_as(make_user("zhang", "resident", resident=resident_a)).get("/me").json()
     assert me["resident_id"] == resident_a.pk
     assert me["jurisdiction"] == []
-    assert not any(me["may"].values())
+    assert [code for code, held in me["may"].items() if held] == ["people.see_own_household"]

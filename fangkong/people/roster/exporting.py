@@ -10,10 +10,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from fangkong.accounts import policy
 from fangkong.areas.models import Area, Level, ancestor_codes
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import PermissionDenied
+from fangkong.people.permissions import can_export_roster, can_reveal_pii
 
 from ..models import Resident, Sex
 from .columns import ID_TYPE_NAMES, RESIDENCY_NAMES, TAG_NAMES
@@ -43,11 +43,11 @@ SEX_NAMES = {Sex.MALE: "男", Sex.FEMALE: "女"}
 def _check_may_export(actor, area: Area, full: bool) -> None:
     if actor is None:
         return
-    if not policy.can_export_roster(actor):
+    if not can_export_roster(actor):
         raise PermissionDenied("您的角色不能导出花名册", "your role may not export rosters")
     if not actor.may_see_area(area.code):
         raise PermissionDenied("该区域不在您的辖区内", "this area is outside your jurisdiction")
-    if full and not policy.can_reveal_pii(actor):
+    if full and not can_reveal_pii(actor):
         raise PermissionDenied(
             "您的角色不能导出完整证件号", "your role may not export full ID numbers"
         )

@@ -27,12 +27,12 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from fangkong.accounts import policy
 from fangkong.areas.models import Area, Household, Level
 from fangkong.areas.services import building_get_or_create
 from fangkong.core import pii
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import DomainError, PermissionDenied
+from fangkong.people.permissions import can_import_roster
 
 from ..models import (
     ImportJob,
@@ -101,7 +101,7 @@ def _check_may_import(actor, area: Area) -> None:
         )
     if actor is None:
         return
-    if not policy.can_import_roster(actor):
+    if not can_import_roster(actor):
         raise PermissionDenied("您的角色不能导入花名册", "your role may not import rosters")
     if not actor.may_see_area(area.code):
         raise PermissionDenied(

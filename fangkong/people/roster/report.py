@@ -8,10 +8,10 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from fangkong.accounts import policy
 from fangkong.core import pii
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import PermissionDenied
+from fangkong.people.permissions import can_import_roster
 
 from ..models import ImportJob
 
@@ -51,9 +51,7 @@ def roster_report(*, actor, job: ImportJob, out: BinaryIO) -> int:
     The cells are the file's own, ID numbers included, so reading them is audited.
     `actor` None is the system (the CLI).
     """
-    if actor is not None and not (
-        policy.can_import_roster(actor) and actor.may_see_area(job.area_code)
-    ):
+    if actor is not None and not (can_import_roster(actor) and actor.may_see_area(job.area_code)):
         raise PermissionDenied("无权查看该导入", "you may not see this import")
     workbook, sheet = write_only_sheet("rejected")
     sheet.append(cells(sheet, REPORT_HEADER + list(job.header)))

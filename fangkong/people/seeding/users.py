@@ -17,10 +17,11 @@ from pathlib import Path
 
 from django.contrib.auth.hashers import make_password
 
-from fangkong.accounts.models import Role, User
+from fangkong.accounts.models import User
 from fangkong.accounts.services import user_create
 from fangkong.areas.models import Area, Level
 from fangkong.areas.services import grid_create
+from fangkong.core.roles import Role
 from fangkong.people.models import Resident, years_ago
 
 from . import data

@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from fangkong.accounts.models import Role
 from fangkong.accounts.services import user_create
 from fangkong.areas.models import Area
+from fangkong.core.roles import Role
 
 
 class Command(BaseCommand):
