@@ -17,9 +17,11 @@ def audit_record(
     reason: str = "",
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
+    if actor is None:
+        raise TypeError("audit needs an actor: a user, or fangkong.core.actors.SYSTEM")
     return AuditEvent.objects.create(
         actor=actor if getattr(actor, "pk", None) else None,
-        actor_name=getattr(actor, "username", "") or "system",
+        actor_name=actor.username,
         event=event,
         target_type=target._meta.label_lower if target is not None else "",
         target_id=str(target.pk) if target is not None else "",

@@ -40,6 +40,7 @@ from django.db import connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
+from fangkong.core.actors import user_of
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import DomainError
 from fangkong.core.guards import require, require_area, required_reason
@@ -684,7 +685,7 @@ def _singles(actor, singles, now, outcome: ImportOutcome) -> None:
                 status=RecallStatus.POSITIVE if positive else RecallStatus.NEGATIVE,
                 resample_tube_id=tube.id,
                 closed_at=now,
-                closed_by=actor,
+                closed_by=user_of(actor),
                 close_reason=f"单管复采{'阳性' if positive else '阴性'} / resample "
                 f"{'positive' if positive else 'negative'}: {tube.barcode}",
             )
@@ -738,7 +739,7 @@ def _correct(actor, row: ResultRow, tube: _Tube, now, outcome: ImportOutcome) ->
         old_tested_at=stored.tested_at,
         new_tested_at=row.tested_at,
         reason=row.reason,
-        by=actor,
+        by=user_of(actor),
         at=now,
     )
     stored.result, stored.tested_at = row.result, row.tested_at
@@ -751,11 +752,14 @@ def _correct(actor, row: ResultRow, tube: _Tube, now, outcome: ImportOutcome) ->
     why = f"结果更正 / result corrected: {row.reason}"
     if old in RECALLING and row.result not in RECALLING:
         Recall.objects.open().filter(tube_id=tube.id).update(
-            status=RecallStatus.CANCELLED, closed_at=now, closed_by=actor, close_reason=why
+            status=RecallStatus.CANCELLED, closed_at=now, closed_by=user_of(actor), close_reason=why
         )
     if old == Result.POSITIVE and row.result != Result.POSITIVE:
         PositiveCase.objects.confirmed().filter(tube_id=tube.id).update(
-            status=CaseStatus.RULED_OUT, ruled_out_at=now, ruled_out_by=actor, rule_out_reason=why
+            status=CaseStatus.RULED_OUT,
+            ruled_out_at=now,
+            ruled_out_by=user_of(actor),
+            rule_out_reason=why,
         )
     if row.result in RECALLING:
         reason = (

@@ -185,7 +185,7 @@ def _household(user, where: HouseholdIn) -> Household:
         )
     try:
         household, _ = household_get_or_create(
-            building=building, unit=clean(where.unit), room=clean(where.room)
+            actor=user, building=building, unit=clean(where.unit), room=clean(where.room)
         )
     except DomainError as exc:
         exc.field = f"household.{exc.field}"  # where it sits in this request's body

@@ -12,10 +12,11 @@ from fangkong.areas.services import building_stats_store
 from fangkong.core import idnumbers, pii
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import Conflict, DomainError, PermissionDenied
+from fangkong.core.guards import authorize
 from fangkong.core.idnumbers import IdNumberError
 from fangkong.core.phones import normalize_phone
 from fangkong.core.text import clean_name
-from fangkong.people.permissions import can_reveal_pii
+from fangkong.people.permissions import can_edit_residents, can_reveal_pii
 
 from .models import Residency, Resident, Tag, id_hash, years_ago
 from .pinyin import pinyin_keys
@@ -112,7 +113,8 @@ def resident_apply(resident: Resident, data: ResidentData, household: Household)
 
 
 def _check_household(actor, household: Household) -> None:
-    if actor is not None and not actor.may_see_area(household.area_code):
+    authorize(actor, can_edit_residents)
+    if not actor.may_see_area(household.area_code):
         raise PermissionDenied("该户不在您的辖区内", "this household is outside your jurisdiction")
 
 
@@ -124,7 +126,7 @@ def resident_register(
     _check_household(actor, household)
     key = id_hash(data.doc.type, data.doc.number)
     resident = Resident.objects.select_for_update().filter(id_hash=key).first() or Resident()
-    if resident.pk and actor is not None and not actor.may_see_area(resident.area_code):
+    if resident.pk and not actor.may_see_area(resident.area_code):
         # Otherwise anyone could pull a person (and their record) out of another community.
         raise Conflict(
             "此人已登记在您辖区外的住户，须由其所在社区或上级办理迁移",

@@ -53,6 +53,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils import timezone
 
 from fangkong.core import idnumbers, pii
+from fangkong.core.actors import SYSTEM
 from fangkong.core.idnumbers import IdNumberError
 from fangkong.people.models import Resident, id_hash
 
@@ -982,7 +983,7 @@ def _exemptions_audit(ended: list[tuple]) -> None:
 
     for pk, rnd, rid, code in ended:
         audit_record(
-            actor=None,
+            actor=SYSTEM,
             event="testing.exemption_end",
             target_label=f"exemption {pk}",
             area_code=code,

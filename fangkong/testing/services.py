@@ -9,6 +9,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from fangkong.areas.models import Area, Household, Level, ZoneKind
+from fangkong.core.actors import user_of
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import Conflict, DomainError
 from fangkong.core.guards import require as _require
@@ -116,7 +117,7 @@ def round_launch(
         starts_at=starts_at,
         deadline=deadline,
         note=note,
-        launched_by=actor,
+        launched_by=user_of(actor),
         **pools,
     )
     RoundArea.objects.bulk_create(
@@ -418,7 +419,7 @@ def exemption_grant(
                 area_code=resident.area_code,
                 reason=reason,
                 note=note,
-                granted_by=actor,
+                granted_by=user_of(actor),
             )
     except IntegrityError:
         raise Conflict(
@@ -503,7 +504,7 @@ def home_tasks_generate(*, actor, round: TestingRound, area: Area | None = None)
             kind=TaskKind.SEALED_HOUSEHOLD,
             household_id=pk,
             area_code=code,
-            created_by=actor,
+            created_by=user_of(actor),
         )
         for start in range(0, len(sealed), 500)
         for pk, code in Household.objects.filter(area_code__in=sealed[start : start + 500])
@@ -539,7 +540,7 @@ def home_tasks_generate(*, actor, round: TestingRound, area: Area | None = None)
             household_id=hid,
             resident_id=rid,
             area_code=home,
-            created_by=actor,
+            created_by=user_of(actor),
         )
         for rid, hid, home in bedridden
         if rid not in done

@@ -6,6 +6,7 @@ from django.db import connections
 from fangkong.accounts.models import User
 from fangkong.areas.services import grid_create
 from fangkong.cli import main
+from fangkong.core.actors import SYSTEM
 from fangkong.core.models import AuditEvent
 from fangkong.factories import make_user
 
@@ -22,7 +23,7 @@ def test_scope_prefixes_drop_nested_areas(tree):
 def test_grid_keepers_hold_their_buildings(tree):
     keeper = make_user("keeper", "grid")
     grid_create(
-        actor=None,
+        actor=SYSTEM,
         community=tree.community_a,
         name="一网格",
         keeper=keeper,

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from fangkong.areas import selectors, services
 from fangkong.areas.models import Area, Level, ZoneDesignation, ZoneKind
+from fangkong.core.actors import SYSTEM
 from fangkong.core.errors import DomainError, PermissionDenied
 from fangkong.core.models import AuditEvent
 from fangkong.factories import make_resident
@@ -54,11 +55,11 @@ def test_area_codes_must_extend_the_parent(command_user, tree):
 
 def test_new_buildings_take_the_next_free_code(tree):
     building, created = services.building_get_or_create(
-        actor=None, compound=tree.compound_a, name="3号楼"
+        actor=SYSTEM, compound=tree.compound_a, name="3号楼"
     )
     assert created and building.code == tree.compound_a.code + "003"
     again, created = services.building_get_or_create(
-        actor=None, compound=tree.compound_a, name="3号楼"
+        actor=SYSTEM, compound=tree.compound_a, name="3号楼"
     )
     assert not created and again == building
 

@@ -30,6 +30,7 @@ from django.utils import timezone
 from fangkong.areas.models import Area, Household, Level
 from fangkong.areas.services import building_get_or_create
 from fangkong.core import pii
+from fangkong.core.actors import user_of
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import DomainError, PermissionDenied
 from fangkong.people.permissions import can_import_roster
@@ -136,7 +137,7 @@ def _job_create(
 ) -> ImportJob:
     job = ImportJob.objects.create(
         area=area,
-        created_by=actor,
+        created_by=user_of(actor),
         file_name=Path(file_name).name[:255] or "roster",
         sha256=sha256,
         total_rows=size or 0,
@@ -202,7 +203,7 @@ def roster_import_path(
                 size=roster.size,
                 upload=None,
             )
-            return _run(job.pk, lambda job: contextlib.nullcontext(roster), progress)
+            return _run(job.pk, lambda job: contextlib.nullcontext(roster), progress, actor=actor)
 
 
 def roster_import_run(*, job_id: int, progress: Progress | None = None) -> ImportJob:
@@ -220,14 +221,15 @@ def roster_import_run(*, job_id: int, progress: Progress | None = None) -> Impor
     return _run(job_id, open_upload, progress)
 
 
-def _run(job_id: int, open_source, progress: Progress | None) -> ImportJob:
+def _run(job_id: int, open_source, progress: Progress | None, actor=None) -> ImportJob:
+    """Claim and run a job, as `actor` (by default the user who submitted it)."""
     claimed = ImportJob.objects.filter(pk=job_id, status=ImportStatus.QUEUED).update(
         status=ImportStatus.RUNNING, started_at=timezone.now()
     )
     job = ImportJob.objects.select_related("area", "created_by").get(pk=job_id)
     if not claimed:
         return job
-    importer = _Importer(job, actor=job.created_by, progress=progress)
+    importer = _Importer(job, actor=actor or job.created_by, progress=progress)
     try:
         with open_source(job) as roster:
             importer.run(roster)

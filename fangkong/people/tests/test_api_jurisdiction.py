@@ -9,6 +9,7 @@ import pytest
 from fangkong.accounts.tests.helpers import api_as, error_of
 from fangkong.areas.models import Household
 from fangkong.areas.services import grid_create, zone_declare
+from fangkong.core.actors import SYSTEM
 from fangkong.core.models import AuditEvent
 from fangkong.factories import make_resident, make_user
 from fangkong.people.models import Resident
@@ -191,7 +192,7 @@ def test_the_street_sees_both(street_user, alice, bob):
 def test_grid_worker_reaches_only_the_buildings_of_their_grid(tree, alice):
     keeper = make_user("grid", "grid")
     grid_create(
-        actor=None,
+        actor=SYSTEM,
         community=tree.community_a,
         name="一网格",
         keeper=keeper,

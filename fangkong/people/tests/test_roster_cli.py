@@ -1,5 +1,6 @@
 """`fangkong import-roster` and `fangkong export-roster`."""
 
+import getpass
 import io
 import json
 
@@ -39,7 +40,8 @@ def test_json_line_comes_last_and_progress_goes_to_stderr(roster_file, tree):
     }
     assert "row 7/7" in err
     event = AuditEvent.objects.get(event="roster.import")
-    assert event.actor is None and event.actor_name == "system"
+    # Command-line actions are recorded as the operating-system user who ran them.
+    assert event.actor is None and event.actor_name == f"cli:{getpass.getuser()}"
 
 
 def test_the_hyphenated_command_through_the_fangkong_entry_point(roster_file, tree, capsys):

@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from fangkong.accounts.services import user_create
 from fangkong.areas.models import Area
+from fangkong.core.actors import command_line
 from fangkong.core.roles import Role
 
 
@@ -25,7 +26,7 @@ class Command(BaseCommand):
 
             password = getpass.getpass("Password: ")
         user = user_create(
-            actor=None,
+            actor=command_line(),
             username=username,
             password=password,
             role=role,

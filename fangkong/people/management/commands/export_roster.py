@@ -5,6 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from fangkong.areas.models import Area
+from fangkong.core.actors import command_line
 from fangkong.people.roster.exporting import roster_export
 
 
@@ -25,5 +26,5 @@ class Command(BaseCommand):
         if place is None:
             raise CommandError(f"no area with code {area}")
         with open(out, "wb") as stream:
-            n = roster_export(actor=None, area=place, out=stream, full=full)
+            n = roster_export(actor=command_line(), area=place, out=stream, full=full)
         self.stderr.write(f"{n} residents of {place.name} written to {out}")
