@@ -32,3 +32,37 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.event} {self.target_label}"
+
+
+class PolicyVersion(models.Model):
+    """One version of a policy's value, in force from `effective_from` on, for an area's
+    subtree (empty: everywhere). Versions are never edited: a change is a new version.
+    The policies themselves are declared by the apps (fangkong/core/policies.py)."""
+
+    key = models.CharField(_("policy"), max_length=80)
+    version = models.PositiveIntegerField(_("version"))
+    area_code = models.CharField(_("area code"), max_length=18, blank=True)
+    value = models.JSONField(_("value"))
+    effective_from = models.DateTimeField(_("effective from"))
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("set by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    set_by_name = models.CharField(_("set by"), max_length=150, blank=True)
+    reason = models.TextField(_("reason"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("policy version")
+        verbose_name_plural = _("policy versions")
+        constraints = [
+            models.UniqueConstraint(fields=["key", "version"], name="policy_version_unique")
+        ]
+        indexes = [models.Index(fields=["key", "effective_from"])]
+
+    def __str__(self) -> str:
+        return f"{self.key} v{self.version}"

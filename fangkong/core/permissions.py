@@ -68,3 +68,13 @@ def all_permissions() -> list[Permission]:
 can_read_audit = permission(
     "core.read_audit", {Role.COMMAND}, "Read the audit log of the whole jurisdiction."
 )
+can_manage_policies = permission(
+    "core.manage_policies",
+    {Role.COMMAND},
+    "Set a new version of a policy (deadlines, SLAs, pool sizes, quotas, durations).",
+)
+can_read_policies = permission(
+    "core.read_policies",
+    {Role.COMMAND, Role.STREET, Role.COMMUNITY, Role.INSPECTOR},
+    "Read the policies in force and their history.",
+)

@@ -4,7 +4,8 @@ An app subclasses `FangkongApp` and says what it brings: its pages' URL prefix, 
 router's prefix, its menu entries, the context processors of its pages and its demo
 steps. The project's URLs, API, menu, home page and `fangkong demo` are built from these
 declarations, so adding an app touches only the app and one line of INSTALLED_APPS.
-Its permissions live in `<app>/permissions.py`, imported when the app is ready.
+Its permissions live in `<app>/permissions.py` and its policies in `<app>/policies.py`,
+imported when the app is ready.
 """
 
 from collections.abc import Callable, Iterator, Sequence
@@ -61,8 +62,10 @@ class FangkongApp(AppConfig):
     demo_steps: Sequence[tuple[str, ...]] = ()
 
     def ready(self) -> None:
-        if find_spec(f"{self.name}.permissions") is not None:
-            import_module(f"{self.name}.permissions")
+        # An app's permissions and policies are declared in these modules, if it has them.
+        for module in ("permissions", "policies"):
+            if find_spec(f"{self.name}.{module}") is not None:
+                import_module(f"{self.name}.{module}")
 
 
 def fangkong_apps() -> Iterator[FangkongApp]:
