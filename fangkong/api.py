@@ -12,7 +12,7 @@ from ninja.security import HttpBearer, SessionAuth
 
 from fangkong.accounts.services import token_authenticate
 from fangkong.core.errors import Conflict, DomainError, NotFound, PermissionDenied
-from fangkong.core.registry import fangkong_apps
+from fangkong.core.registry import api_routers
 
 
 class BearerToken(HttpBearer):
@@ -130,6 +130,5 @@ def openapi_json(request):
 
 
 # Every app's router under the prefix its AppConfig declares (fangkong/core/registry.py).
-for config in fangkong_apps():
-    if config.api_prefix:
-        api.add_router(config.api_prefix, f"{config.name}.api.router")
+for prefix, router in api_routers():
+    api.add_router(prefix, router)

@@ -229,6 +229,16 @@ ROSTER_INLINE_MAX_ROWS = envint("FANGKONG_ROSTER_INLINE_MAX_ROWS", 2000)
 # seconds after the first of them (0: send each scan at once).
 SAMPLER_HOLD_SECONDS = envint("FANGKONG_SAMPLER_HOLD_S", 60)
 
+# Text messages (fangkong/core/messaging.py): the adapter, and a gateway's address.
+SMS_BACKEND = os.environ.get("FANGKONG_SMS_BACKEND", "fangkong.core.messaging.DatabaseBackend")
+SMS_URL = os.environ.get("FANGKONG_SMS_URL", "")
+
+# Live notifications (fangkong/core/views_notifications.py): how long one event-stream
+# connection is held, how often it looks for news, when the browser reconnects.
+NOTIFY_STREAM_SECONDS = envint("FANGKONG_NOTIFY_STREAM_S", 25)
+NOTIFY_POLL_SECONDS = envint("FANGKONG_NOTIFY_POLL_S", 2)
+NOTIFY_RETRY_MS = envint("FANGKONG_NOTIFY_RETRY_MS", 3000)
+
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],

@@ -2,15 +2,22 @@ from importlib import import_module
 
 from django.urls import reverse
 
+from .notifications import unread_count
 from .registry import fangkong_apps, nav_entries
 
 
 def navigation(request):
-    """The menu a user sees: every app's entries that the user's role may open."""
+    """The menu a user sees: every app's entries that the user's role may open; and how
+    many of their notifications are unread."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav": []}
-    return {"nav": [(e.label, reverse(e.url_name)) for e in nav_entries() if e.visible_to(user)]}
+    if getattr(request, "htmx", False):
+        return {}
+    return {
+        "nav": [(e.label, reverse(e.url_name)) for e in nav_entries() if e.visible_to(user)],
+        "unread_notifications": unread_count(user),
+    }
 
 
 _processors = None

@@ -54,6 +54,8 @@ class FangkongApp(AppConfig):
     url_prefix: str = ""
     # API: `<name>.api.router` mounted at /api/v1/<api_prefix>; empty: no API.
     api_prefix: str = ""
+    # More routers of the app: (prefix, dotted path of the router).
+    api_routers: Sequence[tuple[str, str]] = ()
     nav: Sequence[Nav] = ()
     # Dotted paths of context processors for every page (`fn(request) -> dict`).
     context_processors: Sequence[str] = ()
@@ -72,6 +74,14 @@ def fangkong_apps() -> Iterator[FangkongApp]:
     for config in apps.get_app_configs():
         if isinstance(config, FangkongApp):
             yield config
+
+
+def api_routers() -> Iterator[tuple[str, str]]:
+    """(prefix, dotted router) of every app, in INSTALLED_APPS order."""
+    for config in fangkong_apps():
+        if config.api_prefix:
+            yield config.api_prefix, f"{config.name}.api.router"
+        yield from config.api_routers
 
 
 def nav_entries() -> list[Nav]:
