@@ -77,6 +77,8 @@ PII_HASH_KEY = envkey("FANGKONG_HASH_KEY")
 # Never derived from another secret: a missing or malformed key stops start-up; `make`
 # appends one to an older .env. Changing it voids every code shown or printed so far.
 CODE_SIGNING_KEY = envkey("FANGKONG_CODE_SIGNING_KEY")
+# Further signing keys for rotation, `kid:seed:YYYY-MM-DD,...` (fangkong/core/signing.py).
+CODE_SIGNING_KEYS = os.environ.get("FANGKONG_CODE_SIGNING_KEYS", "")
 
 ALLOWED_HOSTS = [
     h.strip()
