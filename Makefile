@@ -45,6 +45,7 @@ demo: migrate
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/fangkong makemigrations --check --dry-run -v 0
 	$(BIN)/pytest -q -n 2 -m "not e2e"
 

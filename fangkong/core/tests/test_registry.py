@@ -69,3 +69,14 @@ def test_the_menu_shows_only_what_the_role_may_open(tree, client):
     nav = [url for _label, url in client.get(reverse("testing:sampler")).context["nav"]]
     assert reverse("testing:sampler") in nav
     assert reverse("core:audit") not in nav and reverse("labs:upload") not in nav
+
+
+def test_docs_permissions_md_is_the_current_table():
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from fangkong.core.management.commands.permissions import markdown_table
+
+    written = (Path(settings.PROJECT_DIR) / "docs" / "permissions.md").read_text(encoding="utf-8")
+    assert written == markdown_table(), "run: fangkong permissions --markdown > docs/permissions.md"

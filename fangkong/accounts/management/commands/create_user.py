@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from fangkong.accounts.models import User
 from fangkong.accounts.services import user_create
-from fangkong.areas.models import Area
 from fangkong.core.actors import command_line
 from fangkong.core.roles import Role
 
@@ -17,7 +17,8 @@ class Command(BaseCommand):
         parser.add_argument("--password", default=None, help="omit to be asked")
 
     def handle(self, *args, username, role, area, name, password, **options):
-        areas = list(Area.objects.filter(code__in=area))
+        # The area tree lives above accounts: reached through the relation, not imported.
+        areas = list(User._meta.get_field("areas").related_model.objects.filter(code__in=area))
         missing = set(area) - {a.code for a in areas}
         if missing:
             raise CommandError(f"unknown area code(s): {', '.join(sorted(missing))}")
