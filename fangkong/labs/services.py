@@ -704,7 +704,7 @@ def _case_confirm(actor, tube: _Tube, sample: dict, resample: bool, now) -> int:
             "source": CaseSource.RESAMPLE if resample else CaseSource.SINGLE_TUBE,
             "reason": reason,
             "recorded_at": now,
-            "recorded_by": actor,
+            "recorded_by": user_of(actor),
         },
     )
     if not made:
@@ -802,14 +802,14 @@ def recalls_arrange(
     for recall in recalls:
         require_area(actor, recall.area_code)
         recall.via, recall.site = via, site if via == ResampleVia.SITE else None
-        recall.arranged_at, recall.arranged_by = now, actor
+        recall.arranged_at, recall.arranged_by = now, user_of(actor)
         if via == ResampleVia.HOME and recall.resident_id is not None:
             # The testing app's own service makes (or finds) the door-to-door task.
             task = testing_services.home_task_create(
                 actor=actor,
                 round=recall.round,
                 resident=recall.resident,
-                kind=TaskKind.ISOLATED,
+                kind=TaskKind.RESAMPLE,
                 note=f"单管复采 / single-tube resample (recall {recall.pk})",
             )
             recall.home_task = task if task.status == TaskStatus.OPEN else None

@@ -561,10 +561,11 @@ def home_tasks_generate(*, actor, round: TestingRound, area: Area | None = None)
 def home_task_create(
     *, actor, round: TestingRound, resident: Resident, kind: str = TaskKind.ISOLATED, note: str = ""
 ) -> HomeSamplingTask:
-    """A door-to-door task for one person (isolated at home, or bedridden)."""
+    """A door-to-door task for one person (isolated at home, bedridden, or a recall's
+    single-tube resample)."""
     _require(can_plan_home_sampling(actor))
     _require_area(actor, resident.area_code)
-    if kind not in (TaskKind.ISOLATED, TaskKind.BEDRIDDEN):
+    if kind not in (TaskKind.ISOLATED, TaskKind.BEDRIDDEN, TaskKind.RESAMPLE):
         raise DomainError("任务类型无效", "unknown task kind", field="kind")
     if not round.is_active:
         raise DomainError("该轮次已结束", "this round is closed")
@@ -580,7 +581,7 @@ def home_task_create(
             "household_id": resident.household_id,
             "area_code": resident.area_code,
             "note": (note or "").strip(),
-            "created_by": actor,
+            "created_by": user_of(actor),
         },
     )
     if made:
