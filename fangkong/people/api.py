@@ -145,7 +145,6 @@ def _scoped(request, resident_id: int) -> Resident:
 
 def resident_out(r: Resident) -> dict:
     building = r.household.building
-    compound = building.parent.name if building.parent_id else ""
     return {
         "id": r.pk,
         "name": r.name,
@@ -160,7 +159,7 @@ def resident_out(r: Resident) -> dict:
             "building_code": building.code,
             "unit": r.household.unit,
             "room": r.household.room,
-            "address": f"{compound}{r.household}",
+            "address": str(r.household),
         },
         "area_code": r.area_code,
         "residency": r.residency,

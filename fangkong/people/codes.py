@@ -228,6 +228,8 @@ def codes_print(*, actor, building, only_no_smartphone: bool = False) -> bytes:
     these stickers are for the people least able to get a code re-issued); the sheet is
     made outside any transaction and the audit record written once it exists.
     """
+    from fangkong.areas.models import Household
+
     from .models import Resident, Tag
 
     # Those who keep the roster of a building hand out its stickers.
@@ -235,10 +237,10 @@ def codes_print(*, actor, building, only_no_smartphone: bool = False) -> bytes:
         raise PermissionDenied(
             "您不能打印该楼栋的居民码", "you may not print this building's codes"
         )
-    residents = Resident.objects.within(building).select_related("household__building")
+    residents = Resident.objects.within(building).select_related("household__building__parent")
     if only_no_smartphone:
         residents = residents.with_tag(Tag.NO_SMARTPHONE)
-    residents = list(residents.order_by("household__unit", "household__room", "id"))
+    residents = list(residents.order_by(*Household.address_order("household__"), "id"))
     title = f"{building.full_name()} {timezone.localdate():%Y-%m-%d}"
     pdf = sticker_sheet_pdf(residents, title=title)
     audit_record(

@@ -40,7 +40,7 @@ def search(request):
 @login_required
 def detail(request, pk):
     resident = get_scoped_or_404(
-        Resident.objects.select_related("household__building"), request.user, pk=pk
+        Resident.objects.select_related("household__building__parent"), request.user, pk=pk
     )
     # A resident reads their own household's records; for_user already limits them.
     if not (can_read_residents(request.user) or request.user.role == Role.RESIDENT):

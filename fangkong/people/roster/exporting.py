@@ -75,7 +75,7 @@ def roster_export(*, actor, area: Area, out: BinaryIO, full: bool = False) -> in
     residents = Resident.objects.all() if actor is None else Resident.objects.for_user(actor)
     residents = (
         residents.within(area)
-        .select_related("household__building")
+        .select_related("household__building__parent")
         .order_by("area_code", "household__unit", "household__room", "id")
     )
     compounds = _compound_names(area)
