@@ -105,6 +105,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    # Serves the API docs' Swagger UI from its own static files, not a CDN.
+    "ninja",
     "template_partials",
     "django_tasks",
     "django_tasks_db",
