@@ -222,6 +222,13 @@ MEDIA_ROOT = Path(os.environ.get("FANGKONG_MEDIA_ROOT", PROJECT_DIR / "media"))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 
+# Resident searches with a term, per user, in a fixed window (0: no limit). A person
+# types a few a minute; a script rebuilding the roster needs thousands.
+SEARCH_RATE_LIMIT = envint("FANGKONG_SEARCH_RATE_LIMIT", 60)
+SEARCH_RATE_WINDOW_S = envint("FANGKONG_SEARCH_RATE_WINDOW_S", 60)
+if SEARCH_RATE_WINDOW_S <= 0:
+    raise ImproperlyConfigured("FANGKONG_SEARCH_RATE_WINDOW_S must be positive")
+
 # Rosters bigger than this many rows are imported by the background worker.
 ROSTER_INLINE_MAX_ROWS = envint("FANGKONG_ROSTER_INLINE_MAX_ROWS", 2000)
 

@@ -21,6 +21,11 @@ def can_read_residents(user) -> bool:
     return user.is_authenticated and user.role in _RESIDENT_READERS
 
 
+def can_search_residents(user) -> bool:
+    """List and search residents: the roster's readers; a resident, their own household."""
+    return can_read_residents(user) or (user.is_authenticated and user.role == Role.RESIDENT)
+
+
 def can_edit_residents(user) -> bool:
     return user.is_authenticated and user.role in _RESIDENT_EDITORS
 

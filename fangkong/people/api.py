@@ -12,7 +12,6 @@ from django.http import HttpResponse
 from ninja import Field, Query, Router, Schema, Status
 
 from fangkong.accounts import policy
-from fangkong.accounts.models import Role
 from fangkong.areas.models import Area, Household, Level
 from fangkong.areas.services import household_get_or_create
 from fangkong.core.api import MAX_PAGE, PageOut, errors, page_out, require
@@ -21,7 +20,7 @@ from fangkong.core.idnumbers import IdType
 from fangkong.core.shortcuts import get_scoped_or_404
 from fangkong.core.text import clean
 
-from . import selectors, services
+from . import services
 from .models import Residency, Resident, Tag
 from .services import Outcome
 
@@ -132,7 +131,7 @@ class RevealOut(Schema):
 
 def _may_read(user) -> bool:
     # A resident reads their own household; `for_user` cuts them to it.
-    return policy.can_read_residents(user) or user.role == Role.RESIDENT
+    return policy.can_search_residents(user)
 
 
 def _scoped(request, resident_id: int) -> Resident:
@@ -198,13 +197,16 @@ def _validate(payload: ResidentIn) -> services.ResidentData:
     return services.resident_validate(**fields, tags=tag_flags(payload.tags))
 
 
-@router.get("/", response={200: PageOut[ResidentOut], **errors(403, 422)})
+@router.get("/", response={200: PageOut[ResidentOut], **errors(400, 403, 422, 429)})
 def resident_list(request, filters: Query[ResidentFilters]):
-    """Residents of the caller's jurisdiction, 20 a page, numbers masked."""
-    require(_may_read(request.auth))
-    page = selectors.resident_search_page(
-        request.auth,
-        filters.q,
+    """Residents of the caller's jurisdiction, 20 a page, numbers masked.
+
+    `q` finds a number by its last 4 characters, or whole (exactly) for roles that may
+    reveal numbers, each such search audited; 5 to 17 trailing digits are refused (400).
+    Searches are limited per user (429 with `Retry-After`)."""
+    page = services.resident_search(
+        actor=request.auth,
+        q=filters.q,
         area=filters.area,
         household=filters.household,
         page=filters.page,
