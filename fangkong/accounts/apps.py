@@ -6,3 +6,6 @@ class AccountsConfig(AppConfig):
     name = "fangkong.accounts"
     label = "accounts"
     verbose_name = _("Accounts")
+
+    def ready(self):
+        from . import throttle  # noqa: F401  (connects the failed-login counter)

@@ -130,3 +130,21 @@ def can_read_round_report(user) -> bool:
 def can_read_turnaround(user) -> bool:
     """Result turnaround and overdue tubes: the report's readers and the labs."""
     return user.is_authenticated and (user.role in _REPORT_READERS or user.role == Role.LAB)
+
+
+# User administration (fangkong/accounts/services.py). Each administrator manages only
+# roles below their own, and only users whose whole jurisdiction lies inside theirs.
+_USER_ADMIN_RANK = {Role.COMMAND: 0, Role.STREET: 1, Role.COMMUNITY: 2}
+_RANK_BELOW_ADMINS = len(_USER_ADMIN_RANK)
+
+
+def can_manage_users(user) -> bool:
+    """Create users; change their role, areas, password and tokens; disable them."""
+    return user.is_authenticated and user.role in _USER_ADMIN_RANK
+
+
+def may_grant_role(user, role: str) -> bool:
+    """`user` may give (or take away) `role`: one strictly below their own."""
+    if not can_manage_users(user):
+        return False
+    return _USER_ADMIN_RANK.get(role, _RANK_BELOW_ADMINS) > _USER_ADMIN_RANK[user.role]

@@ -1,11 +1,79 @@
+"""User administration and API tokens: every write, each checking the actor's role and
+jurisdiction itself and audited in the same transaction.
+
+`actor=None` is an operator at the server's command line (`fangkong create-user`,
+`fangkong token`): trusted with everything, and recorded in the audit log under the
+operating-system user who ran the command (core.audit).
+"""
+
 import secrets
 
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from fangkong.core.audit import audit_record
+from fangkong.core.errors import DomainError
+from fangkong.core.guards import require, require_area
 
+from . import policy
 from .models import ApiToken, Role, User
+
+
+def _held(user: User) -> list[str]:
+    """Area codes of everything `user` may see: held areas, kept grids, their household."""
+    codes = list(user.scope_prefixes())
+    if user.resident_id:
+        codes.append(user.resident.area_code)
+    return codes
+
+
+def require_manages(actor, user: User) -> None:
+    """`actor` may administer `user`: the command line; or an administrator whose role is
+    above the user's and whose jurisdiction holds all the user holds. A user holding
+    nothing (made at the command line) is the command centre's."""
+    if actor is None:
+        return
+    require(policy.may_grant_role(actor, user.role))
+    codes = _held(user)
+    if not codes:
+        require(actor.role == Role.COMMAND)
+    for code in codes:
+        require_area(actor, code)
+
+
+def _password_reason(error: ValidationError) -> tuple[str, str]:
+    code, params = error.code, error.params or {}
+    if code == "password_too_short":
+        n = params.get("min_length", "")
+        return f"密码太短，至少{n}个字符", f"the password is too short: at least {n} characters"
+    if code == "password_too_common":
+        return "密码太常见，容易被猜中", "the password is too common and easily guessed"
+    if code == "password_entirely_numeric":
+        return "密码不能全是数字", "the password cannot be entirely numeric"
+    if code == "password_too_similar":
+        return "密码与用户名或姓名太相似", "the password is too similar to the user's name"
+    with translation.override("zh-hans"):
+        zh = " ".join(error.messages)
+    with translation.override("en"):
+        return zh, " ".join(error.messages)
+
+
+def password_check(password: str, user: User) -> None:
+    """Django's password validators (settings.AUTH_PASSWORD_VALIDATORS: length, common,
+    numeric, similarity to the user's names), as one bilingual DomainError naming every
+    rule the password breaks."""
+    reasons = []
+    for validator in password_validation.get_default_password_validators():
+        try:
+            validator.validate(password, user)
+        except ValidationError as exc:
+            reasons += [_password_reason(e) for e in exc.error_list]
+    if reasons:
+        zh = "；".join(r[0] for r in reasons)
+        en = "; ".join(r[1] for r in reasons)
+        raise DomainError(zh, en, field="password")
 
 
 @transaction.atomic
@@ -18,8 +86,25 @@ def user_create(
     areas=(),
     display_name: str = "",
 ) -> User:
-    user = User(username=username, role=Role(role), display_name=display_name)
+    """Make a user holding `areas` (each inside the actor's jurisdiction, and at least one
+    unless made at the command line) with a role below the actor's. `password=None`
+    makes a user who cannot log in until one is set."""
+    role = Role(role)
+    areas = list(areas)
+    if actor is not None:
+        require(policy.may_grant_role(actor, role))
+        if not areas:
+            raise DomainError("请至少指定一个辖区", "give at least one area", field="areas")
+        for area in areas:
+            require_area(actor, area.code)
+    username = (username or "").strip()
+    if not username:
+        raise DomainError("用户名为空", "the user name is empty", field="username")
+    if User.objects.filter(username=username).exists():
+        raise DomainError("该用户名已被使用", "this user name is taken", field="username")
+    user = User(username=username, role=role, display_name=display_name.strip())
     if password:
+        password_check(password, user)
         user.set_password(password)
     else:
         user.set_unusable_password()
@@ -30,9 +115,27 @@ def user_create(
         actor=actor,
         event="user.create",
         target=user,
+        area_code=areas[0].code if len(areas) == 1 else "",
         detail={"role": role, "areas": [a.code for a in areas]},
     )
     return user
+
+
+@transaction.atomic
+def user_set_password(*, actor, user: User, password: str) -> None:
+    """Set (or reset) a user's password, checked by the validators: by the user
+    themselves or by someone who administers them. Their other sessions end."""
+    if actor is None or actor.pk != user.pk:
+        require_manages(actor, user)
+    password_check(password, user)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    audit_record(
+        actor=actor,
+        event="user.set_password",
+        target=user,
+        detail={"by": "self" if actor is not None and actor.pk == user.pk else "admin"},
+    )
 
 
 @transaction.atomic

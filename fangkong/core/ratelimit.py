@@ -3,6 +3,7 @@ every machine) shares one count. A fixed window: simple, and at most twice the l
 across a window's edge, which is enough to stop a script while a person never meets it.
 """
 
+import math
 import time
 
 from django.db import connection
@@ -22,6 +23,37 @@ def _upsert_sql() -> str:
     )
 
 
+def _window(window_s: int) -> tuple[int, int]:
+    """The current window's start and the whole seconds until the next one begins."""
+    now = time.time()
+    start = int(now // window_s) * window_s
+    return start, max(1, math.ceil(start + window_s - now))
+
+
+def count(key: str, *, window_s: int) -> int:
+    """Count one use of `key` in the current window; the uses so far, this one included."""
+    start, _ = _window(window_s)
+    with connection.cursor() as cursor:
+        cursor.execute(_upsert_sql(), [key[:100], start])
+        return cursor.fetchone()[0]
+
+
+def used(key: str, *, window_s: int) -> tuple[int, int]:
+    """Uses of `key` in the current window (not counting this look) and the seconds left."""
+    start, left = _window(window_s)
+    row = RateCounter.objects.filter(key=key[:100], window_start=start).values("count").first()
+    return (row["count"] if row else 0), left
+
+
+def refusal(what: tuple[str, str], limit: int, window_s: int, wait: int) -> RateLimited:
+    zh, en = what
+    return RateLimited(
+        f"{zh}过于频繁：每{window_s}秒最多{limit}次，请{wait}秒后再试",
+        f"too many {en}: at most {limit} in {window_s} s; try again in {wait} s",
+        retry_after=wait,
+    )
+
+
 def hit(key: str, *, limit: int, window_s: int, what: tuple[str, str]) -> None:
     """Count one use of `key`; RateLimited once the current window holds more than `limit`.
 
@@ -30,16 +62,12 @@ def hit(key: str, *, limit: int, window_s: int, what: tuple[str, str]) -> None:
     """
     if limit <= 0:
         return
-    now = time.time()
-    start = int(now // window_s) * window_s
-    with connection.cursor() as cursor:
-        cursor.execute(_upsert_sql(), [key[:100], start])
-        (count,) = cursor.fetchone()
-    if count > limit:
-        wait = int(start + window_s - now) + 1
-        zh, en = what
-        raise RateLimited(
-            f"{zh}过于频繁：每{window_s}秒最多{limit}次，请{wait}秒后再试",
-            f"too many {en}: at most {limit} in {window_s} s; try again in {wait} s",
-            retry_after=wait,
-        )
+    if count(key, window_s=window_s) > limit:
+        raise refusal(what, limit, window_s, _window(window_s)[1])
+
+
+def prune(*, older_than_s: int = 86_400) -> int:
+    """Drop counters whose window ended long ago (keys used once, such as the names
+    tried at the login page); returns how many."""
+    cut = int(time.time()) - older_than_s
+    return RateCounter.objects.filter(window_start__lt=cut).delete()[0]

@@ -3,10 +3,14 @@ from django.core.management.base import BaseCommand, CommandError
 from fangkong.accounts.models import Role
 from fangkong.accounts.services import user_create
 from fangkong.areas.models import Area
+from fangkong.core.errors import DomainError
 
 
 class Command(BaseCommand):
-    help = "Create a user with a role and the area subtrees they hold."
+    help = (
+        "Create a user with a role and the area subtrees they hold. The password must pass "
+        "the password validators (length, common, numeric, similarity to the name)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("username")
@@ -24,12 +28,15 @@ class Command(BaseCommand):
             import getpass
 
             password = getpass.getpass("Password: ")
-        user = user_create(
-            actor=None,
-            username=username,
-            password=password,
-            role=role,
-            areas=areas,
-            display_name=name,
-        )
+        try:
+            user = user_create(
+                actor=None,
+                username=username,
+                password=password,
+                role=role,
+                areas=areas,
+                display_name=name,
+            )
+        except DomainError as exc:  # a weak password, a name taken: say which, change nothing
+            raise CommandError(str(exc)) from None
         self.stdout.write(f"created {user.username} ({role}) holding {', '.join(area) or '-'}")
