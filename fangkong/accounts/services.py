@@ -15,7 +15,7 @@ from django.utils import timezone, translation
 
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import DomainError
-from fangkong.core.guards import require, require_area
+from fangkong.core.guards import require, require_area, required_reason
 
 from . import policy
 from .models import ApiToken, Role, User
@@ -27,6 +27,12 @@ def _held(user: User) -> list[str]:
     if user.resident_id:
         codes.append(user.resident.area_code)
     return codes
+
+
+def _area_of(user: User) -> str:
+    """The area an audit record about `user` is filed under: their one area, if one."""
+    codes = _held(user)
+    return codes[0] if len(codes) == 1 else ""
 
 
 def require_manages(actor, user: User) -> None:
@@ -134,18 +140,129 @@ def user_set_password(*, actor, user: User, password: str) -> None:
         actor=actor,
         event="user.set_password",
         target=user,
+        area_code=_area_of(user),
         detail={"by": "self" if actor is not None and actor.pk == user.pk else "admin"},
     )
 
 
 @transaction.atomic
+def user_update(
+    *, actor, user: User, role: str | None = None, display_name: str | None = None
+) -> list[str]:
+    """Change a user's role and/or display name (None keeps it); the fields changed.
+
+    The actor must administer the user as they are, and be above the new role too: a
+    street office cannot make a community worker into a street office."""
+    require_manages(actor, user)
+    before = {"role": user.role, "display_name": user.display_name}
+    if role is not None:
+        role = Role(role)
+        if actor is not None:
+            require(policy.may_grant_role(actor, role))
+        user.role = role
+    if display_name is not None:
+        user.display_name = display_name.strip()
+    changed = [f for f in before if getattr(user, f) != before[f]]
+    if not changed:
+        return []
+    user.save(update_fields=changed)
+    audit_record(
+        actor=actor,
+        event="user.update",
+        target=user,
+        area_code=_area_of(user),
+        detail={f: [before[f], getattr(user, f)] for f in changed},
+    )
+    return changed
+
+
+@transaction.atomic
+def user_set_areas(*, actor, user: User, areas) -> bool:
+    """Replace the area subtrees a user holds; whether anything changed.
+
+    Only inside the actor's own jurisdiction, for a user of a role below the actor's
+    whose present areas lie inside it too; at least one area (the command line may
+    leave a user holding none)."""
+    require_manages(actor, user)
+    areas = list(areas)
+    if actor is not None:
+        if not areas:
+            raise DomainError("请至少指定一个辖区", "give at least one area", field="areas")
+        for area in areas:
+            require_area(actor, area.code)
+    before = sorted(user.areas.values_list("code", flat=True))
+    after = sorted({a.code for a in areas})
+    if before == after:
+        return False
+    user.areas.set(areas)
+    user._scope_prefixes = None  # recomputed from the new areas
+    audit_record(
+        actor=actor,
+        event="user.set_areas",
+        target=user,
+        area_code=_area_of(user),
+        detail={"from": before, "to": after},
+    )
+    return True
+
+
+@transaction.atomic
+def user_disable(*, actor, user: User, reason: str) -> None:
+    """Stop a user logging in or using any token, at once, with a reason on record.
+    Their sessions and tokens stop working; nothing of theirs is deleted."""
+    require_manages(actor, user)
+    if actor is not None and actor.pk == user.pk:
+        raise DomainError("不能停用自己的账号", "you cannot disable your own account")
+    reason = required_reason(reason)
+    if not user.is_active:
+        return
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    audit_record(
+        actor=actor, event="user.disable", target=user, area_code=_area_of(user), reason=reason
+    )
+
+
+@transaction.atomic
+def user_enable(*, actor, user: User, reason: str = "") -> None:
+    """Let a disabled user log in again (their tokens work again unless revoked)."""
+    require_manages(actor, user)
+    if user.is_active:
+        return
+    user.is_active = True
+    user.save(update_fields=["is_active"])
+    audit_record(
+        actor=actor,
+        event="user.enable",
+        target=user,
+        area_code=_area_of(user),
+        reason=(reason or "").strip(),
+    )
+
+
+def _require_token_rights(actor, user: User) -> None:
+    """Tokens of a user are theirs to make and revoke, or their administrator's."""
+    if actor is None or actor.pk != user.pk:
+        require_manages(actor, user)
+
+
+@transaction.atomic
 def token_issue(*, actor, user: User, name: str = "") -> str:
     """Make a bearer token for `user`; the plain key is returned once and never stored."""
+    _require_token_rights(actor, user)
+    if not user.is_active:
+        raise DomainError("该用户已停用", "this user is disabled", field="user")
     key = "fk_" + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         user=user, name=name, key_hash=ApiToken.hash_key(key), prefix=key[:10]
     )
-    audit_record(actor=actor, event="token.issue", target=token, detail={"user": user.username})
+    audit_record(
+        actor=actor,
+        event="token.issue",
+        target=token,
+        area_code=_area_of(user),
+        detail={"user": user.username},
+    )
     return key
 
 
@@ -166,6 +283,16 @@ def token_authenticate(key: str) -> User | None:
 
 @transaction.atomic
 def token_revoke(*, actor, token: ApiToken) -> None:
+    """Revoke a token, by its user or their administrator. Revoking twice changes nothing."""
+    _require_token_rights(actor, token.user)
+    if token.revoked_at is not None:
+        return
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
-    audit_record(actor=actor, event="token.revoke", target=token)
+    audit_record(
+        actor=actor,
+        event="token.revoke",
+        target=token,
+        area_code=_area_of(token.user),
+        detail={"user": token.user.username},
+    )

@@ -120,7 +120,9 @@ class ResidentPatchIn(Schema):
 
 
 class RevealIn(Schema):
-    reason: str = Field("", max_length=500)
+    reason: str = Field(
+        "", max_length=500, description="why the full numbers are needed: required (400 without)"
+    )
 
 
 class RevealOut(Schema):
@@ -220,16 +222,16 @@ def resident_detail(request, resident_id: int):
     return resident_detail_out(_scoped(request, resident_id))
 
 
-@router.post("/{resident_id}/reveal", response={200: RevealOut, **errors(403, 404, 422)})
+@router.post("/{resident_id}/reveal", response={200: RevealOut, **errors(400, 403, 404, 422)})
 def resident_reveal(
     request, resident_id: int, response: HttpResponse, payload: RevealIn | None = None
 ):
-    """The full ID and phone numbers, for roles that may see them. Every call is audited."""
+    """The full ID and phone numbers, for roles that may see them, with a reason (400 on
+    `reason` without one). Every call is audited with its reason."""
     require(policy.can_read_residents(request.auth))
     resident = _scoped(request, resident_id)
-    numbers = services.resident_reveal(
-        actor=request.auth, resident=resident, reason=payload.reason if payload else ""
-    )
+    reason = payload.reason if payload else ""
+    numbers = services.resident_reveal(actor=request.auth, resident=resident, reason=reason)
     response["Cache-Control"] = "no-store"
     return {"id": resident.pk, **numbers}
 

@@ -14,7 +14,7 @@ from fangkong.areas.services import building_stats_store
 from fangkong.core import idnumbers, pii, ratelimit
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import Conflict, DomainError, PermissionDenied
-from fangkong.core.guards import require
+from fangkong.core.guards import require, required_reason
 from fangkong.core.idnumbers import IdNumberError
 from fangkong.core.paging import Page
 from fangkong.core.phones import normalize_phone
@@ -182,10 +182,12 @@ def resident_update(
     return Outcome.UPDATED
 
 
-def resident_reveal(*, actor, resident: Resident, reason: str = "") -> dict[str, str]:
-    """The full ID and phone numbers, for a role that may see them; always audited."""
+def resident_reveal(*, actor, resident: Resident, reason: str) -> dict[str, str]:
+    """The full ID and phone numbers, for a role that may see them, with a reason on
+    record (DomainError on `reason` without one); always audited."""
     if not policy.can_reveal_pii(actor):
         raise PermissionDenied("您的角色不能查看完整证件号", "your role may not see full numbers")
+    reason = required_reason(reason)
     audit_record(
         actor=actor,
         event="resident.reveal",

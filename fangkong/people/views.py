@@ -69,7 +69,12 @@ def reveal(request, pk):
     resident = get_scoped_or_404(Resident.objects, request.user, pk=pk)
     if not policy.can_reveal_pii(request.user):
         raise PermissionDenied
-    numbers = services.resident_reveal(
-        actor=request.user, resident=resident, reason=request.POST.get("reason", "")
-    )
-    return render(request, "people/detail.html#numbers", {"r": resident, "numbers": numbers})
+    context = {"r": resident}
+    try:
+        context["numbers"] = services.resident_reveal(
+            actor=request.user, resident=resident, reason=request.POST.get("reason", "")
+        )
+    except DomainError as exc:  # no reason given: say so where the numbers would be
+        context["refusal"] = exc
+    status = 400 if "refusal" in context and not request.htmx else 200
+    return render(request, "people/detail.html#numbers", context, status=status)

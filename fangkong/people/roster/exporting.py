@@ -14,6 +14,7 @@ from fangkong.accounts import policy
 from fangkong.areas.models import Area, Level, ancestor_codes
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import PermissionDenied
+from fangkong.core.guards import required_reason
 
 from ..models import Resident, Sex
 from .columns import ID_TYPE_NAMES, RESIDENCY_NAMES, TAG_NAMES
@@ -65,13 +66,15 @@ def _tags(bits: int) -> str:
 
 
 @transaction.atomic
-def roster_export(*, actor, area: Area, out: BinaryIO, full: bool = False) -> int:
+def roster_export(*, actor, area: Area, out: BinaryIO, full: bool = False, reason: str = "") -> int:
     """Write the residents under `area` that `actor` may see to `out`; how many. Audited.
 
-    Masked numbers unless `full` (for a role that may reveal them). `actor` None is the
-    system (the CLI), which sees everything.
+    Masked numbers unless `full` (for a role that may reveal them, and with a `reason`
+    on record: DomainError on `reason` without one). `actor` None is an operator at the
+    command line, who sees everything but gives a reason for a full export too.
     """
     _check_may_export(actor, area, full)
+    reason = required_reason(reason) if full else (reason or "").strip()
     residents = Resident.objects.all() if actor is None else Resident.objects.for_user(actor)
     residents = (
         residents.within(area)
@@ -112,6 +115,7 @@ def roster_export(*, actor, area: Area, out: BinaryIO, full: bool = False) -> in
         event="roster.export",
         target=area,
         area_code=area.code,
+        reason=reason,
         detail={"rows": n, "full": full},
     )
     return n

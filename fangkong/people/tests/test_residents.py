@@ -103,13 +103,37 @@ def test_reveal_is_audited_and_limited_by_role(worker_a, volunteer, resident_a):
     event = AuditEvent.objects.get(event="resident.reveal")
     assert event.actor == worker_a and event.reason == "核对"
     with pytest.raises(PermissionDenied):
-        services.resident_reveal(actor=volunteer, resident=resident_a)
+        services.resident_reveal(actor=volunteer, resident=resident_a, reason="核对")
+
+
+@pytest.mark.parametrize("reason", ["", "  \n "])
+def test_a_reveal_without_a_reason_is_refused_and_not_audited(worker_a, resident_a, reason):
+    with pytest.raises(DomainError) as refused:
+        services.resident_reveal(actor=worker_a, resident=resident_a, reason=reason)
+    assert refused.value.field == "reason"
+    assert not AuditEvent.objects.filter(event="resident.reveal").exists()
 
 
 def test_reveal_page_shows_full_numbers_and_audits(client_for, worker_a, resident_a):
-    response = client_for(worker_a).post(reverse("people:reveal", args=[resident_a.pk]))
+    url = reverse("people:reveal", args=[resident_a.pk])
+    response = client_for(worker_a).post(url, {"reason": "上门核酸联系"})
     assert resident_a.id_number() in response.content.decode()
-    assert AuditEvent.objects.filter(event="resident.reveal", actor=worker_a).count() == 1
+    event = AuditEvent.objects.get(event="resident.reveal", actor=worker_a)
+    assert event.reason == "上门核酸联系"
+
+
+def test_reveal_page_without_a_reason_says_so_and_shows_nothing(client_for, worker_a, resident_a):
+    client = client_for(worker_a)
+    url = reverse("people:reveal", args=[resident_a.pk])
+    for headers in ({}, {"HX-Request": "true"}):
+        response = client.post(url, {"reason": " "}, headers=headers)
+        page = response.content.decode()
+        assert response.status_code == (200 if headers else 400)
+        assert "必须填写理由" in page and "a reason is required" in page
+        assert resident_a.id_number() not in page and resident_a.id_masked in page
+    detail = client.get(reverse("people:detail", args=[resident_a.pk])).content.decode()
+    assert 'name="reason" required' in detail
+    assert not AuditEvent.objects.filter(event="resident.reveal").exists()
 
 
 def test_detail_page_shows_only_the_masked_number(client_for, worker_a, resident_a):
