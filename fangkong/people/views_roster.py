@@ -3,6 +3,7 @@
 import tempfile
 from pathlib import Path
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse
 from django.shortcuts import redirect, render
@@ -87,7 +88,8 @@ def import_report(request, pk):
 
 @login_required
 def export(request):
-    """`?area=CODE`: the residents the user may see there; `&full=1` for full numbers."""
+    """`?area=CODE`: the residents the user may see there; `&full=1&reason=…` for full
+    numbers (a reason is required and kept in the audit log)."""
     deny_unless(can_export_roster(request.user))
     code = request.GET.get("area", "").strip()
     roots = request.user.scope_prefixes()
@@ -96,7 +98,14 @@ def export(request):
     area = get_scoped_or_404(Area.objects, request.user, code=code)
     full = request.GET.get("full", "") in ("1", "on", "true")
     deny_unless(not full or can_reveal_pii(request.user))
-    return _xlsx_response(
-        lambda out: roster_export(actor=request.user, area=area, out=out, full=full),
-        f"{area.name}-{area.code}.xlsx",
-    )
+    reason = request.GET.get("reason", "")
+    try:
+        return _xlsx_response(
+            lambda out: roster_export(
+                actor=request.user, area=area, out=out, full=full, reason=reason
+            ),
+            f"{area.name}-{area.code}.xlsx",
+        )
+    except DomainError as exc:  # a full export without a reason: back to the form, saying so
+        messages.error(request, str(exc))
+        return redirect("people:import")

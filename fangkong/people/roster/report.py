@@ -67,6 +67,7 @@ def roster_report(*, actor, job: ImportJob, out: BinaryIO) -> int:
         event="roster.report",
         target=job,
         area_code=job.area_code,
-        detail={"rows": n, "file": job.file_name},
+        # The rows are the file's own cells: whole ID and phone numbers, as typed.
+        detail={"rows": n, "file": job.file_name, "full_numbers": True},
     )
     return n
