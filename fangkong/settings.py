@@ -222,6 +222,16 @@ MEDIA_ROOT = Path(os.environ.get("FANGKONG_MEDIA_ROOT", PROJECT_DIR / "media"))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 
+# Times a client claims (a device's scan, a lab's test) are accepted only this far
+# before and after the server receives them, and flagged beyond the skew allowance
+# (fangkong/core/clock.py; docs/sampling-protocol.md).
+FANGKONG_CLIENT_TIME_PAST_S = envint("FANGKONG_CLIENT_TIME_PAST_S", 7 * 86400)
+FANGKONG_CLIENT_TIME_FUTURE_S = envint("FANGKONG_CLIENT_TIME_FUTURE_S", 600)
+FANGKONG_CLIENT_CLOCK_SKEW_S = envint("FANGKONG_CLIENT_CLOCK_SKEW_S", 180)
+for _name in ("FANGKONG_CLIENT_TIME_PAST_S", "FANGKONG_CLIENT_TIME_FUTURE_S"):
+    if not 0 <= globals()[_name] <= 366 * 86400:
+        raise ImproperlyConfigured(f"{_name} must be between 0 and {366 * 86400} seconds")
+
 # Rosters bigger than this many rows are imported by the background worker.
 ROSTER_INLINE_MAX_ROWS = envint("FANGKONG_ROSTER_INLINE_MAX_ROWS", 2000)
 

@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils import timezone
 
-from fangkong.core import idnumbers, pii
+from fangkong.core import clock, idnumbers, pii
 from fangkong.core.idnumbers import IdNumberError
 from fangkong.people.models import Resident, id_hash
 
@@ -140,10 +140,33 @@ class _Work:
     unknown: tuple | None = None  # (id_type, cipher, hash, masked) of an unknown person
     flags: int = 0
     sample_id: int | None = None
+    time_ok: bool = False  # `ev.at` passed the window and is a UTC instant now
 
     @property
     def key(self) -> tuple:
         return (self.ev.at, self.ev.client_id)
+
+
+def _check_time(w: _Work, now: dt.datetime, limits: clock.Window) -> None:
+    """The event's claimed time, inside the window around `now` (the receive time), as
+    UTC; a time ahead of the receive time by more than the skew allowance is flagged."""
+    ev = w.ev
+    if ev.at is None:
+        return
+    try:
+        ev.at = clock.client_time(
+            ev.at,
+            received=now,
+            label=(f"事件{ev.client_id}", f"event {ev.client_id}"),
+            field="at",
+            field_zh="时间",
+            limits=limits,
+        )
+    except clock.ClientTimeError as exc:
+        raise Refused("bad_time", exc.zh, exc.en) from None
+    w.time_ok = True
+    if clock.ahead(ev.at, now, limits):
+        w.flags |= SampleFlag.CLOCK_SKEW
 
 
 def _clean_event(ev: Event) -> None:
@@ -172,8 +195,6 @@ def _clean_event(ev: Event) -> None:
             f"混采人数应在1到{MAX_POOL}之间",
             f"pool size must be between 1 and {MAX_POOL}",
         )
-    if timezone.is_naive(ev.at):
-        ev.at = timezone.make_aware(ev.at)
 
 
 def _read_person(w: _Work) -> None:
@@ -535,6 +556,7 @@ def ingest(
     events: list[Event],
     home_area: str = "",
     timeouts: tuple[int, int] | None = None,
+    device_time: dt.datetime | None = None,
 ) -> list[Result]:
     """Store one upload; one result per event, in order. Call inside a transaction.
 
@@ -542,8 +564,14 @@ def ingest(
     transaction, set in the same round trip as the first query, with sequential scans
     off: every statement here is an index probe, and a plan made while a round's tables
     were still empty (a fresh round on a fresh database) would otherwise scan them whole
-    for every upload for as long as the connection keeps it (docs/benchmarks.md)."""
+    for every upload for as long as the connection keeps it (docs/benchmarks.md).
+
+    `device_time`: the device's clock when it sent the upload; further than the skew
+    allowance from the receive time, every sample of the upload is flagged `clock_skew`.
+    Each event's own time must lie in the window around the receive time (core.clock)."""
     now = timezone.now()
+    limits = clock.window()
+    device_skewed = clock.skewed(device_time, now, limits)
     device_id = (device_id or "")[:64]
     results: dict[str, Result] = {}
     order = [ev.client_id for ev in events]
@@ -571,7 +599,10 @@ def ingest(
 
     # 2. Checks: the event alone, then what it names.
     for w in works:
+        if device_skewed:
+            w.flags |= SampleFlag.CLOCK_SKEW
         try:
+            _check_time(w, now, limits)
             _clean_event(w.ev)
             if w.ev.type == "sample":
                 _read_person(w)
@@ -1106,7 +1137,7 @@ def _events_store(works: list[_Work], refs: _Refs, actor, device_id: str, now) -
                 (ev.tube or "")[:40],
                 device_id,
                 getattr(actor, "pk", None),
-                _dt(ev.at) if isinstance(ev.at, dt.datetime) else None,
+                _dt(ev.at) if w.time_ok else None,  # never a time outside the window
                 _dt(now),
                 EventStatus.REJECTED if refused else EventStatus.ACCEPTED,
                 refused.code if refused else "",
