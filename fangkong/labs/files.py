@@ -10,10 +10,10 @@ A file has a header row; columns are found by name, in Chinese or English, in an
 | lab | lab, 检测机构, 机构 | no: if given, must be the uploading lab's name |
 | reason | reason, 更正原因, 原因 | no: needed only to correct a result already stored |
 
-Rows are numbered as a spreadsheet shows them: the header is row 1.
+Rows are numbered as a spreadsheet shows them: the header is row 1. The file is read by
+`fangkong.core.spreadsheets` (the same reader and limits as every other import).
 """
 
-import csv
 import datetime as dt
 import io
 from collections.abc import Iterable, Iterator
@@ -23,6 +23,7 @@ from operator import itemgetter
 from django.utils import timezone
 
 from fangkong.core import clock
+from fangkong.core.spreadsheets import Limits, RowError, SpreadsheetError, open_sheets
 
 from .models import Result
 
@@ -55,30 +56,12 @@ _ZONE = timezone.get_default_timezone
 _UTC = dt.UTC
 
 
-class FileError(Exception):
-    """The file as a whole cannot be read (no header, a required column missing, …)."""
-
-    def __init__(self, zh: str, en: str):
-        super().__init__(en)
-        self.zh, self.en = zh, en
+class FileError(SpreadsheetError):
+    """The file as a whole cannot be read as results (no header, a required column
+    missing, …); the reader's own refusals are its parent, SpreadsheetError."""
 
 
-@dataclass(slots=True)
-class RowError:
-    row: int
-    column: str
-    code: str
-    zh: str
-    en: str
-
-    def as_dict(self) -> dict:
-        return {
-            "row": self.row,
-            "column": self.column,
-            "code": self.code,
-            "zh": self.zh,
-            "en": self.en,
-        }
+__all__ = ["FileError", "ResultRow", "RowError", "checked_rows", "clean_row", "read_table"]
 
 
 @dataclass(slots=True)
@@ -106,51 +89,24 @@ def header_map(header: Iterable) -> dict[str, int]:
     return found
 
 
-def _decode(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise FileError(
-        "无法识别文件编码（请用UTF-8或GBK）", "cannot decode the file (use UTF-8 or GBK)"
-    )
-
-
-def _csv_rows(data: bytes) -> Iterator[list]:
-    yield from csv.reader(io.StringIO(_decode(data)))
-
-
-def _xlsx_rows(data: bytes) -> Iterator[list]:
-    from openpyxl import load_workbook
-
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a broken file
-        raise FileError("无法读取Excel文件", "cannot read the Excel file") from exc
-    try:
-        for values in book.worksheets[0].iter_rows(values_only=True):
-            yield list(values)
-    finally:
-        book.close()
-
-
-def read_table(data: bytes, file_name: str) -> Iterator[tuple[int, dict]]:
-    """(row number, {column: raw value}) for each non-empty data row of a CSV or XLSX."""
-    is_xlsx = file_name.lower().endswith((".xlsx", ".xlsm")) or data[:2] == b"PK"
-    rows = _xlsx_rows(data) if is_xlsx else _csv_rows(data)
-    header = next(rows, None)
-    if header is None:
-        raise FileError("文件为空", "the file is empty")
-    columns = header_map(header)
-    keys, pick = tuple(columns), itemgetter(*columns.values())
-    width = max(columns.values()) + 1
-    for number, values in enumerate(rows, start=2):
-        if not any(values):
-            continue
-        if len(values) < width:
-            values = [*values, *[None] * (width - len(values))]
-        yield number, dict(zip(keys, pick(values), strict=True))
+def read_table(
+    data: bytes, file_name: str = "", limits: Limits | None = None
+) -> Iterator[tuple[int, dict]]:
+    """(row number, {column: raw value}) for each non-empty data row of a CSV or XLSX
+    (its first sheet; the kind is told by the bytes, not the name)."""
+    with open_sheets(io.BytesIO(data), limits) as sheets:
+        sheet = next(sheets, None)
+        rows = sheet.rows if sheet is not None else iter(())
+        first = next(rows, None)
+        if first is None:
+            raise FileError("文件为空", "the file is empty")
+        columns = header_map(first[1])
+        keys, pick = tuple(columns), itemgetter(*columns.values())
+        width = max(columns.values()) + 1
+        for number, values in rows:
+            if len(values) < width:
+                values = [*values, *[None] * (width - len(values))]
+            yield number, dict(zip(keys, pick(values), strict=True))
 
 
 def _text(value) -> str:

@@ -30,6 +30,7 @@ What a stored result calls for, by the samples in its tube:
 import contextlib
 import datetime as dt
 import hashlib
+import io
 import logging
 import queue
 import threading
@@ -42,6 +43,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from fangkong.accounts import policy
+from fangkong.core import spreadsheets
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import DomainError
 from fangkong.core.guards import require, require_area, required_reason
@@ -58,7 +60,7 @@ from fangkong.testing.models import (
 )
 
 from .conf import labs_conf
-from .files import FileError, ResultRow, RowError, checked_rows
+from .files import ResultRow, RowError, checked_rows
 from .models import (
     RECALLING,
     CaseSource,
@@ -239,7 +241,11 @@ def _read_ahead(rows: Iterable, size: int) -> Iterator:
 
 def results_upload_submit(*, actor, file_name: str, data: bytes) -> ResultUpload:
     """A file from the upload page: stored now if small, else queued for the worker
-    (a million rows take about a minute, longer than a web request may)."""
+    (a million rows take about a minute, longer than a web request may).
+
+    The request only runs the reader's cheap checks (size, type, the zip's directory; a
+    zip bomb is refused here, as a failed upload with the reason); only a file small
+    when unpacked is read now, within the reader's limits."""
     require(policy.can_upload_results(actor))
     upload = ResultUpload(
         lab=actor,
@@ -247,7 +253,12 @@ def results_upload_submit(*, actor, file_name: str, data: bytes) -> ResultUpload
         file_name=file_name[:255],
         sha256=hashlib.sha256(data).hexdigest(),
     )
-    inline = len(data) <= labs_conf().inline_max_bytes
+    try:
+        found = spreadsheets.inspect(io.BytesIO(data))
+    except DomainError as exc:
+        upload.save()
+        return upload_fail(actor=actor, upload=upload, zh=exc.zh, en=exc.en)
+    inline = found.unpacked <= labs_conf().inline_max_bytes
     upload.status = UploadStatus.RUNNING if inline else UploadStatus.QUEUED
     if not inline:
         upload.data = data
@@ -286,7 +297,7 @@ def _run(actor, upload: ResultUpload, data: bytes) -> ResultUpload:
     try:
         rows = checked_rows(data, upload.file_name, lab_names=names, now=now)
         outcome = results_import(actor=actor, rows=rows, upload=upload)
-    except (FileError, DomainError) as exc:
+    except DomainError as exc:  # FileError, the reader's SpreadsheetError, …
         return upload_fail(actor=actor, upload=upload, zh=exc.zh, en=exc.en)
     except Exception:
         logger.exception("results upload %s failed", upload.pk)

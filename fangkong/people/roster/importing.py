@@ -30,7 +30,7 @@ from django.utils import timezone
 from fangkong.accounts import policy
 from fangkong.areas.models import Area, Household, Level
 from fangkong.areas.services import building_get_or_create
-from fangkong.core import pii
+from fangkong.core import pii, spreadsheets
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import DomainError, PermissionDenied
 
@@ -46,8 +46,7 @@ from ..models import (
 from ..services import COMPARED, Outcome, building_stats_refresh, resident_apply
 from . import columns
 from .columns import Col
-from .parsing import Header, Rejection, Roster, RosterRow, open_roster
-from .reading import RosterFileError
+from .parsing import Header, Rejection, Roster, RosterFileError, RosterRow, open_roster
 
 logger = logging.getLogger(__name__)
 
@@ -151,12 +150,22 @@ def _job_create(
 def roster_import_submit(*, actor, area: Area, file_name: str, data: bytes) -> ImportJob:
     """An upload from the page: checked now; run now if small, else by the worker.
 
-    Raises DomainError (RosterFileError for a file that is not a usable roster) before
-    anything is stored.
+    The request never parses a file that could cost much: it runs the reader's cheap
+    checks (size, type, the zip's directory: a zip bomb is refused here), and only a file
+    small when unpacked (FANGKONG_SHEET_INLINE_BYTES) and of at most
+    ROSTER_INLINE_MAX_ROWS rows is read now, its header checked before anything is
+    stored. A bigger one is stored and read by the worker, within the reader's limits;
+    a file it refuses fails the job with the reason.
+
+    Raises DomainError (SpreadsheetError or RosterFileError for a file that cannot be a
+    roster) before anything is stored.
     """
     _check_may_import(actor, area)
-    size = _inspect(io.BytesIO(data), area)
-    inline = size is not None and size <= settings.ROSTER_INLINE_MAX_ROWS
+    found = spreadsheets.inspect(io.BytesIO(data))
+    size, limit = found.rows, settings.ROSTER_INLINE_MAX_ROWS
+    if found.small and (size is None or size <= limit):
+        size = _inspect(io.BytesIO(data), area)  # bounded: a small file, read with limits
+    inline = found.small and size is not None and size <= limit
     with transaction.atomic():
         job = _job_create(
             actor=actor,

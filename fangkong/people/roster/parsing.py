@@ -12,24 +12,28 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import BinaryIO
 
 from openpyxl.utils import get_column_letter
 
 from fangkong.core.errors import DomainError
 from fangkong.core.idnumbers import IdType
+from fangkong.core.spreadsheets import Limits, SpreadsheetError, cell_text, open_sheets
+from fangkong.core.spreadsheets import RawRow as Row
 from fangkong.core.text import clean
 
 from ..models import Tag
 from ..services import ResidentData, resident_validate
 from . import columns
 from .columns import Col
-from .reading import RosterFileError, Row, open_sheets
 
 SCAN_ROWS = 20  # the header is looked for in this many non-blank rows
 REQUIRED = (Col.NAME, Col.ID_NUMBER, Col.BUILDING, Col.ROOM)
 MAX_BUILDING, MAX_UNIT, MAX_ROOM = 50, 20, 20
+
+
+class RosterFileError(SpreadsheetError):
+    """The file as a whole cannot be read as a roster (as against one bad row)."""
 
 
 @dataclass(frozen=True)
@@ -93,9 +97,10 @@ class Roster:
 
 
 @contextlib.contextmanager
-def open_roster(stream: BinaryIO) -> Iterator[Roster]:
-    """The first sheet of the file that has a header, its rows parsed as they stream."""
-    with open_sheets(stream) as sheets:
+def open_roster(stream: BinaryIO, limits: Limits | None = None) -> Iterator[Roster]:
+    """The first sheet of the file that has a header, its rows parsed as they stream
+    (read by core.spreadsheets, within its limits)."""
+    with open_sheets(stream, limits) as sheets:
         first_error = None
         for sheet in sheets:
             try:
@@ -109,27 +114,6 @@ def open_roster(stream: BinaryIO) -> Iterator[Roster]:
 
 
 # Cells ----------------------------------------------------------------------------------
-
-
-def cell_text(value: object) -> str:
-    """A cell as text, as a person reading the sheet would copy it."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float):
-        if not value.is_integer():
-            return repr(value)
-        # As Excel shows it: 15 significant digits, so 431102197503091234 (stored by
-        # Excel as 4.31102197503091E+17) reads 431102197503091000.
-        return format(Decimal(repr(value)).to_integral_value(), "f")
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(" ")
-    if isinstance(value, dt.date | dt.time):
-        return value.isoformat()
-    return str(value)
 
 
 def _is_date(value: object) -> bool:

@@ -13,8 +13,13 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from fangkong.core.idnumbers import make_mainland
 from fangkong.people.models import Residency, Tag
 from fangkong.people.roster.columns import TAG_NAMES
-from fangkong.people.roster.parsing import Rejection, RosterRow, open_roster, parse_rows
-from fangkong.people.roster.reading import RosterFileError
+from fangkong.people.roster.parsing import (
+    Rejection,
+    RosterFileError,
+    RosterRow,
+    open_roster,
+    parse_rows,
+)
 
 from .rosterfiles import csv_bytes, xlsx
 
