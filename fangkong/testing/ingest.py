@@ -6,7 +6,9 @@ a few statements per upload, never one per event (on PostgreSQL each batch trave
 one JSON parameter; see `_insert_statements`):
 
 1. Replays: events whose client id is already stored (as a `Sample`, or as an
-   `UploadEvent`) answer their stored result and write nothing (one query).
+   `UploadEvent`) write nothing (one query). They answer their stored result only to
+   the user and device that stored them; anyone else gets a neutral refusal
+   (`client_id_taken`) that tells nothing of the person.
 2. Checks that need no database (shape, barcode, signature of the code, ID number),
    then the rounds and channels the batch names (cached a few seconds per process)
    and its residents (one query).
@@ -54,6 +56,7 @@ from django.utils import timezone
 
 from fangkong.core import clock, idnumbers, pii
 from fangkong.core.idnumbers import IdNumberError
+from fangkong.core.text import mask_name
 from fangkong.people.models import Resident, id_hash
 
 from .models import (
@@ -588,7 +591,8 @@ def ingest(
                 [f"{timeouts[0]}ms", f"{timeouts[1]}ms"],
             )
         )
-    results.update(_stored_results(ids, before))
+    owner = (getattr(actor, "pk", None), device_id)
+    results.update(_stored_results(ids, before, owner=owner))
     seen = set(results)
     works: list[_Work] = []
     for ev in events:
@@ -645,7 +649,7 @@ def ingest(
                 w.flags |= SampleFlag.REPEAT_IN_ROUND
     raced = _samples_insert(samples, tubes, actor, device_id, now)
     if raced:  # stored meanwhile by a concurrent copy of this upload: answer as a replay
-        results.update(_stored_results([w.ev.client_id for w in raced]))
+        results.update(_stored_results([w.ev.client_id for w in raced], owner=owner))
         samples = [w for w in samples if w.sample_id is not None]
         people = _people(samples)
 
@@ -678,7 +682,7 @@ def ingest(
                 w.ev.client_id, EventStatus.REJECTED, [], r.code, r.en, r.zh
             )
         elif w.ev.type == "sample":
-            person = {"name": w.name, "id_masked": w.id_masked}
+            person = {"name": mask_name(w.name), "id_masked": w.id_masked}
             results[w.ev.client_id] = Result(
                 w.ev.client_id, EventStatus.ACCEPTED, flag_slugs(w.flags), resident=person
             )
@@ -687,9 +691,18 @@ def ingest(
     return [results[cid] for cid in order]
 
 
-def _stored_results(client_ids: list[str], before=()) -> dict[str, Result]:
+TAKEN = (
+    "client_id_taken",
+    "该记录编号已被其他设备使用，请在设备上重新扫描",
+    "this client id was already used by another device; scan again on this device",
+)
+
+
+def _stored_results(client_ids: list[str], before=(), *, owner: tuple) -> dict[str, Result]:
     """Stored answers for client ids: accepted samples, then kept events (one query,
-    sent with the statements `before` it)."""
+    sent with the statements `before` it). `owner` is (user id, device id) of the
+    upload: a stored answer goes back only to the user and device that stored it, so a
+    guessed or copied client id tells nobody else a name."""
     if not client_ids:
         _run(list(before))
         return {}
@@ -697,20 +710,22 @@ def _stored_results(client_ids: list[str], before=()) -> dict[str, Result]:
     in_events, p2 = _any("e.client_id", client_ids)
     sql = (
         f"SELECT 's', s.client_id, 'accepted', s.flags, '', '', '', r.name, r.id_masked, "
-        f"s.id_masked FROM {Sample._meta.db_table} s LEFT JOIN {Resident._meta.db_table} r "
-        f"ON r.id = s.resident_id WHERE {in_samples} "
+        f"s.id_masked, s.sampler_id, s.device_id FROM {Sample._meta.db_table} s "
+        f"LEFT JOIN {Resident._meta.db_table} r ON r.id = s.resident_id WHERE {in_samples} "
         f"UNION ALL SELECT 'e', e.client_id, e.status, 0, e.code, e.message, e.message_zh, "
-        f"NULL, NULL, '' FROM {UploadEvent._meta.db_table} e WHERE {in_events}"
+        f"NULL, NULL, '', e.user_id, e.device_id FROM {UploadEvent._meta.db_table} e "
+        f"WHERE {in_events}"
     )
     out: dict[str, Result] = {}
     rows = _run([*before, (sql, [*p1, *p2])])
-    for kind, cid, status, flags, code, message, message_zh, name, masked, own in sorted(
-        rows, reverse=True
-    ):
+    for row in sorted(rows, key=lambda r: r[:2], reverse=True):
+        kind, cid, status, flags, code, message, message_zh, name, masked, own = row[:10]
         if cid in out:  # a sample's id reused for an event by a faulty device: the sample wins
             continue
-        if kind == "s":
-            person = {"name": name or "", "id_masked": masked or own}
+        if tuple(row[10:]) != owner:
+            out[cid] = Result(cid, EventStatus.REJECTED, [], *TAKEN)
+        elif kind == "s":
+            person = {"name": mask_name(name or ""), "id_masked": masked or own}
             out[cid] = Result(cid, status, flag_slugs(flags), resident=person)
         else:
             out[cid] = Result(cid, status, [], code, message, message_zh)
