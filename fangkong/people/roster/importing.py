@@ -39,6 +39,7 @@ from ..models import (
     ImportRejection,
     ImportStatus,
     ImportUpload,
+    ImportWarning,
     Resident,
     Tag,
     id_hash,
@@ -349,6 +350,7 @@ class _Chunk:
     touched: set[str]
     rejections: list[Rejection]
     last_row: int
+    warnings: list = dataclasses.field(default_factory=list)
 
 
 class _Importer:
@@ -386,6 +388,7 @@ class _Importer:
                     _commit_without_waiting()
                     done = self._apply(chunk)
                     self._reject(done.rejections)
+                    self._warn(done.warnings)
                     totals = self.counts + done.counts
                     ImportJob.objects.filter(pk=self.job.pk).update(
                         processed_rows=done.last_row, **_count_fields(totals)
@@ -469,12 +472,13 @@ class _Importer:
             household = households[(building.pk, row.unit, row.room)]
             resident = known.get(key)
             old_area = resident.area_code if resident else ""
+            done.warnings += row.warnings
             if resident is None:
                 resident = Resident()
                 resident_apply(resident, row.data, household)
                 new.append(resident)
                 outcome = Outcome.CREATED
-            elif self._update(resident, row.data, household, now):
+            elif self._update(resident, row, household, now):
                 changed.append(resident)
                 outcome = Outcome.UPDATED
             else:
@@ -483,6 +487,7 @@ class _Importer:
                 done.touched |= {household.area_code, old_area} - {""}
             done.counts[str(outcome)] += 1
         done.counts["rejected"] += len(done.rejections)
+        done.counts["warned"] += len(done.warnings)
         _insert_residents(new, now)
         Resident.objects.bulk_update(changed, UPDATE_FIELDS, batch_size=500)
         return done
@@ -495,9 +500,9 @@ class _Importer:
         done.rejections.append(Rejection(row.row, label, *OUTSIDE_JURISDICTION, row.cells))
         return False
 
-    def _update(self, resident: Resident, data, household: Household, now) -> bool:
+    def _update(self, resident: Resident, row: RosterRow, household: Household, now) -> bool:
         """Apply a row to a known resident; whether anything changed (then it is to save)."""
-        data = self._with_absent_kept(resident, data)
+        data = self._with_absent_kept(resident, row)
         if _unchanged(resident, data, household):
             return False
         old_note = resident.note
@@ -507,11 +512,12 @@ class _Importer:
         resident.updated_at = now
         return True
 
-    def _with_absent_kept(self, resident: Resident, data):
-        """A column the file does not have leaves that field of a known resident alone."""
-        header = self.header
+    def _with_absent_kept(self, resident: Resident, row: RosterRow):
+        """A column the file does not have (or a residency the row does not say) leaves
+        that field of a known resident alone."""
+        header, data = self.header, row.data
         kept = {}
-        if not header.has(Col.RESIDENCY):
+        if not row.residency_said:
             kept["residency"] = resident.residency
         if not header.has(Col.LANGUAGE):
             kept["language"] = resident.language
@@ -533,6 +539,22 @@ class _Importer:
                     cells_cipher=pii.encrypt(json.dumps(r.cells, ensure_ascii=False)),
                 )
                 for r in rejections
+            ],
+            batch_size=CHUNK_ROWS,
+        )
+
+    def _warn(self, warnings: list) -> None:
+        ImportWarning.objects.bulk_create(
+            [
+                ImportWarning(
+                    job_id=self.job.pk,
+                    row=w.row,
+                    column=w.column[:200],
+                    value=w.value[:200],
+                    reason_zh=w.zh,
+                    reason_en=w.en,
+                )
+                for w in warnings
             ],
             batch_size=CHUNK_ROWS,
         )
@@ -732,4 +754,4 @@ def _insert_residents(residents: list[Resident], now) -> None:
 
 
 def _count_fields(counts: Counter) -> dict[str, int]:
-    return {k: counts.get(k, 0) for k in ("created", "updated", "unchanged", "rejected")}
+    return {k: counts.get(k, 0) for k in ("created", "updated", "unchanged", "rejected", "warned")}

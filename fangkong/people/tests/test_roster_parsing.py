@@ -275,7 +275,8 @@ def test_tags_from_a_tag_column_and_from_yes_no_columns():
         == Tag.FOREIGN | Tag.STRANDED_STUDENT | Tag.BEDRIDDEN | Tag.REGULAR_TREATMENT | Tag.PREGNANT
     )
     assert second.data.treatment == "血液透析 周二四六"
-    assert isinstance(third, Rejection) and "低保户" in third.en and "独居" in third.en
+    assert isinstance(third, RosterRow) and third.data.tags == 0  # kept: see below
+    assert third.data.note == "重点人群：低保户"
     assert isinstance(fourth, Rejection) and fourth.column == "F 独居" and "yes or no" in fourth.en
 
 
@@ -298,13 +299,54 @@ def test_residency_words(word, residency):
     assert good(parse(csv_bytes(rows))[1])[0].data.residency == residency
 
 
-def test_an_unknown_residency_word_is_rejected():
+def test_an_unknown_residency_word_keeps_the_row_with_the_word_in_the_note():
     rows = [
-        ["姓名", "身份证号", "楼栋", "房号", "居住类型"],
-        ["甲", id_number(), "1", "101", "候鸟"],
+        ["姓名", "身份证号", "楼栋", "房号", "居住类型", "备注"],
+        ["甲", id_number(), "1", "101", "候鸟", "冬天在海南"],
     ]
-    (rejection,) = parse(csv_bytes(rows))[1]
-    assert "候鸟" in rejection.zh and "residency" in rejection.en
+    (row,) = parse(csv_bytes(rows))[1]
+    assert isinstance(row, RosterRow) and not row.residency_said
+    assert row.data.residency == Residency.PERMANENT  # a new person: the default
+    assert row.data.note == "冬天在海南；居住类型：候鸟"
+    (warning,) = row.warnings
+    assert (warning.row, warning.column, warning.value) == (2, "E 居住类型", "候鸟")
+    assert "候鸟" in warning.zh and "kept in the note" in warning.en
+
+
+@pytest.mark.parametrize(
+    ("category", "residency", "tags", "note"),
+    [
+        ("租户", Residency.TENANT, 0, ""),
+        ("流动人口", Residency.TENANT, 0, ""),
+        ("暂住、独居", Residency.TENANT, Tag.LIVING_ALONE, ""),
+        ("党员", Residency.PERMANENT, 0, "人员类别：党员"),
+        ("低保户、孤寡老人", Residency.PERMANENT, Tag.LIVING_ALONE, "人员类别：低保户"),
+        ("返乡人员，密接", Residency.PERMANENT, 0, "人员类别：返乡人员、密接"),
+        ("血液透析 瘫痪", Residency.PERMANENT, Tag.REGULAR_TREATMENT | Tag.BEDRIDDEN, ""),
+    ],
+)
+def test_a_category_label_never_rejects_a_person(category, residency, tags, note):
+    rows = [
+        ["姓名", "身份证号", "楼栋", "房号", "人员类别"],
+        ["甲", id_number(), "1", "101", category],
+    ]
+    (row,) = parse(csv_bytes(rows))[1]
+    assert isinstance(row, RosterRow), row
+    assert (row.data.residency, row.data.tags, row.data.note) == (residency, tags, note)
+    assert [w.value for w in row.warnings] == ([note.split("：")[1]] if note else [])
+    assert row.residency_said == (residency == Residency.TENANT)
+
+
+def test_a_category_contradicting_the_residency_column_rejects_the_row():
+    rows = [
+        ["姓名", "身份证号", "楼栋", "房号", "居住类型", "人员类别"],
+        ["甲", id_number(), "1", "101", "户籍", "租户"],
+        ["乙", id_number(), "1", "102", "租户", "暂住"],
+    ]
+    rejected, agreed = parse(csv_bytes(rows))[1]
+    assert isinstance(rejected, Rejection) and rejected.column == "F 人员类别"
+    assert "矛盾" in rejected.zh and "contradicts the residency" in rejected.en
+    assert isinstance(agreed, RosterRow) and agreed.data.residency == Residency.TENANT
 
 
 def test_document_types_other_than_the_id_card():
