@@ -282,6 +282,31 @@ SEARCH_RATE_LIMIT = envint("FANGKONG_SEARCH_RATE_LIMIT", 60)
 SEARCH_RATE_WINDOW_S = envint("FANGKONG_SEARCH_RATE_WINDOW_S", 60)
 if SEARCH_RATE_WINDOW_S <= 0:
     raise ImproperlyConfigured("FANGKONG_SEARCH_RATE_WINDOW_S must be positive")
+# Times a client claims (a device's scan, a lab's test) are accepted only this far
+# before and after the server receives them, and flagged beyond the skew allowance
+# (fangkong/core/clock.py; docs/sampling-protocol.md).
+FANGKONG_CLIENT_TIME_PAST_S = envint("FANGKONG_CLIENT_TIME_PAST_S", 7 * 86400)
+FANGKONG_CLIENT_TIME_FUTURE_S = envint("FANGKONG_CLIENT_TIME_FUTURE_S", 600)
+FANGKONG_CLIENT_CLOCK_SKEW_S = envint("FANGKONG_CLIENT_CLOCK_SKEW_S", 180)
+for _name in ("FANGKONG_CLIENT_TIME_PAST_S", "FANGKONG_CLIENT_TIME_FUTURE_S"):
+    if not 0 <= globals()[_name] <= 366 * 86400:
+        raise ImproperlyConfigured(f"{_name} must be between 0 and {366 * 86400} seconds")
+
+# What an uploaded spreadsheet (roster, lab results, …) may hold: fangkong/core/spreadsheets.py.
+FANGKONG_SHEET_MAX_BYTES = envint("FANGKONG_SHEET_MAX_BYTES", 100 * 1024 * 1024)
+FANGKONG_SHEET_MAX_UNPACKED_BYTES = envint("FANGKONG_SHEET_MAX_UNPACKED_BYTES", 1024 * 1024 * 1024)
+FANGKONG_SHEET_MAX_RATIO = envint("FANGKONG_SHEET_MAX_RATIO", 100)
+FANGKONG_SHEET_MAX_PARTS = envint("FANGKONG_SHEET_MAX_PARTS", 1000)
+FANGKONG_SHEET_MAX_ROWS = envint("FANGKONG_SHEET_MAX_ROWS", 1_100_000)
+FANGKONG_SHEET_MAX_COLUMNS = envint("FANGKONG_SHEET_MAX_COLUMNS", 200)
+FANGKONG_SHEET_MAX_MERGED = envint("FANGKONG_SHEET_MAX_MERGED", 200_000)
+FANGKONG_SHEET_MAX_SHARED_STRINGS = envint("FANGKONG_SHEET_MAX_SHARED_STRINGS", 3_000_000)
+FANGKONG_SHEET_MAX_CELL_CHARS = envint("FANGKONG_SHEET_MAX_CELL_CHARS", 32_767)
+# Files no bigger than this unpacked may be read inside a request; others by the worker.
+FANGKONG_SHEET_INLINE_BYTES = envint("FANGKONG_SHEET_INLINE_BYTES", 2 * 1024 * 1024)
+for _name in [n for n in dir() if n.startswith("FANGKONG_SHEET_")]:
+    if globals()[_name] < 0:
+        raise ImproperlyConfigured(f"{_name} must not be negative")
 
 # Rosters bigger than this many rows are imported by the background worker.
 ROSTER_INLINE_MAX_ROWS = envint("FANGKONG_ROSTER_INLINE_MAX_ROWS", 2000)

@@ -135,6 +135,7 @@ def user_create(
 def user_set_password(*, actor, user: User, password: str) -> None:
     """Set (or reset) a user's password, checked by the validators: by the user
     themselves or by someone who administers them. Their other sessions end."""
+    require_actor(actor)
     if is_system(actor) or actor.pk != user.pk:
         require_manages(actor, user)
     password_check(password, user)
@@ -246,6 +247,7 @@ def user_enable(*, actor, user: User, reason: str = "") -> None:
 
 def _require_token_rights(actor, user: User) -> None:
     """Tokens of a user are theirs to make and revoke, or their administrator's."""
+    require_actor(actor)
     if is_system(actor) or actor.pk != user.pk:
         require_manages(actor, user)
 

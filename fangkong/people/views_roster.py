@@ -68,10 +68,11 @@ def import_status(request, pk):
         ImportJob.objects.select_related("area", "created_by"), request.user, pk=pk
     )
     deny_unless(can_import_roster(request.user))
-    rejections = []
+    rejections, warnings = [], []
     if not job.is_active:
         rejections = job.rejections.defer("cells_cipher")[:REJECTIONS_SHOWN]
-    context = {"job": job, "rejections": rejections}
+        warnings = job.warnings.all()[:REJECTIONS_SHOWN]
+    context = {"job": job, "rejections": rejections, "warnings": warnings}
     template = "people/import_status.html"
     return render(request, f"{template}#progress" if request.htmx else template, context)
 

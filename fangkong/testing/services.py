@@ -347,7 +347,9 @@ def channel_set_status(*, actor, channel: Channel, status: str) -> Channel:
 # Uploads ---------------------------------------------------------------------------
 
 
-def samples_upload(*, actor, device_id: str, events: list[ingest.Event]) -> list[ingest.Result]:
+def samples_upload(
+    *, actor, device_id: str, events: list[ingest.Event], device_time: dt.datetime | None = None
+) -> list[ingest.Result]:
     """Store an upload from a sampling device; one result per event (see ingest.py).
 
     Not audited row by row: every stored sample names its device and sampler, and every
@@ -369,6 +371,7 @@ def samples_upload(*, actor, device_id: str, events: list[ingest.Event]) -> list
                 device_id=device_id,
                 events=events,
                 timeouts=(conf.statement_ms, conf.lock_ms),
+                device_time=device_time,
             )
     except OperationalError as exc:  # timeouts, deadlocks, a lost connection
         raise Busy("服务器繁忙，请稍后重试", "the server is busy; retry later") from exc

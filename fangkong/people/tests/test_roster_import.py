@@ -10,7 +10,7 @@ from fangkong.core.models import AuditEvent
 from fangkong.factories import make_resident
 from fangkong.people.models import ImportJob, ImportStatus, Residency, Resident, Tag
 from fangkong.people.roster.importing import roster_import_submit
-from fangkong.people.roster.reading import RosterFileError
+from fangkong.people.roster.parsing import RosterFileError
 from fangkong.people.roster.report import roster_report
 
 from .rosterfiles import csv_bytes, id_number, person, read_xlsx, roster, xlsx

@@ -54,7 +54,7 @@ def test_importing_into_another_jurisdiction_is_refused(client_for, worker_a, tr
     [
         (b"", "文件是空的", "the file is empty"),
         (b"\xd0\xcf\x11\xe0" + bytes(600), "旧版Excel", "save it as .xlsx"),
-        (bytes(range(256)) * 8, "无法识别的文件", "not a roster file"),
+        (bytes(range(256)) * 8, "无法识别的文件", "not a spreadsheet"),
         (csv_bytes([["随便", "什么"], ["1", "2"]]), "找不到表头", "no header row"),
     ],
     ids=["empty", "xls", "binary", "no-header"],
