@@ -22,7 +22,9 @@ Timed: `matching.match_stored` (reading the Parquet, both joins, ranking, fetchi
 contacts), on each engine named, in this process, one after another; Spark's time
 includes starting its JVM once. Printed: seconds, contacts, pairs, peak RSS of this
 process (DuckDB runs inside it; for Spark, the JVM is a child process and its peak is
-shown separately), and the load average before and after.
+shown separately), the CPU seconds of this process (DuckDB's threads; for Spark only
+the Python side), and the load average before and after: on a shared machine the CPU
+seconds say what the work costs, the wall clock what the neighbours left of it.
 """
 
 import argparse
@@ -159,15 +161,19 @@ def main() -> None:
         results = {}
         for engine in engines:
             load = os.getloadavg()[0]
+            before = resource.getrusage(resource.RUSAGE_SELF)
             result = match_stored(
                 cases=cases, margin_minutes=args.margin_minutes, engine=engine, conf=conf
             )
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            usage = resource.getrusage(resource.RUSAGE_SELF)
+            peak = usage.ru_maxrss / 1024
+            cpu = usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime
             jvm = jvm_peak_kib() / 1024
             results[engine] = result.contacts
             print(
                 f"  {result.engine:<16} {result.seconds:7.1f} s  contacts {result.people:,}  "
-                f"pairs {len(result.contacts):,}  peak RSS {peak:,.0f} MiB"
+                f"pairs {len(result.contacts):,}  CPU {cpu:.1f} s (this process)  "
+                f"peak RSS {peak:,.0f} MiB"
                 + (f" (+ JVM {jvm:,.0f} MiB)" if jvm else "")
                 + f"  load {load:.2f} → {os.getloadavg()[0]:.2f}"
                 + (

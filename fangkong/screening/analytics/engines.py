@@ -125,8 +125,14 @@ class SparkEngine:
             ) from exc
         self.name = f"spark:{master}"
         self._scratch: list[Path] = []
+        builder = SparkSession.builder
+        if master.startswith("local"):
+            # Local mode talks to itself only: on loopback, whatever the host name says.
+            builder = builder.config("spark.driver.bindAddress", "127.0.0.1").config(
+                "spark.driver.host", "127.0.0.1"
+            )
         self.spark = (
-            SparkSession.builder.master(master)
+            builder.master(master)
             .appName("fangkong-exposure")
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.ui.enabled", "false")

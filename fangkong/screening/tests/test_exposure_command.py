@@ -186,3 +186,14 @@ def test_companions_from_a_ping_file(analytics, tmp_path):
         ["C1", "q1", "15.00", "2026-11-20T02:05:00+00:00", "2026-11-20T02:20:00+00:00"],
     ]
     assert "pings.csv 第 8 行 lat" in err
+
+
+def test_blank_lines_do_not_shift_the_rows_named(analytics, tmp_path):
+    scans = "person_id,venue_code,scanned_at\n\np1,V1,2026-11-20T10:00:00+08:00\n\np2,,x\n"
+    _, _, err = run(tmp_path, scans, CASES)
+    assert err.splitlines()[0].startswith("scans.csv 第 5 行 venue_code")
+
+
+def test_an_unknown_engine_is_refused(analytics, tmp_path):
+    with pytest.raises(CommandError, match="engine"):
+        run(tmp_path, SCANS, CASES, "--engine", "postgres")
