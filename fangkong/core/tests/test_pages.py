@@ -1,6 +1,7 @@
 import pytest
 from django.urls import reverse
 
+from fangkong.core.actors import SYSTEM
 from fangkong.core.audit import audit_record
 
 pytestmark = pytest.mark.django_db
@@ -56,12 +57,12 @@ def test_the_audit_log_is_cut_to_the_readers_jurisdiction(client_for, tree):
 
     street_chief = make_user("chief", "command", tree.community_a)
     audit_record(
-        actor=None, event="zone.declare", target_label="甲", area_code=tree.community_a.code
+        actor=SYSTEM, event="zone.declare", target_label="甲", area_code=tree.community_a.code
     )
     audit_record(
-        actor=None, event="zone.declare", target_label="乙", area_code=tree.community_b.code
+        actor=SYSTEM, event="zone.declare", target_label="乙", area_code=tree.community_b.code
     )
-    audit_record(actor=None, event="token.issue", target_label="丙")
+    audit_record(actor=SYSTEM, event="token.issue", target_label="丙")
     page = client_for(street_chief).get(reverse("core:audit")).content.decode()
     assert "<td>甲</td>" in page and "<td>丙</td>" in page
     assert "<td>乙</td>" not in page

@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from fangkong.core.actors import SYSTEM
 from fangkong.core.models import AuditEvent
 from fangkong.factories import make_resident, make_user
 from fangkong.people.models import Resident
@@ -75,7 +76,7 @@ def test_grid_worker_sees_only_the_buildings_of_their_grid(tree):
 
     keeper = make_user("grid", "grid")
     grid_create(
-        actor=None,
+        actor=SYSTEM,
         community=tree.community_a,
         name="一网格",
         keeper=keeper,

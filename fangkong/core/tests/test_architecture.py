@@ -1,0 +1,63 @@
+"""The shape of the code that the import-linter contract (pyproject.toml) cannot say:
+the domain apps read other apps through their selectors and services, not their models.
+"""
+
+import ast
+from pathlib import Path
+
+from fangkong.core.registry import fangkong_apps
+
+# The foundation, built before the registry; it may still read models across apps.
+FOUNDATION = {"core", "accounts", "areas", "people", "testing", "labs"}
+# The shared vocabulary every app may name directly: the area tree and users.
+SHARED_MODELS = {"core", "accounts", "areas"}
+# Another app's internals that no app reads: its raw SQL, its import machinery.
+INTERNALS = ("ingest", "sql", "roster")
+
+
+def _imports(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append(node.module)
+            found += [f"{node.module}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import):
+            found += [a.name for a in node.names]
+    return found
+
+
+def _code_of(config) -> list[Path]:
+    root = Path(config.path)
+    return [
+        p
+        for p in root.rglob("*.py")
+        if "tests" not in p.relative_to(root).parts and "migrations" not in p.parts
+    ]
+
+
+def test_domain_apps_read_other_apps_through_selectors_not_models():
+    offences = []
+    for config in fangkong_apps():
+        if config.label in FOUNDATION:
+            continue
+        for path in _code_of(config):
+            for name in _imports(path):
+                parts = name.split(".")
+                if len(parts) < 3 or parts[0] != "fangkong" or parts[1] == config.label:
+                    continue
+                if parts[2] == "models" and parts[1] not in SHARED_MODELS:
+                    offences.append(f"{path}: {name}")
+    assert offences == [], "use the other app's selectors or services:\n" + "\n".join(offences)
+
+
+def test_no_app_reaches_into_another_apps_internals():
+    offences = []
+    for config in fangkong_apps():
+        for path in _code_of(config):
+            for name in _imports(path):
+                parts = name.split(".")
+                outside = len(parts) >= 3 and parts[0] == "fangkong" and parts[1] != config.label
+                if outside and parts[2] in INTERNALS:
+                    offences.append(f"{path}: {name}")
+    assert offences == [], "\n".join(offences)
