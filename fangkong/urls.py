@@ -3,6 +3,8 @@ from django.views.i18n import set_language
 
 from .api import api, openapi_json
 
+handler500 = "fangkong.core.views.server_error"
+
 urlpatterns = [
     path("", include("fangkong.core.urls")),
     path("accounts/", include("fangkong.accounts.urls")),

@@ -7,7 +7,15 @@ from django.utils import timezone
 from ninja import Field, Path, Query, Router, Schema, Status
 
 from fangkong.accounts import policy
-from fangkong.core.api import MAX_PAGE, PageOut, aware, errors, page_out, require
+from fangkong.core.api import (
+    MAX_PAGE,
+    IsoDateTime,
+    PageOut,
+    aware,
+    errors,
+    page_out,
+    require,
+)
 from fangkong.core.paging import paginate
 from fangkong.core.shortcuts import get_scoped_or_404
 
@@ -75,8 +83,8 @@ class AreaOut(AreaRowOut):
 class ZoneDeclareIn(Schema):
     kind: ZoneKind
     reason: str = Field(max_length=2000)
-    starts_at: dt.datetime | None = Field(None, description="default now; no offset = local")
-    ends_at: dt.datetime | None = None
+    starts_at: IsoDateTime | None = Field(None, description="default now; no offset = local")
+    ends_at: IsoDateTime | None = None
 
 
 class ZoneLiftIn(Schema):

@@ -1,5 +1,7 @@
 from django.http import HttpResponseBadRequest
 
+from . import apierrors
+
 
 class RefuseNulMiddleware:
     """A NUL character in a URL or form is never meant; PostgreSQL cannot store it.
@@ -33,3 +35,27 @@ def _refuse():
         "请求含有空字符（NUL），已拒绝 / the request contains a NUL character and was refused",
         content_type="text/plain; charset=utf-8",
     )
+
+
+class ApiErrorMiddleware:
+    """Every failure under /api/ answers in the API's one JSON error shape: also those
+    no API handler sees (a path no route knows, a method the route does not take, a
+    body too large for Django to read, an error in another middleware). Outermost, so
+    it sees every answer."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            request.path_info.startswith("/api/")
+            and response.status_code >= 400
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            converted = apierrors.for_status(response.status_code)
+            for header in ("Allow", "Retry-After"):
+                if header in response:
+                    converted[header] = response[header]
+            return converted
+        return response

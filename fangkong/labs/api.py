@@ -11,7 +11,7 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 
 from fangkong.accounts import policy
-from fangkong.core.api import MAX_PAGE, PageOut, errors, page_out, require
+from fangkong.core.api import MAX_PAGE, JsonInt, PageOut, errors, page_out, require
 from fangkong.core.errors import DomainError
 from fangkong.core.paging import paginate
 from fangkong.core.shortcuts import get_scoped_or_404
@@ -176,9 +176,9 @@ def recall_list(request, filters: Query[RecallFilters]):
 
 
 class ArrangeIn(Schema):
-    recalls: list[int] = Field(min_length=1, max_length=500)
+    recalls: list[JsonInt] = Field(min_length=1, max_length=500)
     via: ResampleVia
-    site: int | None = Field(None, ge=1, le=2**63 - 1)
+    site: JsonInt | None = Field(None, ge=1, le=2**63 - 1)
 
 
 class RecallCountOut(Schema):

@@ -8,14 +8,25 @@ from django.http import Http404, JsonResponse
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 from ninja.decorators import decorate_view
-from ninja.security import HttpBearer, SessionAuth
+from ninja.security import HttpBearer
 from pydantic import BaseModel
 
 from fangkong.accounts import policy
 from fangkong.accounts.models import ApiToken
 from fangkong.accounts.services import token_authenticate
 from fangkong.areas.models import Area, Grid, Level
-from fangkong.core.api import MAX_PAGE, ErrorOut, PageOut, aware, errors, page_out, require
+from fangkong.core.api import (
+    MAX_PAGE,
+    ErrorOut,
+    IsoDateTime,
+    JsonInt,
+    PageOut,
+    SessionAuth,
+    aware,
+    errors,
+    page_out,
+    require,
+)
 from fangkong.core.paging import paginate
 from fangkong.core.shortcuts import get_scoped_or_404
 
@@ -54,12 +65,12 @@ class EventIn(BaseModel):
         description="made on the device when the scan happens (a UUID); the key of idempotency",
     )
     type: str = Field(max_length=40, description="tube_open, sample or tube_seal")
-    at: dt.datetime = Field(description="when it happened on the device; no offset: local time")
-    round: int | None = ID
-    site: int | None = ID
-    channel: int | None = ID
+    at: IsoDateTime = Field(description="when it happened on the device; no offset: local time")
+    round: JsonInt | None = ID
+    site: JsonInt | None = ID
+    channel: JsonInt | None = ID
     tube: str = Field("", max_length=64, description="the tube's barcode")
-    pool_size: int | None = Field(
+    pool_size: JsonInt | None = Field(
         None, ge=-32768, le=32767, description="on tube_open (or a sample)"
     )
     code: str = Field("", max_length=2000, description="sample: the resident's code, FK1.…")
@@ -399,7 +410,7 @@ def home_task_list(request, round_id: int, query: Query[HomeTaskQuery]):
 
 
 class HomeTaskIn(Schema):
-    resident: int = Field(ge=1, le=2**63 - 1)
+    resident: JsonInt = Field(ge=1, le=2**63 - 1)
     kind: TaskKind = Field(TaskKind.ISOLATED, description="isolated (at home) or bedridden")
     note: str = Field("", max_length=500)
 
@@ -427,10 +438,10 @@ def home_task_create(request, round_id: int, payload: HomeTaskIn):
 
 class HomeTaskCloseIn(Schema):
     tube: str = Field(min_length=1, max_length=40)
-    residents: list[int] | None = Field(
+    residents: list[JsonInt] | None = Field(
         None, max_length=100, description="who was sampled; default: everyone still due"
     )
-    at: dt.datetime | None = None
+    at: IsoDateTime | None = None
 
 
 @router.post(

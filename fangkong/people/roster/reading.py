@@ -19,6 +19,7 @@ from xml.parsers import expat
 
 from openpyxl.reader.excel import ExcelReader
 from openpyxl.utils.cell import range_boundaries
+from openpyxl.worksheet._reader import FORMULA_TAG, WorkSheetParser
 from openpyxl.xml.constants import SHARED_STRINGS
 
 from fangkong.core.errors import DomainError
@@ -142,13 +143,41 @@ def _open_workbook(stream: BinaryIO):
         workbook.close()
 
 
+class _CellParser(WorkSheetParser):
+    """openpyxl's cell parser giving each cell's cached value (what Excel shows), as
+    `data_only=True` does, except that a formula with no cached value (a file written by
+    a program, not by Excel) comes as its formula text, "=HYPERLINK(…)", rather than as
+    an empty cell: the row is then refused for what it holds, not for a blank."""
+
+    def parse_cell(self, element):
+        cell = super().parse_cell(element)
+        if cell["value"] is None and element.find(FORMULA_TAG) is not None:
+            cell["value"] = "=" + (element.findtext(FORMULA_TAG) or "")
+        return cell
+
+
+def _sheet_rows(ws) -> Iterator[tuple[int, list]]:
+    """Every row the sheet holds, numbered as in the file, however wrong the <dimension>
+    it declares (what iter_rows after reset_dimensions gives, through _CellParser)."""
+    book = ws.parent
+    with ws._get_source() as source:
+        parser = _CellParser(
+            source,
+            ws._shared_strings,
+            data_only=True,
+            epoch=book.epoch,
+            date_formats=book._date_formats,
+            timedelta_formats=book._timedelta_formats,
+        )
+        for number, cells in parser.parse():
+            yield number, list(ws._get_row(cells, 1, None, values_only=True))
+
+
 def _xlsx_sheet(stream: BinaryIO, ws) -> Sheet:
     merged, last_row = scan_sheet(stream, getattr(ws, "_worksheet_path", ""))
     # The <dimension> a file declares may be wrong or missing; read every row there is.
     size = last_row or ws.max_row
-    ws.reset_dimensions()
-    numbered = enumerate(ws.iter_rows(values_only=True), start=1)
-    return Sheet(ws.title, fill_merged(numbered, merged), size)
+    return Sheet(ws.title, fill_merged(_sheet_rows(ws), merged), size)
 
 
 # <row r="12" ...> and <mergeCell ref="A3:A5"/>, with or without a namespace prefix.
@@ -245,7 +274,7 @@ def _encoding(stream: BinaryIO) -> tuple[str, int]:
     stream.seek(0)
     if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
         candidates = ["utf-16"]
-    elif b"\x00" in stream.read(8192):
+    elif _binary(stream.read(8192)):
         raise RosterFileError(
             "无法识别的文件：请上传.xlsx或.csv花名册",
             "this is not a roster file: upload an .xlsx or .csv roster",
@@ -271,6 +300,18 @@ def _encoding(stream: BinaryIO) -> tuple[str, int]:
     )
 
 
+_CONTROL = re.compile(rb"[\x00-\x08\x0e-\x1f\x7f]")
+
+
+def _binary(sample: bytes) -> bool:
+    """Whether the file's start looks like a binary file rather than text: control
+    bytes (NUL and the like, which text does not hold) are more than a few and more
+    than one byte in a hundred (UTF-16 without its mark is half NULs). A NUL or two in
+    a cell of a text roster is that row's fault, found and named when it is read."""
+    controls = len(_CONTROL.findall(sample))
+    return controls > 16 and controls * 100 > len(sample)
+
+
 def sniff_delimiter(sample: str) -> str:
     """The candidate that splits the most lines into the same number of cells.
 
@@ -289,7 +330,8 @@ def sniff_delimiter(sample: str) -> str:
 
 
 def _csv_rows(text: io.TextIOWrapper, delimiter: str) -> Iterator[Row]:
-    reader = csv.reader((line.replace("\x00", "") for line in text), delimiter=delimiter)
+    # A NUL stays in its cell: the row is refused naming it (parsing.parse_row).
+    reader = csv.reader(text, delimiter=delimiter)
     number = 0
     try:
         for number, cells in enumerate(reader, start=1):
