@@ -14,22 +14,12 @@ from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
-from ninja.security import HttpBearer
 
-from fangkong.accounts.services import token_authenticate
 from fangkong.core import apierrors
-from fangkong.core.api import CsrfFailed, SessionAuth
+from fangkong.core.api import BearerToken, CsrfFailed, SessionAuth
 from fangkong.core.errors import Conflict, DomainError, NotFound, PermissionDenied, RateLimited
 
 logger = logging.getLogger("fangkong.api")
-
-
-class BearerToken(HttpBearer):
-    def authenticate(self, request, token):
-        user = token_authenticate(token)
-        if user is not None:
-            request.user = user
-        return user
 
 
 def _refuse_nul(value, loc: list) -> None:

@@ -1,4 +1,6 @@
+from django.conf import settings
 from django.http import HttpResponseBadRequest
+from django.utils.cache import add_never_cache_headers
 
 from . import apierrors
 
@@ -58,4 +60,24 @@ class ApiErrorMiddleware:
                 if header in response:
                     converted[header] = response[header]
             return converted
+        return response
+
+
+class NoStoreMiddleware:
+    """Personal data is never kept by a browser's or a proxy's cache. The simplest sound
+    rule: every API answer, and every answer to a request with a session cookie (a
+    logged-in page), says `Cache-Control: no-store` (with Django's other never-cache
+    headers). Static files are left cacheable. Outermost, so errors are covered too."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        path = request.path_info
+        if path.startswith("/api/") or (
+            settings.SESSION_COOKIE_NAME in request.COOKIES
+            and not path.startswith(settings.STATIC_URL)
+        ):
+            add_never_cache_headers(response)
         return response

@@ -8,12 +8,9 @@ from django.http import Http404, JsonResponse
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 from ninja.decorators import decorate_view
-from ninja.security import HttpBearer
 from pydantic import BaseModel
 
 from fangkong.accounts import policy
-from fangkong.accounts.models import ApiToken
-from fangkong.accounts.services import token_authenticate
 from fangkong.areas.models import Area, Grid, Level
 from fangkong.core.api import (
     MAX_PAGE,
@@ -21,7 +18,6 @@ from fangkong.core.api import (
     IsoDateTime,
     JsonInt,
     PageOut,
-    SessionAuth,
     aware,
     errors,
     page_out,
@@ -35,20 +31,6 @@ from .gate import busy_response, shed_load
 from .models import HomeSamplingTask, TaskKind, TaskStatus, TestingRound
 
 router = Router(tags=["testing"])
-
-
-class BearerToken(HttpBearer):
-    """The API's bearer scheme (same name, so OpenAPI shows one scheme), with the token
-    remembered by this process for half a minute: a sampling device uploads every few
-    seconds, and looking its token up each time costs more than a small upload. A
-    revoked token stops working here within `ingest.ACCOUNT_CACHE_SECONDS`."""
-
-    def authenticate(self, request, token):
-        key = ApiToken.hash_key(token)
-        user = ingest.tokens.get_many([key], lambda keys: {key: token_authenticate(token)})[key]
-        if user is not None:
-            request.user = user
-        return user
 
 
 ID = Field(None, ge=1, le=2**63 - 1)
@@ -109,7 +91,6 @@ class UploadOut(Schema):
     "/uploads",
     response={200: UploadOut, **errors(400, 403, 422), 503: ErrorOut},
     summary="Upload sampling events (idempotent by client_id)",
-    auth=[BearerToken(), SessionAuth()],
 )
 @decorate_view(shed_load)
 def upload(request, payload: UploadIn):
