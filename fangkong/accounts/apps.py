@@ -9,6 +9,8 @@ class AccountsConfig(FangkongApp):
     verbose_name = _("Accounts")
     url_prefix = "accounts/"
     api_prefix = "/me"
+    # Every device may ask who it is.
+    token_scopes = {"upload": [("GET", "api/v1/me")], "results": [("GET", "api/v1/me")]}
 
     def ready(self):
         super().ready()

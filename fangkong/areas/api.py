@@ -6,13 +6,21 @@ from typing import Annotated, Literal
 from django.utils import timezone
 from ninja import Field, Path, Query, Router, Schema, Status
 
-from fangkong.areas.permissions import can_browse_areas, can_declare_zone
-from fangkong.core.api import MAX_PAGE, PageOut, aware, errors, page_out, require
+from fangkong.core.api import (
+    MAX_PAGE,
+    IsoDateTime,
+    PageOut,
+    aware,
+    errors,
+    page_out,
+    require,
+)
 from fangkong.core.paging import paginate
 from fangkong.core.shortcuts import get_scoped_or_404
 
 from . import selectors, services
 from .models import Area, Level, ZoneDesignation, ZoneKind
+from .permissions import can_browse_areas, can_declare_zone
 
 router = Router(tags=["areas"])
 
@@ -75,8 +83,8 @@ class AreaOut(AreaRowOut):
 class ZoneDeclareIn(Schema):
     kind: ZoneKind
     reason: str = Field(max_length=2000)
-    starts_at: dt.datetime | None = Field(None, description="default now; no offset = local")
-    ends_at: dt.datetime | None = None
+    starts_at: IsoDateTime | None = Field(None, description="default now; no offset = local")
+    ends_at: IsoDateTime | None = None
 
 
 class ZoneLiftIn(Schema):

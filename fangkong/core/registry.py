@@ -8,7 +8,7 @@ Its permissions live in `<app>/permissions.py`, its policies in `<app>/policies.
 its audit event types in `<app>/events.py`, imported when the app is ready.
 """
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import import_module
 from importlib.util import find_spec
@@ -57,6 +57,9 @@ class FangkongApp(AppConfig):
     # More routers of the app: (prefix, dotted path of the router).
     api_routers: Sequence[tuple[str, str]] = ()
     nav: Sequence[Nav] = ()
+    # Operations a device token of a scope reaches, as (method, route under the API):
+    # {"upload": [("POST", "api/v1/testing/uploads")]} (fangkong/accounts/auth.py).
+    token_scopes: Mapping[str, Sequence[tuple[str, str]]] = {}
     # Dotted paths of context processors for every page (`fn(request) -> dict`).
     context_processors: Sequence[str] = ()
     # Management commands (with their arguments) that load this app's demo data; each is
