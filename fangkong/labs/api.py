@@ -10,11 +10,17 @@ import datetime as dt
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 
-from fangkong.accounts import policy
 from fangkong.core.api import MAX_PAGE, PageOut, errors, page_out, require
 from fangkong.core.errors import DomainError
 from fangkong.core.paging import paginate
 from fangkong.core.shortcuts import get_scoped_or_404
+from fangkong.labs.permissions import (
+    can_manage_recalls,
+    can_read_recalls,
+    can_read_round_report,
+    can_read_turnaround,
+    can_upload_results,
+)
 from fangkong.testing.models import SamplingSite, TestingRound
 
 from . import selectors, services
@@ -67,7 +73,7 @@ class ResultsOut(Schema):
 @router.post("/results", response={200: ResultsOut, **errors(403, 413, 422)})
 def results_upload(request, payload: ResultsIn):
     """Store a batch of tube results from a lab system (role lab; tubes in its jurisdiction)."""
-    require(policy.can_upload_results(request.auth))
+    require(can_upload_results(request.auth))
     if len(payload.results) > labs_conf().max_batch:
         raise DomainError(
             f"每批最多{labs_conf().max_batch}条", f"at most {labs_conf().max_batch} results a batch"
@@ -167,7 +173,7 @@ def recall_out(r) -> dict:
 @router.get("/recalls", response={200: PageOut[RecallOut], **errors(403, 404, 422)})
 def recall_list(request, filters: Query[RecallFilters]):
     """Recalls of the caller's jurisdiction (a community worker sees their community's)."""
-    require(policy.can_read_recalls(request.auth))
+    require(can_read_recalls(request.auth))
     rnd = _round(request, filters.round) if filters.round else None
     recalls = selectors.recalls_for(request.auth, rnd=rnd, area=filters.area, status=filters.status)
     page = paginate(recalls, filters.page, 50)
@@ -187,7 +193,7 @@ class RecallCountOut(Schema):
 @router.post("/recalls/arrange", response={200: RecallCountOut, **errors(403, 404, 422)})
 def recall_arrange(request, payload: ArrangeIn):
     """Arrange resamples at home (a door-to-door task is made) or at a site."""
-    require(policy.can_manage_recalls(request.auth))
+    require(can_manage_recalls(request.auth))
     recalls = list(
         selectors.recalls_for(request.auth).filter(pk__in=payload.recalls).select_related("round")
     )
@@ -211,7 +217,7 @@ class RecallCancelIn(Schema):
 @router.post("/recalls/{recall_id}/cancel", response={200: RecallOut, **errors(403, 404, 422)})
 def recall_cancel(request, recall_id: int, payload: RecallCancelIn):
     """Close a recall without a resample (moved away, tested in hospital); reason required."""
-    require(policy.can_manage_recalls(request.auth))
+    require(can_manage_recalls(request.auth))
     recall = get_scoped_or_404(selectors.recalls_for(request.auth), request.auth, pk=recall_id)
     services.recall_cancel(actor=request.auth, recall=recall, reason=payload.reason)
     return recall_out(recall)
@@ -261,7 +267,7 @@ def _area(request, code: str):
 @router.get("/rounds/{round_id}/report", response={200: ReportOut, **errors(403, 404, 422)})
 def round_report(request, round_id: int, query: Query[LabsAreaQuery]):
     """The round report under an area: by child area and by day."""
-    require(policy.can_read_round_report(request.auth))
+    require(can_read_round_report(request.auth))
     report = selectors.round_report(_round(request, round_id), _area(request, query.area))
     return {
         "round": round_id,
@@ -308,7 +314,7 @@ def _ta(t) -> dict:
 )
 def turnaround(request, round_id: int, query: Query[LabsAreaQuery]):
     """Result turnaround (seal → result received) by lab, and overdue tubes."""
-    require(policy.can_read_turnaround(request.auth))
+    require(can_read_turnaround(request.auth))
     rnd = _round(request, round_id)
     prefixes = [_area(request, query.area).code] if query.area else request.auth.scope_prefixes()
     overdue = selectors.overdue_tubes(rnd, prefixes)
@@ -363,7 +369,7 @@ class ThroughputQuery(Schema):
 )
 def throughput(request, round_id: int, query: Query[ThroughputQuery]):
     """People an hour, tubes, the open tube and the queue estimate per site and channel."""
-    require(policy.can_read_round_report(request.auth))
+    require(can_read_round_report(request.auth))
     rnd = _round(request, round_id)
     if query.site:
         get_scoped_or_404(SamplingSite.objects, request.auth, pk=query.site)
@@ -426,7 +432,7 @@ class AdvisorOut(Schema):
 @router.get("/advisor", response={200: AdvisorOut, **errors(403, 404, 422)})
 def pool_advisor(request, query: Query[AdvisorQuery]):
     """Dorfman's expected tests per person for each allowed pool size, and the best one."""
-    require(policy.can_read_round_report(request.auth))
+    require(can_read_round_report(request.auth))
     rnd = _round(request, query.round)
     prefixes = [_area(request, query.area).code] if query.area else request.auth.scope_prefixes()
     got = selectors.pool_advice(rnd, prefixes)

@@ -42,11 +42,12 @@ from django.db import connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from fangkong.accounts import policy
 from fangkong.core import spreadsheets
+from fangkong.core.actors import user_of
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import DomainError
 from fangkong.core.guards import require, require_area, required_reason
+from fangkong.labs.permissions import can_manage_recalls, can_rule_out_cases, can_upload_results
 from fangkong.testing import services as testing_services
 from fangkong.testing.models import (
     FirstSample,
@@ -180,7 +181,7 @@ def results_import(
     *, actor, rows: Iterable[ResultRow | RowError], upload: ResultUpload | None = None
 ) -> ImportOutcome:
     """Store a lab's results (rows already read and checked by `files.clean_row`)."""
-    require(policy.can_upload_results(actor))
+    require(can_upload_results(actor))
     size = labs_conf().chunk
     outcome = ImportOutcome()
     chunk: list[ResultRow] = []
@@ -246,7 +247,7 @@ def results_upload_submit(*, actor, file_name: str, data: bytes) -> ResultUpload
     The request only runs the reader's cheap checks (size, type, the zip's directory; a
     zip bomb is refused here, as a failed upload with the reason); only a file small
     when unpacked is read now, within the reader's limits."""
-    require(policy.can_upload_results(actor))
+    require(can_upload_results(actor))
     upload = ResultUpload(
         lab=actor,
         source="file",
@@ -310,7 +311,7 @@ def results_batch_store(*, actor, rows: Iterable[ResultRow | RowError]):
 
     The upload is failed (and the error raised again) if storing stops half-way, so no
     upload stays "running" after its request has ended."""
-    require(policy.can_upload_results(actor))
+    require(can_upload_results(actor))
     upload = ResultUpload.objects.create(lab=actor, source="api")
     try:
         outcome = results_import(actor=actor, rows=rows, upload=upload)
@@ -757,7 +758,7 @@ def _singles(actor, singles, now, outcome: ImportOutcome) -> None:
                 status=RecallStatus.POSITIVE if positive else RecallStatus.NEGATIVE,
                 resample_tube_id=tube.id,
                 closed_at=now,
-                closed_by=actor,
+                closed_by=user_of(actor),
                 close_reason=f"单管复采{'阳性' if positive else '阴性'} / resample "
                 f"{'positive' if positive else 'negative'}: {tube.barcode}",
             )
@@ -776,7 +777,7 @@ def _case_confirm(actor, tube: _Tube, sample: dict, resample: bool, now) -> int:
             "source": CaseSource.RESAMPLE if resample else CaseSource.SINGLE_TUBE,
             "reason": reason,
             "recorded_at": now,
-            "recorded_by": actor,
+            "recorded_by": user_of(actor),
         },
     )
     if not made:
@@ -811,7 +812,7 @@ def _correct(actor, row: ResultRow, tube: _Tube, now, outcome: ImportOutcome) ->
         old_tested_at=stored.tested_at,
         new_tested_at=row.tested_at,
         reason=row.reason,
-        by=actor,
+        by=user_of(actor),
         at=now,
     )
     stored.result, stored.tested_at = row.result, row.tested_at
@@ -824,11 +825,14 @@ def _correct(actor, row: ResultRow, tube: _Tube, now, outcome: ImportOutcome) ->
     why = f"结果更正 / result corrected: {row.reason}"
     if old in RECALLING and row.result not in RECALLING:
         Recall.objects.open().filter(tube_id=tube.id).update(
-            status=RecallStatus.CANCELLED, closed_at=now, closed_by=actor, close_reason=why
+            status=RecallStatus.CANCELLED, closed_at=now, closed_by=user_of(actor), close_reason=why
         )
     if old == Result.POSITIVE and row.result != Result.POSITIVE:
         PositiveCase.objects.confirmed().filter(tube_id=tube.id).update(
-            status=CaseStatus.RULED_OUT, ruled_out_at=now, ruled_out_by=actor, rule_out_reason=why
+            status=CaseStatus.RULED_OUT,
+            ruled_out_at=now,
+            ruled_out_by=user_of(actor),
+            rule_out_reason=why,
         )
     if row.result in RECALLING:
         reason = (
@@ -859,7 +863,7 @@ def recalls_arrange(
     *, actor, recalls: Iterable[Recall], via: str, site: SamplingSite | None = None
 ) -> int:
     """Arrange open recalls' resamples: at home (a door-to-door task) or at a site."""
-    require(policy.can_manage_recalls(actor))
+    require(can_manage_recalls(actor))
     if via not in (ResampleVia.HOME, ResampleVia.SITE):
         raise DomainError("请选择上门或到采样点", "choose at home or at a site", field="via")
     if via == ResampleVia.SITE:
@@ -871,14 +875,14 @@ def recalls_arrange(
     for recall in recalls:
         require_area(actor, recall.area_code)
         recall.via, recall.site = via, site if via == ResampleVia.SITE else None
-        recall.arranged_at, recall.arranged_by = now, actor
+        recall.arranged_at, recall.arranged_by = now, user_of(actor)
         if via == ResampleVia.HOME and recall.resident_id is not None:
             # The testing app's own service makes (or finds) the door-to-door task.
             task = testing_services.home_task_create(
                 actor=actor,
                 round=recall.round,
                 resident=recall.resident,
-                kind=TaskKind.ISOLATED,
+                kind=TaskKind.RESAMPLE,
                 note=f"单管复采 / single-tube resample (recall {recall.pk})",
             )
             recall.home_task = task if task.status == TaskStatus.OPEN else None
@@ -901,7 +905,7 @@ def recalls_arrange(
 @transaction.atomic
 def recall_cancel(*, actor, recall: Recall, reason: str) -> Recall:
     """Close a recall without a resample (moved away, tested in hospital), with a reason."""
-    require(policy.can_manage_recalls(actor))
+    require(can_manage_recalls(actor))
     require_area(actor, recall.area_code)
     reason = required_reason(reason)
     if not recall.is_open:
@@ -927,7 +931,7 @@ def recall_cancel(*, actor, recall: Recall, reason: str) -> Recall:
 @transaction.atomic
 def case_rule_out(*, actor, case: PositiveCase, reason: str) -> PositiveCase:
     """复核排除: turn a positive case back, only with a reason on record."""
-    require(policy.can_rule_out_cases(actor))
+    require(can_rule_out_cases(actor))
     require_area(actor, case.area_code)
     reason = required_reason(reason)
     if case.status != CaseStatus.CONFIRMED:

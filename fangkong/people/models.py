@@ -5,10 +5,10 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from fangkong.accounts.models import Role
 from fangkong.core import pii
 from fangkong.core.idnumbers import IdType
 from fangkong.core.phones import mask_phone
+from fangkong.core.roles import Role
 from fangkong.core.scoping import ScopedQuerySet
 
 

@@ -55,6 +55,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils import timezone
 
 from fangkong.core import clock, idnumbers, pii
+from fangkong.core.actors import SYSTEM
 from fangkong.core.idnumbers import IdNumberError
 from fangkong.core.text import mask_name
 from fangkong.people.models import Resident, id_hash
@@ -1028,7 +1029,7 @@ def _exemptions_audit(ended: list[tuple]) -> None:
 
     for pk, rnd, rid, code in ended:
         audit_record(
-            actor=None,
+            actor=SYSTEM,
             event="testing.exemption_end",
             target_label=f"exemption {pk}",
             area_code=code,

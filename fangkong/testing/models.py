@@ -611,6 +611,8 @@ class TaskKind(models.TextChoices):
     BEDRIDDEN = "bedridden", _("Bedridden")
     ISOLATED = "isolated", _("Isolated at home")
     SEALED_HOUSEHOLD = "sealed", _("Household in a sealed building")
+    # A positive pool's member resampled alone at home: not an isolation (labs' recalls).
+    RESAMPLE = "resample", _("Single-tube resample (recall)")
 
 
 class TaskStatus(models.TextChoices):

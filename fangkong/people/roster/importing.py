@@ -27,12 +27,13 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from fangkong.accounts import policy
 from fangkong.areas.models import Area, Household, Level
 from fangkong.areas.services import building_get_or_create
 from fangkong.core import pii, spreadsheets
+from fangkong.core.actors import user_of
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import DomainError, PermissionDenied
+from fangkong.people.permissions import can_import_roster
 
 from ..models import (
     ImportJob,
@@ -101,7 +102,7 @@ def _check_may_import(actor, area: Area) -> None:
         )
     if actor is None:
         return
-    if not policy.can_import_roster(actor):
+    if not can_import_roster(actor):
         raise PermissionDenied("您的角色不能导入花名册", "your role may not import rosters")
     if not actor.may_see_area(area.code):
         raise PermissionDenied(
@@ -136,7 +137,7 @@ def _job_create(
 ) -> ImportJob:
     job = ImportJob.objects.create(
         area=area,
-        created_by=actor,
+        created_by=user_of(actor),
         file_name=Path(file_name).name[:255] or "roster",
         sha256=sha256,
         total_rows=size or 0,
@@ -212,7 +213,7 @@ def roster_import_path(
                 size=roster.size,
                 upload=None,
             )
-            return _run(job.pk, lambda job: contextlib.nullcontext(roster), progress)
+            return _run(job.pk, lambda job: contextlib.nullcontext(roster), progress, actor=actor)
 
 
 def roster_import_run(*, job_id: int, progress: Progress | None = None) -> ImportJob:
@@ -230,14 +231,15 @@ def roster_import_run(*, job_id: int, progress: Progress | None = None) -> Impor
     return _run(job_id, open_upload, progress)
 
 
-def _run(job_id: int, open_source, progress: Progress | None) -> ImportJob:
+def _run(job_id: int, open_source, progress: Progress | None, actor=None) -> ImportJob:
+    """Claim and run a job, as `actor` (by default the user who submitted it)."""
     claimed = ImportJob.objects.filter(pk=job_id, status=ImportStatus.QUEUED).update(
         status=ImportStatus.RUNNING, started_at=timezone.now()
     )
     job = ImportJob.objects.select_related("area", "created_by").get(pk=job_id)
     if not claimed:
         return job
-    importer = _Importer(job, actor=job.created_by, progress=progress)
+    importer = _Importer(job, actor=actor or job.created_by, progress=progress)
     try:
         with open_source(job) as roster:
             importer.run(roster)
@@ -427,7 +429,7 @@ class _Importer:
             self._refresh_job(**fields)
             audit_record(
                 actor=self.actor,
-                event="roster.import",
+                event="people.roster_import",
                 target=self.job,
                 area_code=self.area.code,
                 detail={

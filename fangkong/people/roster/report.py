@@ -8,10 +8,10 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from fangkong.accounts import policy
 from fangkong.core import pii
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import PermissionDenied
+from fangkong.people.permissions import can_import_roster
 
 from ..models import ImportJob
 
@@ -53,9 +53,7 @@ def roster_report(*, actor, job: ImportJob, out: BinaryIO) -> int:
     The cells are the file's own, ID numbers included, so reading them is audited.
     `actor` None is the system (the CLI).
     """
-    if actor is not None and not (
-        policy.can_import_roster(actor) and actor.may_see_area(job.area_code)
-    ):
+    if actor is not None and not (can_import_roster(actor) and actor.may_see_area(job.area_code)):
         raise PermissionDenied("无权查看该导入", "you may not see this import")
     workbook, sheet = write_only_sheet("rejected")
     sheet.append(cells(sheet, REPORT_HEADER + list(job.header)))
@@ -72,9 +70,10 @@ def roster_report(*, actor, job: ImportJob, out: BinaryIO) -> int:
     workbook.save(out)
     audit_record(
         actor=actor,
-        event="roster.report",
+        event="people.roster_report",
         target=job,
         area_code=job.area_code,
-        detail={"rows": n, "file": job.file_name},
+        # The rows are the file's own cells: whole ID and phone numbers, as typed.
+        detail={"rows": n, "file": job.file_name, "full_numbers": True},
     )
     return n

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from fangkong.accounts.services import token_issue
 from fangkong.accounts.tests.helpers import api_as
+from fangkong.core.actors import SYSTEM
 from fangkong.factories import new_id_number
 from fangkong.labs import services as labs_services
 from fangkong.people.codes import code_for
@@ -45,7 +46,7 @@ def _event(type_, rnd, channel, tube, at, **extra):
 
 
 def _upload(client, user, body):
-    token = token_issue(actor=None, user=user)
+    token = token_issue(actor=SYSTEM, user=user)
     return client.post(
         "/api/v1/testing/uploads",
         data=json.dumps(body),

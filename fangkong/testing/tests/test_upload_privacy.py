@@ -7,6 +7,7 @@ import json
 import pytest
 
 from fangkong.accounts.services import token_issue
+from fangkong.core.actors import SYSTEM
 from fangkong.core.text import mask_name
 from fangkong.factories import make_user
 from fangkong.people.codes import code_for
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _post(client, user, events, device="phone-a"):
-    token = token_issue(actor=None, user=user)
+    token = token_issue(actor=SYSTEM, user=user)
     response = client.post(
         "/api/v1/testing/uploads",
         data=json.dumps({"device_id": device, "events": events}),
