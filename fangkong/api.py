@@ -15,9 +15,11 @@ from django.http import Http404, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from fangkong.accounts.auth import BearerToken
 from fangkong.core import apierrors
-from fangkong.core.api import BearerToken, CsrfFailed, SessionAuth
+from fangkong.core.api import CsrfFailed, SessionAuth
 from fangkong.core.errors import Conflict, DomainError, NotFound, PermissionDenied, RateLimited
+from fangkong.core.registry import api_routers
 
 logger = logging.getLogger("fangkong.api")
 
@@ -64,6 +66,11 @@ class Parser(ninja.parser.Parser):
             data = json.loads(request.body)
         except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8/16/32
             raise MalformedJson(exc) from None
+        if not isinstance(data, dict):
+            # Every body of this API is an object. ninja's schemas read attributes, so
+            # `[null]` would otherwise pass as an object with every field left out.
+            msg = "the body must be a JSON object"
+            raise ValidationError([{"type": "model_type", "loc": ["body"], "msg": msg}])
         # A NUL can reach a string of a JSON body only as the escape \u0000 (a raw NUL
         # byte is not JSON; in UTF-16 or UTF-32 every character has NUL bytes): a byte
         # search of the body is enough to know there is none, and costs a few µs where
@@ -228,9 +235,6 @@ def openapi_json(request):
     return JsonResponse(api.get_openapi_schema(path_prefix="/api/v1"))
 
 
-api.add_router("/areas", "fangkong.areas.api.router")
-api.add_router("/residents", "fangkong.people.api.router")
-api.add_router("/audit", "fangkong.core.api.router")
-api.add_router("/me", "fangkong.accounts.api.router")
-api.add_router("/testing", "fangkong.testing.api.router")
-api.add_router("/labs", "fangkong.labs.api.router")
+# Every app's router under the prefix its AppConfig declares (fangkong/core/registry.py).
+for prefix, router in api_routers():
+    api.add_router(prefix, router)

@@ -8,9 +8,10 @@ import datetime as dt
 import itertools
 from dataclasses import dataclass
 
-from fangkong.accounts.models import Role, User
+from fangkong.accounts.models import User
 from fangkong.areas.models import Area, Household, Level
 from fangkong.core.idnumbers import IdType, make_mainland
+from fangkong.core.roles import Role
 from fangkong.people.models import Residency, Resident
 from fangkong.people.services import ResidentData, building_stats_refresh, resident_apply
 

@@ -79,6 +79,8 @@ PII_HASH_KEY = envkey("FANGKONG_HASH_KEY")
 # Never derived from another secret: a missing or malformed key stops start-up; `make`
 # appends one to an older .env. Changing it voids every code shown or printed so far.
 CODE_SIGNING_KEY = envkey("FANGKONG_CODE_SIGNING_KEY")
+# Further signing keys for rotation, `kid:seed:YYYY-MM-DD,...` (fangkong/core/signing.py).
+CODE_SIGNING_KEYS = os.environ.get("FANGKONG_CODE_SIGNING_KEYS", "")
 
 ALLOWED_HOSTS = [
     h.strip()
@@ -105,6 +107,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    # Serves the API docs' Swagger UI from its own static files, not a CDN.
+    "ninja",
     "template_partials",
     "django_tasks",
     "django_tasks_db",
@@ -116,6 +120,7 @@ INSTALLED_APPS = [
     "fangkong.people",
     "fangkong.testing",
     "fangkong.labs",
+    "fangkong.screening",
 ]
 
 MIDDLEWARE = [
@@ -212,7 +217,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "fangkong.core.context_processors.navigation",
-                "fangkong.labs.context_processors.recalls",
+                "fangkong.core.context_processors.apps_context",
             ],
         },
     }
@@ -287,6 +292,31 @@ SEARCH_RATE_LIMIT = envint("FANGKONG_SEARCH_RATE_LIMIT", 60)
 SEARCH_RATE_WINDOW_S = envint("FANGKONG_SEARCH_RATE_WINDOW_S", 60)
 if SEARCH_RATE_WINDOW_S <= 0:
     raise ImproperlyConfigured("FANGKONG_SEARCH_RATE_WINDOW_S must be positive")
+# Times a client claims (a device's scan, a lab's test) are accepted only this far
+# before and after the server receives them, and flagged beyond the skew allowance
+# (fangkong/core/clock.py; docs/sampling-protocol.md).
+FANGKONG_CLIENT_TIME_PAST_S = envint("FANGKONG_CLIENT_TIME_PAST_S", 7 * 86400)
+FANGKONG_CLIENT_TIME_FUTURE_S = envint("FANGKONG_CLIENT_TIME_FUTURE_S", 600)
+FANGKONG_CLIENT_CLOCK_SKEW_S = envint("FANGKONG_CLIENT_CLOCK_SKEW_S", 180)
+for _name in ("FANGKONG_CLIENT_TIME_PAST_S", "FANGKONG_CLIENT_TIME_FUTURE_S"):
+    if not 0 <= globals()[_name] <= 366 * 86400:
+        raise ImproperlyConfigured(f"{_name} must be between 0 and {366 * 86400} seconds")
+
+# What an uploaded spreadsheet (roster, lab results, …) may hold: fangkong/core/spreadsheets.py.
+FANGKONG_SHEET_MAX_BYTES = envint("FANGKONG_SHEET_MAX_BYTES", 100 * 1024 * 1024)
+FANGKONG_SHEET_MAX_UNPACKED_BYTES = envint("FANGKONG_SHEET_MAX_UNPACKED_BYTES", 1024 * 1024 * 1024)
+FANGKONG_SHEET_MAX_RATIO = envint("FANGKONG_SHEET_MAX_RATIO", 100)
+FANGKONG_SHEET_MAX_PARTS = envint("FANGKONG_SHEET_MAX_PARTS", 1000)
+FANGKONG_SHEET_MAX_ROWS = envint("FANGKONG_SHEET_MAX_ROWS", 1_100_000)
+FANGKONG_SHEET_MAX_COLUMNS = envint("FANGKONG_SHEET_MAX_COLUMNS", 200)
+FANGKONG_SHEET_MAX_MERGED = envint("FANGKONG_SHEET_MAX_MERGED", 200_000)
+FANGKONG_SHEET_MAX_SHARED_STRINGS = envint("FANGKONG_SHEET_MAX_SHARED_STRINGS", 3_000_000)
+FANGKONG_SHEET_MAX_CELL_CHARS = envint("FANGKONG_SHEET_MAX_CELL_CHARS", 32_767)
+# Files no bigger than this unpacked may be read inside a request; others by the worker.
+FANGKONG_SHEET_INLINE_BYTES = envint("FANGKONG_SHEET_INLINE_BYTES", 2 * 1024 * 1024)
+for _name in [n for n in dir() if n.startswith("FANGKONG_SHEET_")]:
+    if globals()[_name] < 0:
+        raise ImproperlyConfigured(f"{_name} must not be negative")
 
 # Rosters bigger than this many rows are imported by the background worker.
 ROSTER_INLINE_MAX_ROWS = envint("FANGKONG_ROSTER_INLINE_MAX_ROWS", 2000)
@@ -294,6 +324,16 @@ ROSTER_INLINE_MAX_ROWS = envint("FANGKONG_ROSTER_INLINE_MAX_ROWS", 2000)
 # The sampler's page keeps scans on the phone until their tube is sealed, or this many
 # seconds after the first of them (0: send each scan at once).
 SAMPLER_HOLD_SECONDS = envint("FANGKONG_SAMPLER_HOLD_S", 60)
+
+# Text messages (fangkong/core/messaging.py): the adapter, and a gateway's address.
+SMS_BACKEND = os.environ.get("FANGKONG_SMS_BACKEND", "fangkong.core.messaging.DatabaseBackend")
+SMS_URL = os.environ.get("FANGKONG_SMS_URL", "")
+
+# Live notifications (fangkong/core/views_notifications.py): how long one event-stream
+# connection is held, how often it looks for news, when the browser reconnects.
+NOTIFY_STREAM_SECONDS = envint("FANGKONG_NOTIFY_STREAM_S", 25)
+NOTIFY_POLL_SECONDS = envint("FANGKONG_NOTIFY_POLL_S", 2)
+NOTIFY_RETRY_MS = envint("FANGKONG_NOTIFY_RETRY_MS", 3000)
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

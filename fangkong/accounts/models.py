@@ -4,20 +4,9 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from fangkong.core.permissions import granted
+from fangkong.core.roles import Role
 from fangkong.core.scoping import minimal_prefixes
-
-
-class Role(models.TextChoices):
-    COMMAND = "command", _("Command centre")
-    STREET = "street", _("Street office")
-    COMMUNITY = "community", _("Community worker")
-    GRID = "grid", _("Grid worker")
-    BUILDING = "building", _("Building leader")
-    WORKER = "worker", _("Cadre / volunteer")
-    SAMPLER = "sampler", _("Sampler")
-    LAB = "lab", _("Lab")
-    INSPECTOR = "inspector", _("Inspector")
-    RESIDENT = "resident", _("Resident")
 
 
 class User(AbstractUser):
@@ -56,6 +45,11 @@ class User(AbstractUser):
             codes += self.kept_grids.values_list("buildings__code", flat=True)
             cached = self._scope_prefixes = minimal_prefixes(c for c in codes if c)
         return cached
+
+    def has_perm(self, perm: str, obj=None) -> bool:
+        """Rights come from the role (fangkong.core.permissions), never from flags or
+        groups: a superuser holds no more than their role does."""
+        return self.is_active and granted(self, perm)
 
     def may_see_area(self, code: str) -> bool:
         return any(code.startswith(p) for p in self.scope_prefixes())

@@ -1,9 +1,9 @@
 """User administration and API tokens: every write, each checking the actor's role and
 jurisdiction itself and audited in the same transaction.
 
-`actor=None` is an operator at the server's command line (`fangkong create-user`,
-`fangkong token`): trusted with everything, and recorded in the audit log under the
-operating-system user who ran the command (core.audit).
+The system (`core.actors.SYSTEM`, or `command_line()` for an operator at the server's
+command line: `fangkong create-user`, `fangkong token`) is trusted with everything and
+recorded in the audit log under its name ("cli:<os user>").
 """
 
 import datetime as dt
@@ -15,12 +15,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone, translation
 
+from fangkong.core.actors import is_system
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import DomainError
-from fangkong.core.guards import require, require_area, required_reason
+from fangkong.core.guards import require, require_actor, require_area, required_reason
+from fangkong.core.roles import Role
 
-from . import policy
-from .models import ApiToken, Role, TokenScope, User
+from .models import ApiToken, TokenScope, User
+from .permissions import may_grant_role
 
 
 def _held(user: User) -> list[str]:
@@ -41,9 +43,10 @@ def require_manages(actor, user: User) -> None:
     """`actor` may administer `user`: the command line; or an administrator whose role is
     above the user's and whose jurisdiction holds all the user holds. A user holding
     nothing (made at the command line) is the command centre's."""
-    if actor is None:
+    require_actor(actor)
+    if is_system(actor):
         return
-    require(policy.may_grant_role(actor, user.role))
+    require(may_grant_role(actor, user.role))
     codes = _held(user)
     if not codes:
         require(actor.role == Role.COMMAND)
@@ -97,10 +100,11 @@ def user_create(
     """Make a user holding `areas` (each inside the actor's jurisdiction, and at least one
     unless made at the command line) with a role below the actor's. `password=None`
     makes a user who cannot log in until one is set."""
+    require_actor(actor)
     role = Role(role)
     areas = list(areas)
-    if actor is not None:
-        require(policy.may_grant_role(actor, role))
+    if not is_system(actor):
+        require(may_grant_role(actor, role))
         if not areas:
             raise DomainError("请至少指定一个辖区", "give at least one area", field="areas")
         for area in areas:
@@ -121,7 +125,7 @@ def user_create(
         user.areas.set(areas)
     audit_record(
         actor=actor,
-        event="user.create",
+        event="accounts.user_create",
         target=user,
         area_code=areas[0].code if len(areas) == 1 else "",
         detail={"role": role, "areas": [a.code for a in areas]},
@@ -133,17 +137,18 @@ def user_create(
 def user_set_password(*, actor, user: User, password: str) -> None:
     """Set (or reset) a user's password, checked by the validators: by the user
     themselves or by someone who administers them. Their other sessions end."""
-    if actor is None or actor.pk != user.pk:
+    require_actor(actor)
+    if is_system(actor) or actor.pk != user.pk:
         require_manages(actor, user)
     password_check(password, user)
     user.set_password(password)
     user.save(update_fields=["password"])
     audit_record(
         actor=actor,
-        event="user.set_password",
+        event="accounts.user_set_password",
         target=user,
         area_code=_area_of(user),
-        detail={"by": "self" if actor is not None and actor.pk == user.pk else "admin"},
+        detail={"by": "self" if not is_system(actor) and actor.pk == user.pk else "admin"},
     )
 
 
@@ -159,8 +164,8 @@ def user_update(
     before = {"role": user.role, "display_name": user.display_name}
     if role is not None:
         role = Role(role)
-        if actor is not None:
-            require(policy.may_grant_role(actor, role))
+        if not is_system(actor):
+            require(may_grant_role(actor, role))
         user.role = role
     if display_name is not None:
         user.display_name = display_name.strip()
@@ -170,7 +175,7 @@ def user_update(
     user.save(update_fields=changed)
     audit_record(
         actor=actor,
-        event="user.update",
+        event="accounts.user_update",
         target=user,
         area_code=_area_of(user),
         detail={f: [before[f], getattr(user, f)] for f in changed},
@@ -187,7 +192,7 @@ def user_set_areas(*, actor, user: User, areas) -> bool:
     leave a user holding none)."""
     require_manages(actor, user)
     areas = list(areas)
-    if actor is not None:
+    if not is_system(actor):
         if not areas:
             raise DomainError("请至少指定一个辖区", "give at least one area", field="areas")
         for area in areas:
@@ -200,7 +205,7 @@ def user_set_areas(*, actor, user: User, areas) -> bool:
     user._scope_prefixes = None  # recomputed from the new areas
     audit_record(
         actor=actor,
-        event="user.set_areas",
+        event="accounts.user_set_areas",
         target=user,
         area_code=_area_of(user),
         detail={"from": before, "to": after},
@@ -213,7 +218,7 @@ def user_disable(*, actor, user: User, reason: str) -> None:
     """Stop a user logging in or using any token, at once, with a reason on record.
     Their sessions and tokens stop working; nothing of theirs is deleted."""
     require_manages(actor, user)
-    if actor is not None and actor.pk == user.pk:
+    if not is_system(actor) and actor.pk == user.pk:
         raise DomainError("不能停用自己的账号", "you cannot disable your own account")
     reason = required_reason(reason)
     if not user.is_active:
@@ -221,7 +226,11 @@ def user_disable(*, actor, user: User, reason: str) -> None:
     user.is_active = False
     user.save(update_fields=["is_active"])
     audit_record(
-        actor=actor, event="user.disable", target=user, area_code=_area_of(user), reason=reason
+        actor=actor,
+        event="accounts.user_disable",
+        target=user,
+        area_code=_area_of(user),
+        reason=reason,
     )
 
 
@@ -235,7 +244,7 @@ def user_enable(*, actor, user: User, reason: str = "") -> None:
     user.save(update_fields=["is_active"])
     audit_record(
         actor=actor,
-        event="user.enable",
+        event="accounts.user_enable",
         target=user,
         area_code=_area_of(user),
         reason=(reason or "").strip(),
@@ -244,7 +253,8 @@ def user_enable(*, actor, user: User, reason: str = "") -> None:
 
 def _require_token_rights(actor, user: User) -> None:
     """Tokens of a user are theirs to make and revoke, or their administrator's."""
-    if actor is None or actor.pk != user.pk:
+    require_actor(actor)
+    if is_system(actor) or actor.pk != user.pk:
         require_manages(actor, user)
 
 
@@ -283,7 +293,7 @@ def token_issue(
     )
     audit_record(
         actor=actor,
-        event="token.issue",
+        event="accounts.token_issue",
         target=token,
         area_code=_area_of(user),
         detail={"user": user.username, "scope": scope, "days": days},
@@ -324,7 +334,7 @@ def token_revoke(*, actor, token: ApiToken) -> None:
     token.save(update_fields=["revoked_at"])
     audit_record(
         actor=actor,
-        event="token.revoke",
+        event="accounts.token_revoke",
         target=token,
         area_code=_area_of(token.user),
         detail={"user": token.user.username},

@@ -6,16 +6,8 @@ from typing import Annotated, Literal
 from django.utils import timezone
 from ninja import Field, Path, Query, Router, Schema, Status
 
-from fangkong.accounts import policy
-from fangkong.core.api import (
-    MAX_PAGE,
-    IsoDateTime,
-    PageOut,
-    aware,
-    errors,
-    page_out,
-    require,
-)
+from fangkong.areas.permissions import can_browse_areas, can_declare_zone
+from fangkong.core.api import MAX_PAGE, IsoDateTime, PageOut, aware, errors, page_out, require
 from fangkong.core.paging import paginate
 from fangkong.core.shortcuts import get_scoped_or_404
 
@@ -96,7 +88,7 @@ class ZoneHistoryQuery(Schema):
 
 
 def area_brief(area: Area) -> dict:
-    return {"code": area.code, "name": area.name, "level": Level(area.level).name.lower()}
+    return {"code": area.code, "name": area.name, "level": area.level_name}
 
 
 def zone_out(zone: ZoneDesignation | None) -> dict | None:
@@ -120,14 +112,14 @@ def _row(area: Area, counts: dict, zone) -> dict:
 
 
 def _area(request, code: str) -> Area:
-    require(policy.can_browse_areas(request.auth))
+    require(can_browse_areas(request.auth))
     return get_scoped_or_404(Area.objects, request.auth, code=code)
 
 
 @router.get("/", response={200: list[AreaRowOut], **errors(403)})
 def area_roots(request):
     """The top areas of the caller's jurisdiction, with counts and the zone in force."""
-    require(policy.can_browse_areas(request.auth))
+    require(can_browse_areas(request.auth))
     roots = Area.objects.filter(code__in=request.auth.scope_prefixes())
     return [_row(a, selectors.area_totals(a), selectors.zone_in_force(a)) for a in roots]
 
@@ -163,7 +155,7 @@ def zone_list(request, code: AreaCode, paging: Query[ZoneHistoryQuery]):
 def zone_declare(request, code: AreaCode, payload: ZoneDeclareIn):
     """Declare a zone (command centre only). An active zone on the same area is lifted."""
     area = _area(request, code)
-    require(policy.can_declare_zone(request.auth))
+    require(can_declare_zone(request.auth))
     zone = services.zone_declare(
         actor=request.auth,
         area=area,
@@ -178,7 +170,7 @@ def zone_declare(request, code: AreaCode, payload: ZoneDeclareIn):
 @router.post("/zones/{zone_id}/lift", response={200: ZoneOut, **errors(400, 403, 404, 422)})
 def zone_lift(request, zone_id: int, payload: ZoneLiftIn):
     """Lift a zone before its end (command centre only); the reason is kept."""
-    require(policy.can_declare_zone(request.auth))
+    require(can_declare_zone(request.auth))
     zone = get_scoped_or_404(ZoneDesignation.objects, request.auth, pk=zone_id)
     services.zone_lift(actor=request.auth, zone=zone, reason=payload.reason)
     zone.refresh_from_db()

@@ -5,17 +5,18 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from fangkong.accounts import policy
 from fangkong.core.errors import DomainError
+from fangkong.core.permissions import granted
 from fangkong.core.shortcuts import get_scoped_or_404
 
 from . import selectors, services
 from .forms import ZoneDeclareForm, ZoneLiftForm
 from .models import Area, Level, ZoneDesignation
+from .permissions import can_browse_areas, can_declare_zone
 
 
 def _require_browser(user):
-    if not policy.can_browse_areas(user):
+    if not can_browse_areas(user):
         raise PermissionDenied
 
 
@@ -42,10 +43,10 @@ def area_detail(request, code):
         "totals": selectors.area_totals(area),
         "zone": selectors.zone_in_force(area),
         "zones": selectors.zone_history(area)[:20],
-        "can_declare": policy.can_declare_zone(request.user),
+        "can_declare": can_declare_zone(request.user),
         "zone_form": ZoneDeclareForm(),
-        "can_read_residents": policy.can_read_residents(request.user),
-        "can_print_codes": policy.can_edit_residents(request.user),
+        "can_read_residents": granted(request.user, "people.read_residents"),
+        "can_print_codes": granted(request.user, "people.edit_residents"),
     }
     if area.level == Level.BUILDING:
         context["households"] = selectors.building_households(area)
@@ -58,7 +59,7 @@ def area_detail(request, code):
 @require_POST
 def zone_declare(request, code):
     area = get_scoped_or_404(Area.objects, request.user, code=code)
-    if not policy.can_declare_zone(request.user):
+    if not can_declare_zone(request.user):
         raise PermissionDenied
     form = ZoneDeclareForm(request.POST)
     if form.is_valid():
@@ -76,7 +77,7 @@ def zone_declare(request, code):
 @require_POST
 def zone_lift(request, pk):
     zone = get_scoped_or_404(ZoneDesignation.objects, request.user, pk=pk)
-    if not policy.can_declare_zone(request.user):
+    if not can_declare_zone(request.user):
         raise PermissionDenied
     form = ZoneLiftForm(request.POST)
     if form.is_valid():

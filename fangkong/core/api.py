@@ -4,58 +4,18 @@ import datetime as dt
 import re
 from typing import Annotated, Any, Generic, TypeVar
 
+from annotated_types import Ge, Le
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
-from ninja.security import HttpBearer
 from ninja.security import SessionAuth as NinjaSessionAuth
 from ninja.utils import check_csrf
-from pydantic import AfterValidator, BeforeValidator, Strict
+from pydantic import BeforeValidator, Strict
 
-from fangkong.accounts import policy
-from fangkong.accounts.models import TokenScope
-from fangkong.accounts.services import token_authenticate
-
-from .errors import PermissionDenied
 from .guards import require  # noqa: F401  (the API modules import it from here)
 from .paging import Page, paginate
+from .permissions import can_read_audit
 from .selectors import audit_events
-
-# The operations a scoped token reaches, as (method, route); a token of scope `all`
-# reaches whatever its user's role may. Anything else answers 403.
-TOKEN_SCOPE_OPERATIONS = {
-    TokenScope.UPLOAD: {
-        ("POST", "api/v1/testing/uploads"),
-        ("GET", "api/v1/testing/sampler-config"),
-        ("GET", "api/v1/me"),
-    },
-    TokenScope.RESULTS: {
-        ("POST", "api/v1/labs/results"),
-        ("GET", "api/v1/labs/rounds/<round_id>/turnaround"),
-        ("GET", "api/v1/me"),
-    },
-}
-
-
-class BearerToken(HttpBearer):
-    """`Authorization: Bearer <key>`: the token's user, checked on every request (no
-    cache: a revoked or expired token fails on the next request, in every process),
-    and only for the operations of the token's scope."""
-
-    def authenticate(self, request, token):
-        found = token_authenticate(token)
-        if found is None:
-            return None
-        if found.scope != TokenScope.ALL:
-            match = request.resolver_match
-            operation = (request.method, match.route if match else "")
-            if operation not in TOKEN_SCOPE_OPERATIONS.get(found.scope, ()):
-                raise PermissionDenied(
-                    f"此令牌的范围（{found.scope}）不包括该操作",
-                    f"this token's scope ({found.scope}) does not reach this operation",
-                )
-        request.user = found.user
-        return found.user
 
 
 class CsrfFailed(HttpError):
@@ -92,20 +52,11 @@ def _iso_text(value):
     return value
 
 
-def _in_utc(value: dt.datetime) -> dt.datetime:
-    """A time with an offset, as the same instant in UTC: a database need not know
-    offsets beyond its own range (PostgreSQL refuses +17:22, which ISO 8601 allows)."""
-    if value.tzinfo is None:
-        return value  # local time: made aware where it is used (`aware`)
-    try:
-        return value.astimezone(dt.UTC)
-    except OverflowError:
-        raise ValueError("the time is out of range") from None
-
-
 JsonInt = Annotated[int, Strict()]  # a JSON number without a fraction; not true, not "7"
+JsonId = Annotated[int, Strict(), Ge(1), Le(2**63 - 1)]  # a row's id, as a JSON number
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_text)]
-IsoDateTime = Annotated[dt.datetime, BeforeValidator(_iso_text), AfterValidator(_in_utc)]
+# Offsets are kept as sent; the services check and store the instant (core.clock).
+IsoDateTime = Annotated[dt.datetime, BeforeValidator(_iso_text)]
 
 
 # Offset paging walks rows to skip them; past this, narrow the filters instead.
@@ -180,7 +131,7 @@ class AuditEventOut(Schema):
 @router.get("/", response={200: PageOut[AuditEventOut], **errors(403, 422)})
 def audit_list(request, filters: Query[AuditFilters]):
     """The audit log, newest first; for the command centre."""
-    require(policy.can_read_audit(request.auth))
+    require(can_read_audit(request.auth))
     wanted = filters.dict(exclude={"page"})
     wanted = {k: v.isoformat() if isinstance(v, dt.date) else (v or "") for k, v in wanted.items()}
     page = paginate(audit_events(request.auth, wanted), filters.page, 50)

@@ -10,17 +10,23 @@ import datetime as dt
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 
-from fangkong.accounts import policy
-from fangkong.core.api import MAX_PAGE, JsonInt, PageOut, errors, page_out, require
+from fangkong.core.api import MAX_PAGE, JsonId, JsonInt, PageOut, errors, page_out, require
 from fangkong.core.errors import DomainError
 from fangkong.core.paging import paginate
 from fangkong.core.shortcuts import get_scoped_or_404
+from fangkong.labs.permissions import (
+    can_manage_recalls,
+    can_read_recalls,
+    can_read_round_report,
+    can_read_turnaround,
+    can_upload_results,
+)
 from fangkong.testing.models import SamplingSite, TestingRound
 
 from . import selectors, services
 from .conf import labs_conf
 from .files import clean_row
-from .models import RecallReason, RecallStatus, ResampleVia, ResultUpload
+from .models import RecallReason, RecallStatus, ResampleVia
 
 router = Router(tags=["labs"])
 
@@ -45,7 +51,7 @@ class ResultItemError(Schema):
     index: int = Field(description="position of the item in `results`, from 0")
     field: str
     code: str = Field(
-        description="unknown_tube, differs, repeated, invalid, missing, future, other_lab"
+        description="unknown_tube, differs, repeated, invalid, missing, future, too_old, other_lab"
     )
     message: str
     message_zh: str
@@ -67,7 +73,7 @@ class ResultsOut(Schema):
 @router.post("/results", response={200: ResultsOut, **errors(403, 413, 422)})
 def results_upload(request, payload: ResultsIn):
     """Store a batch of tube results from a lab system (role lab; tubes in its jurisdiction)."""
-    require(policy.can_upload_results(request.auth))
+    require(can_upload_results(request.auth))
     if len(payload.results) > labs_conf().max_batch:
         raise DomainError(
             f"每批最多{labs_conf().max_batch}条", f"at most {labs_conf().max_batch} results a batch"
@@ -86,12 +92,11 @@ def results_upload(request, payload: ResultsIn):
             },
             lab_names=names,
             now=now,
+            label=(f"第{i}项", f"item {i}"),
         )
         for i, r in enumerate(payload.results)
     )
-    upload = ResultUpload.objects.create(lab=actor, source="api")
-    outcome = services.results_import(actor=actor, rows=rows, upload=upload)
-    services.upload_finish(actor=actor, upload=upload, outcome=outcome)
+    upload, outcome = services.results_batch_store(actor=actor, rows=rows)
     return {
         "upload": upload.pk,
         **{k: v for k, v in outcome.counts().items() if k not in ("recalls", "closed")},
@@ -168,7 +173,7 @@ def recall_out(r) -> dict:
 @router.get("/recalls", response={200: PageOut[RecallOut], **errors(403, 404, 422)})
 def recall_list(request, filters: Query[RecallFilters]):
     """Recalls of the caller's jurisdiction (a community worker sees their community's)."""
-    require(policy.can_read_recalls(request.auth))
+    require(can_read_recalls(request.auth))
     rnd = _round(request, filters.round) if filters.round else None
     recalls = selectors.recalls_for(request.auth, rnd=rnd, area=filters.area, status=filters.status)
     page = paginate(recalls, filters.page, 50)
@@ -176,7 +181,7 @@ def recall_list(request, filters: Query[RecallFilters]):
 
 
 class ArrangeIn(Schema):
-    recalls: list[JsonInt] = Field(min_length=1, max_length=500)
+    recalls: list[JsonId] = Field(min_length=1, max_length=500)
     via: ResampleVia
     site: JsonInt | None = Field(None, ge=1, le=2**63 - 1)
 
@@ -188,7 +193,7 @@ class RecallCountOut(Schema):
 @router.post("/recalls/arrange", response={200: RecallCountOut, **errors(403, 404, 422)})
 def recall_arrange(request, payload: ArrangeIn):
     """Arrange resamples at home (a door-to-door task is made) or at a site."""
-    require(policy.can_manage_recalls(request.auth))
+    require(can_manage_recalls(request.auth))
     recalls = list(
         selectors.recalls_for(request.auth).filter(pk__in=payload.recalls).select_related("round")
     )
@@ -212,7 +217,7 @@ class RecallCancelIn(Schema):
 @router.post("/recalls/{recall_id}/cancel", response={200: RecallOut, **errors(403, 404, 422)})
 def recall_cancel(request, recall_id: int, payload: RecallCancelIn):
     """Close a recall without a resample (moved away, tested in hospital); reason required."""
-    require(policy.can_manage_recalls(request.auth))
+    require(can_manage_recalls(request.auth))
     recall = get_scoped_or_404(selectors.recalls_for(request.auth), request.auth, pk=recall_id)
     services.recall_cancel(actor=request.auth, recall=recall, reason=payload.reason)
     return recall_out(recall)
@@ -262,7 +267,7 @@ def _area(request, code: str):
 @router.get("/rounds/{round_id}/report", response={200: ReportOut, **errors(403, 404, 422)})
 def round_report(request, round_id: int, query: Query[LabsAreaQuery]):
     """The round report under an area: by child area and by day."""
-    require(policy.can_read_round_report(request.auth))
+    require(can_read_round_report(request.auth))
     report = selectors.round_report(_round(request, round_id), _area(request, query.area))
     return {
         "round": round_id,
@@ -309,7 +314,7 @@ def _ta(t) -> dict:
 )
 def turnaround(request, round_id: int, query: Query[LabsAreaQuery]):
     """Result turnaround (seal → result received) by lab, and overdue tubes."""
-    require(policy.can_read_turnaround(request.auth))
+    require(can_read_turnaround(request.auth))
     rnd = _round(request, round_id)
     prefixes = [_area(request, query.area).code] if query.area else request.auth.scope_prefixes()
     overdue = selectors.overdue_tubes(rnd, prefixes)
@@ -364,7 +369,7 @@ class ThroughputQuery(Schema):
 )
 def throughput(request, round_id: int, query: Query[ThroughputQuery]):
     """People an hour, tubes, the open tube and the queue estimate per site and channel."""
-    require(policy.can_read_round_report(request.auth))
+    require(can_read_round_report(request.auth))
     rnd = _round(request, round_id)
     if query.site:
         get_scoped_or_404(SamplingSite.objects, request.auth, pk=query.site)
@@ -427,7 +432,7 @@ class AdvisorOut(Schema):
 @router.get("/advisor", response={200: AdvisorOut, **errors(403, 404, 422)})
 def pool_advisor(request, query: Query[AdvisorQuery]):
     """Dorfman's expected tests per person for each allowed pool size, and the best one."""
-    require(policy.can_read_round_report(request.auth))
+    require(can_read_round_report(request.auth))
     rnd = _round(request, query.round)
     prefixes = [_area(request, query.area).code] if query.area else request.auth.scope_prefixes()
     got = selectors.pool_advice(rnd, prefixes)

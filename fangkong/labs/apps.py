@@ -1,8 +1,18 @@
-from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from fangkong.core.registry import FangkongApp, Nav
 
-class LabsConfig(AppConfig):
+
+class LabsConfig(FangkongApp):
     name = "fangkong.labs"
     label = "labs"
     verbose_name = _("Lab results and recalls")
+    url_prefix = "labs/"
+    api_prefix = "/labs"
+    nav = (
+        Nav(_("Upload results"), "labs:upload", "labs.upload_results", order=50),
+        Nav(_("Recalls"), "labs:recalls", "labs.read_recalls", order=60),
+        Nav(_("Round report"), "labs:rounds", "labs.read_round_report", order=70),
+    )
+    context_processors = ("fangkong.labs.context_processors.recalls",)
+    demo_steps = (("demo_results", "--if-empty"),)

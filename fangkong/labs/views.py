@@ -9,10 +9,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from fangkong.accounts import policy
 from fangkong.core.errors import DomainError
 from fangkong.core.paging import paginate
 from fangkong.core.shortcuts import deny_unless, get_scoped_or_404
+from fangkong.labs.permissions import (
+    can_manage_recalls,
+    can_read_recalls,
+    can_read_round_report,
+    can_read_turnaround,
+    can_rule_out_cases,
+    can_upload_results,
+)
 from fangkong.testing.models import SamplingSite, TestingRound
 
 from . import exports, selectors, services
@@ -33,7 +40,7 @@ def _page(request) -> int:
 @login_required
 def upload(request):
     """A lab uploads a CSV or XLSX of results; bad rows are listed, good rows go in."""
-    deny_unless(policy.can_upload_results(request.user))
+    deny_unless(can_upload_results(request.user))
     if request.method == "POST" and request.FILES.get("file"):
         f = request.FILES["file"]
         record = services.results_upload_submit(actor=request.user, file_name=f.name, data=f.read())
@@ -44,7 +51,7 @@ def upload(request):
 
 @login_required
 def upload_detail(request, pk):
-    deny_unless(policy.can_upload_results(request.user) or policy.can_rule_out_cases(request.user))
+    deny_unless(can_upload_results(request.user) or can_rule_out_cases(request.user))
     record = selectors.uploads_for(request.user).filter(pk=pk).first()
     if record is None:
         raise Http404
@@ -57,7 +64,7 @@ def upload_detail(request, pk):
 
 @login_required
 def recalls(request):
-    deny_unless(policy.can_read_recalls(request.user))
+    deny_unless(can_read_recalls(request.user))
     rounds = list(selectors.rounds_for(request.user)[:50])
     rnd = next((r for r in rounds if str(r.pk) == request.GET.get("round")), None)
     status = request.GET.get("status", "open")
@@ -66,7 +73,7 @@ def recalls(request):
         area = ""
     found = selectors.recalls_for(request.user, rnd=rnd, area=area, status=status)
     page = paginate(found, _page(request), 50)
-    can_manage = policy.can_manage_recalls(request.user)
+    can_manage = can_manage_recalls(request.user)
     context = {
         "page": page,
         "rounds": rounds,
@@ -86,7 +93,7 @@ def recalls(request):
 @login_required
 @require_POST
 def recalls_arrange(request):
-    deny_unless(policy.can_manage_recalls(request.user))
+    deny_unless(can_manage_recalls(request.user))
     ids = [int(i) for i in request.POST.getlist("recall") if i.isdigit()]
     chosen = list(
         Recall.objects.for_user(request.user).filter(pk__in=ids).select_related("round", "resident")
@@ -107,7 +114,7 @@ def recalls_arrange(request):
 @login_required
 @require_POST
 def recall_cancel(request, pk):
-    deny_unless(policy.can_manage_recalls(request.user))
+    deny_unless(can_manage_recalls(request.user))
     recall = get_scoped_or_404(Recall.objects, request.user, pk=pk)
     try:
         services.recall_cancel(
@@ -125,9 +132,7 @@ def recall_cancel(request, pk):
 @login_required
 def rounds(request):
     """Choose a round for its report."""
-    deny_unless(
-        policy.can_read_round_report(request.user) or policy.can_read_turnaround(request.user)
-    )
+    deny_unless(can_read_round_report(request.user) or can_read_turnaround(request.user))
     return render(request, "labs/rounds.html", {"rounds": selectors.rounds_for(request.user)[:100]})
 
 
@@ -140,7 +145,7 @@ def _report_area(request):
 
 @login_required
 def report(request, pk):
-    deny_unless(policy.can_read_round_report(request.user))
+    deny_unless(can_read_round_report(request.user))
     rnd = get_scoped_or_404(TestingRound.objects, request.user, pk=pk)
     area = _report_area(request)
     services.sampling_tally_refresh()
@@ -160,7 +165,7 @@ def report(request, pk):
 @login_required
 def flow(request, pk):
     """Throughput per site and channel, turnaround and overdue tubes, the pool-size advisor."""
-    deny_unless(policy.can_read_round_report(request.user))
+    deny_unless(can_read_round_report(request.user))
     rnd = get_scoped_or_404(TestingRound.objects, request.user, pk=pk)
     prefixes = request.user.scope_prefixes()
     now = timezone.now()

@@ -11,7 +11,6 @@ from django.db import IntegrityError
 from django.http import HttpResponse
 from ninja import Field, Query, Router, Schema, Status
 
-from fangkong.accounts import policy
 from fangkong.areas.models import Area, Household, Level
 from fangkong.areas.services import household_get_or_create
 from fangkong.core.api import MAX_PAGE, PageOut, errors, page_out, require
@@ -19,6 +18,11 @@ from fangkong.core.errors import DomainError
 from fangkong.core.idnumbers import IdType
 from fangkong.core.shortcuts import get_scoped_or_404
 from fangkong.core.text import clean
+from fangkong.people.permissions import (
+    can_edit_residents,
+    can_read_residents,
+    can_search_residents,
+)
 
 from . import services
 from .models import Residency, Resident, Tag
@@ -133,7 +137,7 @@ class RevealOut(Schema):
 
 def _may_read(user) -> bool:
     # A resident reads their own household; `for_user` cuts them to it.
-    return policy.can_search_residents(user)
+    return can_search_residents(user)
 
 
 def _scoped(request, resident_id: int) -> Resident:
@@ -146,7 +150,6 @@ def _scoped(request, resident_id: int) -> Resident:
 
 def resident_out(r: Resident) -> dict:
     building = r.household.building
-    compound = building.parent.name if building.parent_id else ""
     return {
         "id": r.pk,
         "name": r.name,
@@ -161,7 +164,7 @@ def resident_out(r: Resident) -> dict:
             "building_code": building.code,
             "unit": r.household.unit,
             "room": r.household.room,
-            "address": f"{compound}{r.household}",
+            "address": str(r.household),
         },
         "area_code": r.area_code,
         "residency": r.residency,
@@ -186,7 +189,7 @@ def _household(user, where: HouseholdIn) -> Household:
         )
     try:
         household, _ = household_get_or_create(
-            building=building, unit=clean(where.unit), room=clean(where.room)
+            actor=user, building=building, unit=clean(where.unit), room=clean(where.room)
         )
     except DomainError as exc:
         exc.field = f"household.{exc.field}"  # where it sits in this request's body
@@ -228,7 +231,7 @@ def resident_reveal(
 ):
     """The full ID and phone numbers, for roles that may see them, with a reason (400 on
     `reason` without one). Every call is audited with its reason."""
-    require(policy.can_read_residents(request.auth))
+    require(can_read_residents(request.auth))
     resident = _scoped(request, resident_id)
     reason = payload.reason if payload else ""
     numbers = services.resident_reveal(actor=request.auth, resident=resident, reason=reason)
@@ -239,7 +242,7 @@ def resident_reveal(
 @router.post("/", response={201: WriteOut, 200: WriteOut, **errors(400, 403, 409, 422)})
 def resident_create(request, payload: ResidentIn):
     """Register a resident. A known ID number updates that resident instead (200)."""
-    require(policy.can_edit_residents(request.auth))
+    require(can_edit_residents(request.auth))
     data = _validate(payload)
     household = _household(request.auth, payload.household)
     try:
@@ -271,14 +274,14 @@ def _update(request, resident: Resident, payload: ResidentUpdateIn) -> dict:
 @router.put("/{resident_id}", response={200: WriteOut, **errors(400, 403, 404, 422)})
 def resident_replace(request, resident_id: int, payload: ResidentUpdateIn):
     """Replace a resident's record. The ID number must be the one on record."""
-    require(policy.can_edit_residents(request.auth))
+    require(can_edit_residents(request.auth))
     return _update(request, _scoped(request, resident_id), payload)
 
 
 @router.patch("/{resident_id}", response={200: WriteOut, **errors(400, 403, 404, 422)})
 def resident_patch(request, resident_id: int, payload: ResidentPatchIn):
     """Change some fields of a resident; the rest stay as they are."""
-    require(policy.can_edit_residents(request.auth))
+    require(can_edit_residents(request.auth))
     resident = _scoped(request, resident_id)
     current = {
         "name": resident.name,

@@ -8,17 +8,17 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q
 
-from fangkong.accounts import policy
 from fangkong.areas.models import Area, Household, Level
 from fangkong.areas.services import building_stats_store
 from fangkong.core import idnumbers, pii, ratelimit
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import Conflict, DomainError, PermissionDenied
-from fangkong.core.guards import require, required_reason
+from fangkong.core.guards import authorize, require, required_reason
 from fangkong.core.idnumbers import IdNumberError
 from fangkong.core.paging import Page
 from fangkong.core.phones import normalize_phone
 from fangkong.core.text import clean_name
+from fangkong.people.permissions import can_edit_residents, can_reveal_pii, can_search_residents
 
 from . import selectors
 from .models import Residency, Resident, Tag, id_hash, years_ago
@@ -116,7 +116,8 @@ def resident_apply(resident: Resident, data: ResidentData, household: Household)
 
 
 def _check_household(actor, household: Household) -> None:
-    if actor is not None and not actor.may_see_area(household.area_code):
+    authorize(actor, can_edit_residents)
+    if not actor.may_see_area(household.area_code):
         raise PermissionDenied("该户不在您的辖区内", "this household is outside your jurisdiction")
 
 
@@ -128,7 +129,7 @@ def resident_register(
     _check_household(actor, household)
     key = id_hash(data.doc.type, data.doc.number)
     resident = Resident.objects.select_for_update().filter(id_hash=key).first() or Resident()
-    if resident.pk and actor is not None and not actor.may_see_area(resident.area_code):
+    if resident.pk and not actor.may_see_area(resident.area_code):
         # Otherwise anyone could pull a person (and their record) out of another community.
         raise Conflict(
             "此人已登记在您辖区外的住户，须由其所在社区或上级办理迁移",
@@ -144,7 +145,7 @@ def resident_register(
     resident.save()
     audit_record(
         actor=actor,
-        event=f"resident.{'create' if outcome == Outcome.CREATED else 'update'}",
+        event="people.resident_create" if outcome == Outcome.CREATED else "people.resident_update",
         target=resident,
         area_code=resident.area_code,
         detail={"fields": changed, "from_area": old_area} if old_area else {"fields": changed},
@@ -172,7 +173,7 @@ def resident_update(
     resident.save()
     audit_record(
         actor=actor,
-        event="resident.update",
+        event="people.resident_update",
         target=resident,
         area_code=resident.area_code,
         reason=reason,
@@ -185,12 +186,12 @@ def resident_update(
 def resident_reveal(*, actor, resident: Resident, reason: str) -> dict[str, str]:
     """The full ID and phone numbers, for a role that may see them, with a reason on
     record (DomainError on `reason` without one); always audited."""
-    if not policy.can_reveal_pii(actor):
+    if not can_reveal_pii(actor):
         raise PermissionDenied("您的角色不能查看完整证件号", "your role may not see full numbers")
     reason = required_reason(reason)
     audit_record(
         actor=actor,
-        event="resident.reveal",
+        event="people.resident_reveal",
         target=resident,
         area_code=resident.area_code,
         reason=reason,
@@ -211,7 +212,7 @@ def resident_search(
     there. Raises DomainError for a partial number, PermissionDenied for a whole number
     the role may not look up, RateLimited past the limit.
     """
-    require(policy.can_search_residents(actor))
+    require(can_search_residents(actor))
     if q.strip():
         ratelimit.hit(
             f"resident.search:{actor.pk}",
@@ -220,7 +221,7 @@ def resident_search(
             what=("查找居民", "resident searches"),
         )
     term = selectors.search_term(q)
-    if term.is_whole_number and not policy.can_reveal_pii(actor):
+    if term.is_whole_number and not can_reveal_pii(actor):
         raise PermissionDenied(
             "您的角色只能按号码末4位查找",
             "your role may search a number only by its last 4 characters",
@@ -230,7 +231,7 @@ def resident_search(
     if term.is_whole_number:
         audit_record(
             actor=actor,
-            event="resident.search_number",
+            event="people.resident_search_number",
             target=found.items[0] if len(found.items) == 1 else None,
             target_label=term.masked,
             area_code=found.items[0].area_code if len(found.items) == 1 else "",

@@ -3,10 +3,10 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
-from fangkong.accounts import policy
-from fangkong.accounts.models import Role
 from fangkong.core.errors import DomainError, RateLimited
+from fangkong.core.roles import Role
 from fangkong.core.shortcuts import get_scoped_or_404
+from fangkong.people.permissions import can_read_residents, can_reveal_pii
 
 from . import services
 from .models import Resident
@@ -24,7 +24,7 @@ _REFUSAL_STATUS = {"forbidden": 403, "rate_limited": 429}
 
 @login_required
 def search(request):
-    if not policy.can_read_residents(request.user):
+    if not can_read_residents(request.user):
         raise PermissionDenied
     q = request.GET.get("q", "")
     area = request.GET.get("area", "").strip()
@@ -53,12 +53,12 @@ def search(request):
 @login_required
 def detail(request, pk):
     resident = get_scoped_or_404(
-        Resident.objects.select_related("household__building"), request.user, pk=pk
+        Resident.objects.select_related("household__building__parent"), request.user, pk=pk
     )
     # A resident reads their own household's records; for_user already limits them.
-    if not (policy.can_read_residents(request.user) or request.user.role == Role.RESIDENT):
+    if not (can_read_residents(request.user) or request.user.role == Role.RESIDENT):
         raise PermissionDenied
-    context = {"r": resident, "can_reveal": policy.can_reveal_pii(request.user)}
+    context = {"r": resident, "can_reveal": can_reveal_pii(request.user)}
     return render(request, "people/detail.html", context)
 
 
@@ -67,7 +67,7 @@ def detail(request, pk):
 def reveal(request, pk):
     """Show the full ID and phone numbers; each time is written to the audit log."""
     resident = get_scoped_or_404(Resident.objects, request.user, pk=pk)
-    if not policy.can_reveal_pii(request.user):
+    if not can_reveal_pii(request.user):
         raise PermissionDenied
     context = {"r": resident}
     try:

@@ -6,9 +6,9 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
-from fangkong.accounts import policy
 from fangkong.areas.models import Area, Level
 from fangkong.core.shortcuts import get_scoped_or_404
+from fangkong.people.permissions import can_edit_residents, can_read_residents
 
 from . import codes
 from .models import Resident
@@ -24,7 +24,7 @@ def _own_household(user):
         return []
     members = list(
         Resident.objects.filter(household__residents__id=user.resident_id)
-        .select_related("household__building")
+        .select_related("household__building__parent")
         .order_by("id")
     )
     members.sort(key=lambda r: r.pk != user.resident_id)
@@ -48,10 +48,10 @@ def mine(request):
 @login_required
 def resident_code(request, pk):
     """One resident's code, for a staff member of their area (each view is audited)."""
-    if not policy.can_read_residents(request.user):
+    if not can_read_residents(request.user):
         raise PermissionDenied
     resident = get_scoped_or_404(
-        Resident.objects.select_related("household__building"), request.user, pk=pk
+        Resident.objects.select_related("household__building__parent"), request.user, pk=pk
     )
     text = codes.code_show(actor=request.user, resident=resident)
     return render(
@@ -63,7 +63,7 @@ def resident_code(request, pk):
 @require_POST
 def building_stickers(request, code):
     """A PDF sheet of code stickers for one building of the user's jurisdiction."""
-    if not policy.can_edit_residents(request.user):
+    if not can_edit_residents(request.user):
         raise PermissionDenied
     building = get_scoped_or_404(Area.objects.filter(level=Level.BUILDING), request.user, code=code)
     only = request.POST.get("only") == "no_smartphone"

@@ -8,10 +8,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse
 from django.shortcuts import redirect, render
 
-from fangkong.accounts import policy
 from fangkong.areas.models import Area
 from fangkong.core.errors import DomainError
 from fangkong.core.shortcuts import deny_unless, get_scoped_or_404
+from fangkong.people.permissions import can_export_roster, can_import_roster, can_reveal_pii
 
 from .forms import RosterExportForm, RosterImportForm
 from .models import ImportJob
@@ -36,7 +36,7 @@ def _xlsx_response(write, filename: str) -> FileResponse:
 
 @login_required
 def import_page(request):
-    deny_unless(policy.can_import_roster(request.user))
+    deny_unless(can_import_roster(request.user))
     form = RosterImportForm(request.user, request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
@@ -55,8 +55,8 @@ def import_page(request):
         "form": form,
         "jobs": ImportJob.objects.for_user(request.user).select_related("area", "created_by")[:20],
         "export_form": RosterExportForm(request.user),
-        "can_export": policy.can_export_roster(request.user),
-        "can_reveal": policy.can_reveal_pii(request.user),
+        "can_export": can_export_roster(request.user),
+        "can_reveal": can_reveal_pii(request.user),
     }
     return render(request, "people/import.html", context)
 
@@ -67,11 +67,12 @@ def import_status(request, pk):
     job = get_scoped_or_404(
         ImportJob.objects.select_related("area", "created_by"), request.user, pk=pk
     )
-    deny_unless(policy.can_import_roster(request.user))
-    rejections = []
+    deny_unless(can_import_roster(request.user))
+    rejections, warnings = [], []
     if not job.is_active:
         rejections = job.rejections.defer("cells_cipher")[:REJECTIONS_SHOWN]
-    context = {"job": job, "rejections": rejections}
+        warnings = job.warnings.all()[:REJECTIONS_SHOWN]
+    context = {"job": job, "rejections": rejections, "warnings": warnings}
     template = "people/import_status.html"
     return render(request, f"{template}#progress" if request.htmx else template, context)
 
@@ -79,7 +80,7 @@ def import_status(request, pk):
 @login_required
 def import_report(request, pk):
     job = get_scoped_or_404(ImportJob.objects, request.user, pk=pk)
-    deny_unless(policy.can_import_roster(request.user))
+    deny_unless(can_import_roster(request.user))
     return _xlsx_response(
         lambda out: roster_report(actor=request.user, job=job, out=out),
         f"{Path(job.file_name).stem}-rejected.xlsx",
@@ -90,14 +91,14 @@ def import_report(request, pk):
 def export(request):
     """`?area=CODE`: the residents the user may see there; `&full=1&reason=…` for full
     numbers (a reason is required and kept in the audit log)."""
-    deny_unless(policy.can_export_roster(request.user))
+    deny_unless(can_export_roster(request.user))
     code = request.GET.get("area", "").strip()
     roots = request.user.scope_prefixes()
     if not code and len(roots) == 1:
         code = roots[0]
     area = get_scoped_or_404(Area.objects, request.user, code=code)
     full = request.GET.get("full", "") in ("1", "on", "true")
-    deny_unless(not full or policy.can_reveal_pii(request.user))
+    deny_unless(not full or can_reveal_pii(request.user))
     reason = request.GET.get("reason", "")
     try:
         return _xlsx_response(

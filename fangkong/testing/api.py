@@ -10,7 +10,6 @@ from ninja import Field, Query, Router, Schema
 from ninja.decorators import decorate_view
 from pydantic import BaseModel
 
-from fangkong.accounts import policy
 from fangkong.areas.models import Area, Grid, Level
 from fangkong.core.api import (
     MAX_PAGE,
@@ -25,6 +24,13 @@ from fangkong.core.api import (
 )
 from fangkong.core.paging import paginate
 from fangkong.core.shortcuts import get_scoped_or_404
+from fangkong.people.permissions import can_read_residents
+from fangkong.testing.permissions import (
+    can_close_home_task,
+    can_plan_home_sampling,
+    can_read_coverage,
+    can_sample,
+)
 
 from . import ingest, selectors, services
 from .gate import busy_response, shed_load
@@ -47,7 +53,11 @@ class EventIn(BaseModel):
         description="made on the device when the scan happens (a UUID); the key of idempotency",
     )
     type: str = Field(max_length=40, description="tube_open, sample or tube_seal")
-    at: IsoDateTime = Field(description="when it happened on the device; no offset: local time")
+    at: IsoDateTime = Field(
+        description="when it happened on the device (the claimed time); no offset: local "
+        "time. Outside FANGKONG_CLIENT_TIME_PAST_S before to FANGKONG_CLIENT_TIME_FUTURE_S "
+        "after the server receives it (7 days, 10 minutes), the event is rejected (bad_time)"
+    )
     round: JsonInt | None = ID
     site: JsonInt | None = ID
     channel: JsonInt | None = ID
@@ -62,6 +72,12 @@ class EventIn(BaseModel):
 
 class UploadIn(Schema):
     device_id: str = Field("", max_length=64)
+    device_time: IsoDateTime | None = Field(
+        None,
+        description="the device's clock as it sends the upload; further than "
+        "FANGKONG_CLIENT_CLOCK_SKEW_S (3 minutes) from the server's, the samples are "
+        "flagged clock_skew",
+    )
     events: list[EventIn] = Field(max_length=100_000)
 
 
@@ -74,7 +90,7 @@ class EventResultOut(Schema):
     client_id: str
     status: str = Field(description="accepted or rejected")
     flags: list[str] = Field(
-        description="repeat_in_round, outside_round, over_pool, unknown_person"
+        description="repeat_in_round, outside_round, over_pool, unknown_person, clock_skew"
     )
     code: str | None = Field(None, description="why it was rejected: stable, machine-readable")
     message: str | None = None
@@ -97,14 +113,16 @@ def upload(request, payload: UploadIn):
     """Store a batch of scans. Each event answers `accepted` or `rejected`; replaying an
     event (same `client_id`) answers its stored result and changes nothing. 503 with
     `Retry-After` when the server sheds load: keep the events and send them again."""
-    require(policy.can_sample(request.auth))
+    require(can_sample(request.auth))
     # A validated model keeps its fields in __dict__: read there, not via model_dump().
+    # Times are checked against the receive time by the upload path (core.clock).
     events = [ingest.Event(**e.__dict__) for e in payload.events]
-    for e in events:
-        e.at = aware(e.at)
     try:
         results = services.samples_upload(
-            actor=request.auth, device_id=payload.device_id, events=events
+            actor=request.auth,
+            device_id=payload.device_id,
+            events=events,
+            device_time=payload.device_time,
         )
     except services.Busy:
         return busy_response()
@@ -161,7 +179,7 @@ class SamplerConfigOut(Schema):
 @router.get("/sampler-config", response={200: SamplerConfigOut, **errors(403)})
 def sampler_config(request):
     """Everything a sampling device needs to work offline."""
-    require(policy.can_sample(request.auth))
+    require(can_sample(request.auth))
     return {**selectors.sampler_config(request.auth), "server_time": timezone.now()}
 
 
@@ -194,7 +212,7 @@ def _round_out(rnd: TestingRound) -> dict:
 
 
 def _may_see_rounds(user) -> bool:
-    return policy.can_read_coverage(user) or policy.can_sample(user)
+    return can_read_coverage(user) or can_sample(user)
 
 
 @router.get("/rounds", response={200: list[RoundOut], **errors(403)})
@@ -249,7 +267,7 @@ def _rows(rows) -> list[dict]:
 @router.get("/rounds/{round_id}/coverage", response={200: CoverageOut, **errors(403, 404, 422)})
 def coverage(request, round_id: int, query: Query[CoverageQuery]):
     """Expected, sampled, exempt and not-yet-sampled for an area or a grid."""
-    require(policy.can_read_coverage(request.auth))
+    require(can_read_coverage(request.auth))
     rnd = _round(request, round_id)
     user = request.auth
     if query.grid:
@@ -311,7 +329,7 @@ class UnsampledQuery(Schema):
 )
 def unsampled(request, round_id: int, query: Query[UnsampledQuery]):
     """Residents of one building not yet sampled in the round and not exempt, by door."""
-    require(policy.can_read_coverage(request.auth) and policy.can_read_residents(request.auth))
+    require(can_read_coverage(request.auth) and can_read_residents(request.auth))
     rnd = _round(request, round_id)
     building = get_scoped_or_404(
         Area.objects, request.auth, code=query.building, level=Level.BUILDING
@@ -381,7 +399,7 @@ class HomeTaskQuery(Schema):
 )
 def home_task_list(request, round_id: int, query: Query[HomeTaskQuery]):
     """Door-to-door tasks of the caller's jurisdiction, by building and door."""
-    require(policy.can_close_home_task(request.auth))
+    require(can_close_home_task(request.auth))
     rnd = _round(request, round_id)
     tasks = selectors.home_tasks(
         rnd, request.auth, area=query.area, status=query.status.value if query.status else ""
@@ -404,7 +422,7 @@ def home_task_create(request, round_id: int, payload: HomeTaskIn):
     """A door-to-door task for one person (isolated at home, bedridden). Safe to repeat."""
     from fangkong.people.models import Resident
 
-    require(policy.can_plan_home_sampling(request.auth))
+    require(can_plan_home_sampling(request.auth))
     rnd = _round(request, round_id)
     person = get_scoped_or_404(Resident.objects, request.auth, pk=payload.resident)
     task = services.home_task_create(
@@ -431,7 +449,7 @@ class HomeTaskCloseIn(Schema):
 )
 def home_task_close(request, task_id: int, payload: HomeTaskCloseIn):
     """Close a task with the tube used; records the samples. Safe to repeat."""
-    require(policy.can_close_home_task(request.auth))
+    require(can_close_home_task(request.auth))
     task = get_scoped_or_404(
         HomeSamplingTask.objects.select_related("round", "tube", "resident"),
         request.auth,

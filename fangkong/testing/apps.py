@@ -1,8 +1,30 @@
-from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from fangkong.core.registry import FangkongApp, Nav
+from fangkong.core.roles import Role
 
-class TestingConfig(AppConfig):
+from .permissions import can_read_coverage, can_run_round
+
+
+class TestingConfig(FangkongApp):
     name = "fangkong.testing"
     label = "testing"
     verbose_name = _("Mass testing")
+    url_prefix = "testing/"
+    api_prefix = "/testing"
+    nav = (
+        Nav(
+            _("Testing rounds"),
+            "testing:rounds",
+            lambda user: can_read_coverage(user) or can_run_round(user),
+            order=40,
+        ),
+        Nav(
+            _("Sampling"),
+            "testing:sampler",
+            "testing.sample",
+            order=45,
+            home_for=frozenset({Role.SAMPLER}),
+        ),
+    )
+    demo_steps = (("demo_round", "--if-empty"),)

@@ -8,8 +8,8 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from fangkong.accounts import policy
 from fangkong.areas.models import Area, Household, Level, ZoneKind
+from fangkong.core.actors import user_of
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import Conflict, DomainError
 from fangkong.core.guards import require as _require
@@ -17,6 +17,14 @@ from fangkong.core.guards import require_area as _require_area
 from fangkong.core.guards import required_reason as _reason
 from fangkong.core.scoping import minimal_prefixes
 from fangkong.people.models import Resident, Tag
+from fangkong.testing.permissions import (
+    can_close_home_task,
+    can_exempt,
+    can_manage_sites,
+    can_plan_home_sampling,
+    can_run_round,
+    can_sample,
+)
 
 from . import ingest
 from .conf import ingest_conf
@@ -83,7 +91,7 @@ def round_launch(
     note: str = "",
 ) -> TestingRound:
     """Launch a round over areas. Expected counts per building are taken now (launch)."""
-    _require(policy.can_run_round(actor))
+    _require(can_run_round(actor))
     name = (name or "").strip()
     if not name:
         raise DomainError("轮次名称为空", "the round needs a name", field="name")
@@ -109,7 +117,7 @@ def round_launch(
         starts_at=starts_at,
         deadline=deadline,
         note=note,
-        launched_by=actor,
+        launched_by=user_of(actor),
         **pools,
     )
     RoundArea.objects.bulk_create(
@@ -169,7 +177,7 @@ def round_edit(
     pool_prevention: int | None = None,
 ) -> TestingRound:
     """Change the deadline or the pool-size rule of a round under way."""
-    _require(policy.can_run_round(actor))
+    _require(can_run_round(actor))
     reason = _reason(reason)
     rnd = TestingRound.objects.select_for_update().get(pk=round.pk)
     if not rnd.is_active:
@@ -208,7 +216,7 @@ def round_edit(
 @transaction.atomic
 def round_close(*, actor, round: TestingRound, reason: str) -> TestingRound:
     """Close a round. Samples taken before now that arrive later are still accepted."""
-    _require(policy.can_run_round(actor))
+    _require(can_run_round(actor))
     reason = _reason(reason)
     rnd = TestingRound.objects.select_for_update().get(pk=round.pk)
     if not rnd.is_active:
@@ -239,7 +247,7 @@ def site_create(
     closes_at: dt.time | None = None,
     channels: int = 1,
 ) -> SamplingSite:
-    _require(policy.can_manage_sites(actor))
+    _require(can_manage_sites(actor))
     _require_area(actor, area.code)
     name = (name or "").strip()
     if not name:
@@ -284,7 +292,7 @@ def _status(status: str) -> str:
 def site_set_status(*, actor, site: SamplingSite, status: str, reason: str = "") -> SamplingSite:
     """Open, pause or close a site. Devices stop offering it; uploads already taken
     there are still accepted (the swabs exist)."""
-    _require(policy.can_manage_sites(actor))
+    _require(can_manage_sites(actor))
     _require_area(actor, site.area_code)
     status = _status(status)
     if site.status == status:
@@ -304,7 +312,7 @@ def site_set_status(*, actor, site: SamplingSite, status: str, reason: str = "")
 
 @transaction.atomic
 def channel_add(*, actor, site: SamplingSite, name: str = "") -> Channel:
-    _require(policy.can_manage_sites(actor))
+    _require(can_manage_sites(actor))
     _require_area(actor, site.area_code)
     name = (name or "").strip()
     if not name:
@@ -320,7 +328,7 @@ def channel_add(*, actor, site: SamplingSite, name: str = "") -> Channel:
 
 @transaction.atomic
 def channel_set_status(*, actor, channel: Channel, status: str) -> Channel:
-    _require(policy.can_manage_sites(actor))
+    _require(can_manage_sites(actor))
     _require_area(actor, channel.area_code)
     status = _status(status)
     if channel.status != status:
@@ -339,14 +347,16 @@ def channel_set_status(*, actor, channel: Channel, status: str) -> Channel:
 # Uploads ---------------------------------------------------------------------------
 
 
-def samples_upload(*, actor, device_id: str, events: list[ingest.Event]) -> list[ingest.Result]:
+def samples_upload(
+    *, actor, device_id: str, events: list[ingest.Event], device_time: dt.datetime | None = None
+) -> list[ingest.Result]:
     """Store an upload from a sampling device; one result per event (see ingest.py).
 
     Not audited row by row: every stored sample names its device and sampler, and every
     refusal is kept as an UploadEvent. On PostgreSQL the transaction carries a
     statement and a lock timeout, so a swamped database answers Busy (503) quickly.
     """
-    _require(policy.can_sample(actor))
+    _require(can_sample(actor))
     conf = ingest_conf()
     if len(events) > conf.max_events:
         raise DomainError(
@@ -361,6 +371,7 @@ def samples_upload(*, actor, device_id: str, events: list[ingest.Event]) -> list
                 device_id=device_id,
                 events=events,
                 timeouts=(conf.statement_ms, conf.lock_ms),
+                device_time=device_time,
             )
     except OperationalError as exc:  # timeouts, deadlocks, a lost connection
         raise Busy("服务器繁忙，请稍后重试", "the server is busy; retry later") from exc
@@ -388,7 +399,7 @@ def exemption_grant(
     *, actor, round: TestingRound, resident: Resident, reason: str, note: str = ""
 ) -> Exemption:
     """Record that a person is not expected in a round (away, in hospital, isolated)."""
-    _require(policy.can_exempt(actor))
+    _require(can_exempt(actor))
     _require_area(actor, resident.area_code)
     if reason not in ExemptReason.values:
         raise DomainError("免采原因无效", "unknown reason for exemption", field="reason")
@@ -411,7 +422,7 @@ def exemption_grant(
                 area_code=resident.area_code,
                 reason=reason,
                 note=note,
-                granted_by=actor,
+                granted_by=user_of(actor),
             )
     except IntegrityError:
         raise Conflict(
@@ -432,7 +443,7 @@ def exemption_grant(
 @transaction.atomic
 def exemption_end(*, actor, exemption: Exemption, reason: str) -> Exemption:
     """End an exemption (the person is back): they are expected again."""
-    _require(policy.can_exempt(actor))
+    _require(can_exempt(actor))
     _require_area(actor, exemption.area_code)
     reason = _reason(reason)
     ex = Exemption.objects.select_for_update().get(pk=exemption.pk)
@@ -474,7 +485,7 @@ def home_tasks_generate(*, actor, round: TestingRound, area: Area | None = None)
     """Make the door-to-door tasks of a round within the actor's jurisdiction (or `area`):
     every household of a sealed building, every bedridden resident elsewhere. Running it
     again adds only what is new (a building sealed since, a newly bedridden person)."""
-    _require(policy.can_plan_home_sampling(actor))
+    _require(can_plan_home_sampling(actor))
     if not round.is_active:
         raise DomainError("该轮次已结束", "this round is closed")
     scope = actor.scope_prefixes() if actor is not None else [""]
@@ -496,7 +507,7 @@ def home_tasks_generate(*, actor, round: TestingRound, area: Area | None = None)
             kind=TaskKind.SEALED_HOUSEHOLD,
             household_id=pk,
             area_code=code,
-            created_by=actor,
+            created_by=user_of(actor),
         )
         for start in range(0, len(sealed), 500)
         for pk, code in Household.objects.filter(area_code__in=sealed[start : start + 500])
@@ -532,7 +543,7 @@ def home_tasks_generate(*, actor, round: TestingRound, area: Area | None = None)
             household_id=hid,
             resident_id=rid,
             area_code=home,
-            created_by=actor,
+            created_by=user_of(actor),
         )
         for rid, hid, home in bedridden
         if rid not in done
@@ -553,10 +564,11 @@ def home_tasks_generate(*, actor, round: TestingRound, area: Area | None = None)
 def home_task_create(
     *, actor, round: TestingRound, resident: Resident, kind: str = TaskKind.ISOLATED, note: str = ""
 ) -> HomeSamplingTask:
-    """A door-to-door task for one person (isolated at home, or bedridden)."""
-    _require(policy.can_plan_home_sampling(actor))
+    """A door-to-door task for one person (isolated at home, bedridden, or a recall's
+    single-tube resample)."""
+    _require(can_plan_home_sampling(actor))
     _require_area(actor, resident.area_code)
-    if kind not in (TaskKind.ISOLATED, TaskKind.BEDRIDDEN):
+    if kind not in (TaskKind.ISOLATED, TaskKind.BEDRIDDEN, TaskKind.RESAMPLE):
         raise DomainError("任务类型无效", "unknown task kind", field="kind")
     if not round.is_active:
         raise DomainError("该轮次已结束", "this round is closed")
@@ -572,7 +584,7 @@ def home_task_create(
             "household_id": resident.household_id,
             "area_code": resident.area_code,
             "note": (note or "").strip(),
-            "created_by": actor,
+            "created_by": user_of(actor),
         },
     )
     if made:
@@ -592,7 +604,7 @@ def home_tasks_assign(
     *, actor, tasks: Iterable[HomeSamplingTask], team=None, team_name: str = ""
 ) -> int:
     """Give open tasks (usually a building's) to a team: a leader's account or a name."""
-    _require(policy.can_plan_home_sampling(actor))
+    _require(can_plan_home_sampling(actor))
     tasks = [t for t in tasks if t.status == TaskStatus.OPEN]
     for t in tasks:
         _require_area(actor, t.area_code)
@@ -667,7 +679,7 @@ def home_task_close(
     person, and a tube this task already used is a retry: closing again (a double tap,
     a lost answer) stores nothing twice.
     """
-    _require(policy.can_close_home_task(actor))
+    _require(can_close_home_task(actor))
     _require_area(actor, task.area_code)
     tube = (tube or "").strip()
     if task.status == TaskStatus.CANCELLED:
@@ -746,7 +758,7 @@ def home_task_close(
 
 @transaction.atomic
 def home_task_cancel(*, actor, task: HomeSamplingTask, reason: str) -> HomeSamplingTask:
-    _require(policy.can_plan_home_sampling(actor))
+    _require(can_plan_home_sampling(actor))
     _require_area(actor, task.area_code)
     reason = _reason(reason)
     if task.status != TaskStatus.OPEN:

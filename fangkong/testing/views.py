@@ -10,12 +10,20 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from fangkong.accounts import policy
 from fangkong.areas.models import Area, Grid, Level
 from fangkong.areas.selectors import breadcrumbs
 from fangkong.core.errors import DomainError
 from fangkong.core.shortcuts import deny_unless, get_scoped_or_404
 from fangkong.people.models import Resident
+from fangkong.people.permissions import can_read_residents
+from fangkong.testing.permissions import (
+    can_close_home_task,
+    can_exempt,
+    can_manage_sites,
+    can_plan_home_sampling,
+    can_read_coverage,
+    can_run_round,
+)
 
 from . import selectors, services
 from .forms import (
@@ -71,19 +79,19 @@ def _submit(request, form, call, success: str = "") -> None:
 
 @login_required
 def rounds(request):
-    deny_unless(policy.can_read_coverage(request.user) or policy.can_run_round(request.user))
+    deny_unless(can_read_coverage(request.user) or can_run_round(request.user))
     rows = []
     for rnd in selectors.rounds_for_user(request.user)[:100]:
         scope = selectors.round_scope(rnd, request.user)
         rows.append((rnd, selectors.coverage_of_codes(rnd, scope)))
-    form = RoundLaunchForm(user=request.user) if policy.can_run_round(request.user) else None
+    form = RoundLaunchForm(user=request.user) if can_run_round(request.user) else None
     return render(request, "testing/rounds.html", {"rows": rows, "form": form})
 
 
 @login_required
 @require_POST
 def round_launch(request):
-    deny_unless(policy.can_run_round(request.user))
+    deny_unless(can_run_round(request.user))
     form = RoundLaunchForm(request.POST, user=request.user)
     if not form.is_valid():
         _form_errors(request, form)
@@ -100,7 +108,7 @@ def round_launch(request):
 
 @login_required
 def round_detail(request, pk):
-    deny_unless(policy.can_read_coverage(request.user) or policy.can_run_round(request.user))
+    deny_unless(can_read_coverage(request.user) or can_run_round(request.user))
     rnd = _round(request, pk)
     scope = selectors.round_scope(rnd, request.user)
     roots = list(Area.objects.filter(code__in=scope).order_by("code"))
@@ -108,7 +116,7 @@ def round_detail(request, pk):
         rows = selectors.coverage_children(rnd, roots[0])
     else:
         rows = [selectors.CoverageRow(a, selectors.coverage_of_area(rnd, a.code)) for a in roots]
-    can_run = policy.can_run_round(request.user)
+    can_run = can_run_round(request.user)
     context = {
         "rnd": rnd,
         "totals": selectors.coverage_of_codes(rnd, scope),
@@ -136,7 +144,7 @@ def round_detail(request, pk):
 @login_required
 @require_POST
 def round_edit(request, pk):
-    deny_unless(policy.can_run_round(request.user))
+    deny_unless(can_run_round(request.user))
     rnd = _round(request, pk)
     _submit(
         request,
@@ -149,7 +157,7 @@ def round_edit(request, pk):
 @login_required
 @require_POST
 def round_close(request, pk):
-    deny_unless(policy.can_run_round(request.user))
+    deny_unless(can_run_round(request.user))
     rnd = _round(request, pk)
     _submit(
         request,
@@ -166,7 +174,7 @@ def round_close(request, pk):
 @login_required
 def coverage(request, pk, code):
     """Coverage of one area with its children, drilling down to a building."""
-    deny_unless(policy.can_read_coverage(request.user))
+    deny_unless(can_read_coverage(request.user))
     rnd = _round(request, pk)
     area = get_scoped_or_404(Area.objects, request.user, code=code)
     if not selectors.area_in_round(rnd, area.code):
@@ -184,7 +192,7 @@ def coverage(request, pk, code):
 
 @login_required
 def grid_coverage(request, pk, grid):
-    deny_unless(policy.can_read_coverage(request.user))
+    deny_unless(can_read_coverage(request.user))
     rnd = _round(request, pk)
     grid = Grid.objects.filter(pk=grid).select_related("community").first()
     if grid is None or not (
@@ -203,7 +211,7 @@ def grid_coverage(request, pk, grid):
 @login_required
 def unsampled(request, pk, code):
     """The residents of a building still to sample, by door; printable for knocking."""
-    deny_unless(policy.can_read_coverage(request.user) and policy.can_read_residents(request.user))
+    deny_unless(can_read_coverage(request.user) and can_read_residents(request.user))
     rnd = _round(request, pk)
     building = get_scoped_or_404(Area.objects, request.user, code=code, level=Level.BUILDING)
     context = {
@@ -213,7 +221,7 @@ def unsampled(request, pk, code):
         "totals": selectors.coverage_of_area(rnd, building.code),
         "residents": list(selectors.unsampled_residents(rnd, building)[:1000]),
         "exempt": selectors.exempt_residents(rnd, building),
-        "can_exempt": policy.can_exempt(request.user) and rnd.is_active,
+        "can_exempt": can_exempt(request.user) and rnd.is_active,
         "exempt_form": ExemptForm(),
     }
     return render(request, "testing/unsampled.html", context)
@@ -222,7 +230,7 @@ def unsampled(request, pk, code):
 @login_required
 @require_POST
 def exemption_grant(request, pk, resident):
-    deny_unless(policy.can_exempt(request.user))
+    deny_unless(can_exempt(request.user))
     rnd = _round(request, pk)
     person = get_scoped_or_404(Resident.objects, request.user, pk=resident)
     _submit(
@@ -238,7 +246,7 @@ def exemption_grant(request, pk, resident):
 @login_required
 @require_POST
 def exemption_end(request, pk):
-    deny_unless(policy.can_exempt(request.user))
+    deny_unless(can_exempt(request.user))
     exemption = get_scoped_or_404(Exemption.objects, request.user, pk=pk)
     _submit(
         request,
@@ -255,9 +263,9 @@ def exemption_end(request, pk):
 
 @login_required
 def sites(request, code):
-    deny_unless(policy.can_manage_sites(request.user) or policy.can_read_coverage(request.user))
+    deny_unless(can_manage_sites(request.user) or can_read_coverage(request.user))
     area = get_scoped_or_404(Area.objects, request.user, code=code)
-    can_manage = policy.can_manage_sites(request.user)
+    can_manage = can_manage_sites(request.user)
     if request.method == "POST":
         deny_unless(can_manage)
         _submit(
@@ -280,7 +288,7 @@ def sites(request, code):
 @login_required
 @require_POST
 def site_status(request, pk):
-    deny_unless(policy.can_manage_sites(request.user))
+    deny_unless(can_manage_sites(request.user))
     site = get_scoped_or_404(SamplingSite.objects, request.user, pk=pk)
     _submit(
         request,
@@ -293,7 +301,7 @@ def site_status(request, pk):
 @login_required
 @require_POST
 def channel_add(request, pk):
-    deny_unless(policy.can_manage_sites(request.user))
+    deny_unless(can_manage_sites(request.user))
     site = get_scoped_or_404(SamplingSite.objects, request.user, pk=pk)
     _done(request, lambda: services.channel_add(actor=request.user, site=site))
     return redirect("testing:sites", code=site.area_code)
@@ -302,7 +310,7 @@ def channel_add(request, pk):
 @login_required
 @require_POST
 def channel_status(request, pk):
-    deny_unless(policy.can_manage_sites(request.user))
+    deny_unless(can_manage_sites(request.user))
     channel = get_scoped_or_404(Channel.objects.select_related("site"), request.user, pk=pk)
     _submit(
         request,
@@ -320,7 +328,7 @@ def channel_status(request, pk):
 @login_required
 def tasks(request, pk):
     """Door-to-door tasks by building, for handing a building to a team."""
-    deny_unless(policy.can_close_home_task(request.user))
+    deny_unless(can_close_home_task(request.user))
     rnd = _round(request, pk)
     area = request.GET.get("area", "").strip()
     status = request.GET.get("status", TaskStatus.OPEN)
@@ -335,7 +343,7 @@ def tasks(request, pk):
         "area": area,
         "status": status,
         "statuses": TaskStatus.choices,
-        "can_plan": policy.can_plan_home_sampling(request.user) and rnd.is_active,
+        "can_plan": can_plan_home_sampling(request.user) and rnd.is_active,
     }
     return render(request, "testing/tasks.html", context)
 
@@ -343,7 +351,7 @@ def tasks(request, pk):
 @login_required
 @require_POST
 def tasks_generate(request, pk):
-    deny_unless(policy.can_plan_home_sampling(request.user))
+    deny_unless(can_plan_home_sampling(request.user))
     rnd = _round(request, pk)
     try:
         counts = services.home_tasks_generate(actor=request.user, round=rnd)
@@ -361,7 +369,7 @@ def tasks_generate(request, pk):
 @login_required
 @require_POST
 def tasks_assign(request, pk, code):
-    deny_unless(policy.can_plan_home_sampling(request.user))
+    deny_unless(can_plan_home_sampling(request.user))
     rnd = _round(request, pk)
     form = TeamForm(request.POST)
     if form.is_valid():
@@ -390,7 +398,7 @@ def _tasks_url(rnd) -> str:
 @login_required
 @require_POST
 def task_close(request, pk):
-    deny_unless(policy.can_close_home_task(request.user))
+    deny_unless(can_close_home_task(request.user))
     task = get_scoped_or_404(
         HomeSamplingTask.objects.select_related("round", "tube", "resident", "household"),
         request.user,
@@ -427,7 +435,7 @@ def task_close(request, pk):
 @login_required
 @require_POST
 def task_cancel(request, pk):
-    deny_unless(policy.can_plan_home_sampling(request.user))
+    deny_unless(can_plan_home_sampling(request.user))
     task = get_scoped_or_404(HomeSamplingTask.objects.select_related("round"), request.user, pk=pk)
     _submit(
         request,

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from fangkong.accounts import policy
+from fangkong.testing.permissions import can_sample
 
 from . import selectors
 
@@ -29,7 +29,7 @@ SERVICE_WORKER = Path(__file__).resolve().parent / "static" / "testing" / "sw.js
 
 @login_required
 def sampler(request):
-    if not policy.can_sample(request.user):
+    if not can_sample(request.user):
         raise PermissionDenied
     page = reverse("testing:sampler")
     context = {

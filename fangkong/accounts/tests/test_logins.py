@@ -14,6 +14,7 @@ from django.urls import reverse
 from fangkong.accounts import services
 from fangkong.accounts.clientip import client_ip
 from fangkong.accounts.models import User
+from fangkong.core.actors import SYSTEM
 from fangkong.core.errors import DomainError, PermissionDenied
 from fangkong.core.models import AuditEvent
 from fangkong.factories import make_user
@@ -31,7 +32,7 @@ PROXY = override_settings(
 @pytest.fixture
 def chief(tree):
     return services.user_create(
-        actor=None, username="chief", password=PASSWORD, role="command", areas=[tree.district]
+        actor=SYSTEM, username="chief", password=PASSWORD, role="command", areas=[tree.district]
     )
 
 
@@ -56,7 +57,7 @@ def test_the_limit_locks_the_name_on_that_address_only(client, chief, tree):
     # The owner at another address logs in; another user at the same address too.
     assert logged_in(attempt(client, "chief", PASSWORD, REMOTE_ADDR="198.51.100.2"))
     client.logout()
-    services.user_create(actor=None, username="li", password="Xishan-Road-88", role="community")
+    services.user_create(actor=SYSTEM, username="li", password="Xishan-Road-88", role="community")
     assert logged_in(attempt(client, "li", "Xishan-Road-88", REMOTE_ADDR="203.0.113.7"))
 
 
@@ -123,7 +124,7 @@ def test_a_name_tried_from_many_addresses_is_throttled_not_locked(client, chief,
     page = throttled.content.decode()
     assert "已暂停登录" in page and "Try again in 60 seconds" in page
     # Another name is not slowed.
-    services.user_create(actor=None, username="li", password="Xishan-Road-88", role="community")
+    services.user_create(actor=SYSTEM, username="li", password="Xishan-Road-88", role="community")
     assert logged_in(attempt(client, "li", "Xishan-Road-88", REMOTE_ADDR="198.51.100.2"))
     client.logout()
     # The window ends and the owner logs in: nobody can hold the name for longer.
@@ -163,7 +164,7 @@ def test_settings_hold_the_four_validators():
 def test_a_weak_password_is_refused_on_every_path(tree, worker_a, password, zh, en):
     with pytest.raises(DomainError) as refused:
         services.user_create(
-            actor=None, username="zhangwei.dongfeng", password=password, role="grid"
+            actor=SYSTEM, username="zhangwei.dongfeng", password=password, role="grid"
         )
     assert zh in refused.value.zh and en in refused.value.en
     assert refused.value.field == "password"
@@ -182,7 +183,7 @@ def test_a_weak_password_is_refused_on_every_path(tree, worker_a, password, zh, 
         role="grid",
         areas=[tree.community_a],
     )
-    for actor in (worker_a, grid, None):
+    for actor in (worker_a, grid, SYSTEM):
         with pytest.raises(DomainError, match=en):
             services.user_set_password(actor=actor, user=grid, password=password)
     assert not User.objects.get(pk=grid.pk).has_usable_password()
@@ -194,7 +195,7 @@ def test_setting_a_password_is_audited_without_it(worker_a, tree, client):
     )
     services.user_set_password(actor=worker_a, user=grid, password=PASSWORD)
     assert logged_in(attempt(client, "grid1", PASSWORD))
-    event = AuditEvent.objects.get(event="user.set_password")
+    event = AuditEvent.objects.get(event="accounts.user_set_password")
     assert event.actor == worker_a and event.target_id == str(grid.pk)
     assert PASSWORD not in str(event.detail) + event.target_label
 

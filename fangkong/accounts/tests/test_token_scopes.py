@@ -7,10 +7,11 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import resolve, reverse
 
+from fangkong.accounts.auth import TOKEN_SCOPE_OPERATIONS
 from fangkong.accounts.models import ApiToken
 from fangkong.accounts.services import token_issue
 from fangkong.accounts.tests.helpers import ApiClient, error_of
-from fangkong.core.api import TOKEN_SCOPE_OPERATIONS
+from fangkong.core.actors import SYSTEM
 from fangkong.factories import make_user
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +28,7 @@ def bearer(key: str) -> ApiClient:
 
 
 def test_a_revoked_token_stops_at_once_on_the_upload_endpoint_and_everywhere(sampler, capsys):
-    key = token_issue(actor=None, user=sampler, scope="upload")
+    key = token_issue(actor=SYSTEM, user=sampler, scope="upload")
     device = bearer(key)
     assert device.post("/testing/uploads", UPLOAD).status_code == 200  # now known and warm
     # Revoked from the command line: another process than the one serving the device.
@@ -38,7 +39,7 @@ def test_a_revoked_token_stops_at_once_on_the_upload_endpoint_and_everywhere(sam
 
 
 def test_a_token_expires(sampler, clock):
-    device = bearer(token_issue(actor=None, user=sampler, scope="upload", days=1))
+    device = bearer(token_issue(actor=SYSTEM, user=sampler, scope="upload", days=1))
     assert device.post("/testing/uploads", UPLOAD).status_code == 200
     clock.shift(86400 + 1)
     assert device.post("/testing/uploads", UPLOAD).status_code == 401
@@ -46,7 +47,7 @@ def test_a_token_expires(sampler, clock):
 
 
 def test_an_upload_token_reaches_uploads_and_the_config_only(sampler, tree):
-    device = bearer(token_issue(actor=None, user=sampler, scope="upload"))
+    device = bearer(token_issue(actor=SYSTEM, user=sampler, scope="upload"))
     assert device.post("/testing/uploads", UPLOAD).status_code == 200
     assert device.get("/testing/sampler-config").status_code == 200
     assert device.get("/me").status_code == 200
@@ -57,17 +58,17 @@ def test_an_upload_token_reaches_uploads_and_the_config_only(sampler, tree):
         assert error["code"] == "forbidden" and "upload" in error["message"]
         assert "范围" in error["message_zh"]
     # The same user with a token of scope `all` reaches what the role may.
-    assert bearer(token_issue(actor=None, user=sampler)).get("/testing/rounds").status_code == 200
+    assert bearer(token_issue(actor=SYSTEM, user=sampler)).get("/testing/rounds").status_code == 200
 
 
 def test_a_results_token_uploads_results_and_reaches_no_recalls(tree):
     lab = make_user("lab", "lab", tree.district)
-    system = bearer(token_issue(actor=None, user=lab, scope="results"))
+    system = bearer(token_issue(actor=SYSTEM, user=lab, scope="results"))
     row = {"tube": "T-404", "result": "negative", "tested_at": "2026-11-23T17:00:00+08:00"}
     response = system.post("/labs/results", {"results": [row]})
     assert response.status_code != 403, response.content
     assert system.get("/labs/recalls").status_code == 403
-    assert bearer(token_issue(actor=None, user=lab)).get("/labs/recalls").status_code == 200
+    assert bearer(token_issue(actor=SYSTEM, user=lab)).get("/labs/recalls").status_code == 200
 
 
 def test_scopes_name_only_operations_that_exist(client):
@@ -81,7 +82,7 @@ def test_scopes_name_only_operations_that_exist(client):
 
 
 def test_the_scope_and_expiry_are_on_record(sampler):
-    token_issue(actor=None, user=sampler, scope="upload", days=30)
+    token_issue(actor=SYSTEM, user=sampler, scope="upload", days=30)
     token = ApiToken.objects.get()
     assert token.scope == "upload"
     assert 29 <= (token.expires_at - token.created_at).days <= 30
@@ -91,7 +92,7 @@ def test_the_scope_and_expiry_are_on_record(sampler):
 
 
 def test_every_api_answer_says_no_store(sampler):
-    device = bearer(token_issue(actor=None, user=sampler))
+    device = bearer(token_issue(actor=SYSTEM, user=sampler))
     for response in (
         device.get("/me"),
         device.get("/residents/"),

@@ -13,6 +13,7 @@ from django.urls import reverse
 from fangkong.accounts.models import ApiToken
 from fangkong.accounts.services import token_issue, token_revoke
 from fangkong.accounts.tests.helpers import API
+from fangkong.core.actors import SYSTEM
 
 pytestmark = pytest.mark.django_db
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
@@ -32,7 +33,9 @@ def error_of(response, status: int) -> dict:
 
 @pytest.fixture
 def bearer(command_user):
-    return Client(headers={"authorization": f"Bearer {token_issue(actor=None, user=command_user)}"})
+    return Client(
+        headers={"authorization": f"Bearer {token_issue(actor=SYSTEM, user=command_user)}"}
+    )
 
 
 @pytest.fixture
@@ -96,9 +99,9 @@ def test_the_upload_endpoint_says_401_to_a_missing_or_bad_token_never_csrf(heade
 
 
 def test_a_revoked_token_on_the_upload_endpoint_is_401(command_user):
-    key = token_issue(actor=None, user=command_user)
+    key = token_issue(actor=SYSTEM, user=command_user)
     client = Client(enforce_csrf_checks=True, headers={"authorization": f"Bearer {key}"})
-    token_revoke(actor=None, token=ApiToken.objects.get(user=command_user))
+    token_revoke(actor=SYSTEM, token=ApiToken.objects.get(user=command_user))
     response = client.post(
         f"{API}/testing/uploads", {"events": []}, content_type="application/json"
     )
@@ -148,7 +151,7 @@ def test_healthz_answers_json_503_with_retry_after(client, database_down, settin
 
 
 def test_the_api_answers_json_503_with_retry_after(command_user, database_down):
-    key = token_issue(actor=None, user=command_user)
+    key = token_issue(actor=SYSTEM, user=command_user)
     client = Client(raise_request_exception=False, headers={"authorization": f"Bearer {key}"})
     session = Client(raise_request_exception=False)
     session.force_login(command_user)
@@ -195,3 +198,12 @@ def test_any_offset_iso_8601_allows_is_taken_as_the_same_instant(bearer):
     response = bearer.post(f"{API}/testing/uploads", body, content_type="application/json")
     assert response.status_code == 200
     assert response.json()["results"][0]["client_id"] == "c1"
+
+
+@pytest.mark.parametrize("body", ["[null, null]", "[]", '"all"', "3"])
+def test_a_body_that_is_not_an_object_is_refused_not_taken_as_all_defaults(bearer, body):
+    """`[null]` read as an object with every field left out would mark every
+    notification read."""
+    response = bearer.post(f"{API}/notifications/read", body, content_type="application/json")
+    assert error_of(response, 422)["field"] == ""
+    assert "JSON object" in response.json()["error"]["message"]

@@ -21,6 +21,7 @@ from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 
 from fangkong.accounts.services import token_issue
+from fangkong.core.actors import SYSTEM
 from fangkong.factories import make_resident, make_user
 
 schemathesis = pytest.importorskip("schemathesis")
@@ -61,7 +62,7 @@ def bearer(request, tree, wsgi_keeps_the_test_connection, settings) -> dict:
     make_resident(tree.household_b1, "李四")
     area = tree.district if request.param == "command" else tree.community_a
     user = make_user(f"fuzz_{request.param}", request.param, area)
-    return {"Authorization": f"Bearer {token_issue(actor=None, user=user)}"}
+    return {"Authorization": f"Bearer {token_issue(actor=SYSTEM, user=user)}"}
 
 
 @schema.parametrize()

@@ -10,11 +10,11 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from fangkong.accounts import policy
 from fangkong.areas.models import Area, Level, ancestor_codes
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import PermissionDenied
 from fangkong.core.guards import required_reason
+from fangkong.people.permissions import can_export_roster, can_reveal_pii
 
 from ..models import Resident, Sex
 from .columns import ID_TYPE_NAMES, RESIDENCY_NAMES, TAG_NAMES
@@ -44,11 +44,11 @@ SEX_NAMES = {Sex.MALE: "男", Sex.FEMALE: "女"}
 def _check_may_export(actor, area: Area, full: bool) -> None:
     if actor is None:
         return
-    if not policy.can_export_roster(actor):
+    if not can_export_roster(actor):
         raise PermissionDenied("您的角色不能导出花名册", "your role may not export rosters")
     if not actor.may_see_area(area.code):
         raise PermissionDenied("该区域不在您的辖区内", "this area is outside your jurisdiction")
-    if full and not policy.can_reveal_pii(actor):
+    if full and not can_reveal_pii(actor):
         raise PermissionDenied(
             "您的角色不能导出完整证件号", "your role may not export full ID numbers"
         )
@@ -78,7 +78,7 @@ def roster_export(*, actor, area: Area, out: BinaryIO, full: bool = False, reaso
     residents = Resident.objects.all() if actor is None else Resident.objects.for_user(actor)
     residents = (
         residents.within(area)
-        .select_related("household__building")
+        .select_related("household__building__parent")
         .order_by("area_code", "household__unit", "household__room", "id")
     )
     compounds = _compound_names(area)
@@ -112,7 +112,7 @@ def roster_export(*, actor, area: Area, out: BinaryIO, full: bool = False, reaso
     workbook.save(out)
     audit_record(
         actor=actor,
-        event="roster.export",
+        event="people.roster_export",
         target=area,
         area_code=area.code,
         reason=reason,

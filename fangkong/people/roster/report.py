@@ -8,15 +8,16 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from fangkong.accounts import policy
 from fangkong.core import pii
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import PermissionDenied
+from fangkong.people.permissions import can_import_roster
 
 from ..models import ImportJob
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 REPORT_HEADER = ["行号 Row", "列 Column", "原因 Reason (zh)", "Reason (en)"]
+WARNING_HEADER = ["行号 Row", "列 Column", "内容 Value", "说明 (zh)", "Note (en)"]
 _SHEET_TITLE_BAD = re.compile(r"[\[\]:*?/\\]")
 
 
@@ -46,14 +47,13 @@ def cells(sheet, values: list) -> list:
 
 
 def roster_report(*, actor, job: ImportJob, out: BinaryIO) -> int:
-    """Write the rejected rows of `job` to `out` as .xlsx; how many.
+    """Write the rejected rows of `job` to `out` as .xlsx, and on a second sheet the rows
+    imported with a warning (a label kept in the note); how many rejected.
 
     The cells are the file's own, ID numbers included, so reading them is audited.
     `actor` None is the system (the CLI).
     """
-    if actor is not None and not (
-        policy.can_import_roster(actor) and actor.may_see_area(job.area_code)
-    ):
+    if actor is not None and not (can_import_roster(actor) and actor.may_see_area(job.area_code)):
         raise PermissionDenied("无权查看该导入", "you may not see this import")
     workbook, sheet = write_only_sheet("rejected")
     sheet.append(cells(sheet, REPORT_HEADER + list(job.header)))
@@ -63,10 +63,14 @@ def roster_report(*, actor, job: ImportJob, out: BinaryIO) -> int:
         row = [rejection.row, rejection.column, rejection.reason_zh, rejection.reason_en]
         sheet.append(cells(sheet, row + original))
         n += 1
+    warned = workbook.create_sheet("warnings")
+    warned.append(cells(warned, WARNING_HEADER))
+    for w in job.warnings.order_by("row", "id").iterator(chunk_size=2000):
+        warned.append(cells(warned, [w.row, w.column, w.value, w.reason_zh, w.reason_en]))
     workbook.save(out)
     audit_record(
         actor=actor,
-        event="roster.report",
+        event="people.roster_report",
         target=job,
         area_code=job.area_code,
         # The rows are the file's own cells: whole ID and phone numbers, as typed.

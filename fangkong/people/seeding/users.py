@@ -17,10 +17,12 @@ from pathlib import Path
 
 from django.contrib.auth.hashers import make_password
 
-from fangkong.accounts.models import Role, User
+from fangkong.accounts.models import User
 from fangkong.accounts.services import password_check, user_create
 from fangkong.areas.models import Area, Level
 from fangkong.areas.services import grid_create
+from fangkong.core.actors import SYSTEM
+from fangkong.core.roles import Role
 from fangkong.people.models import Resident, years_ago
 
 from . import data
@@ -68,7 +70,7 @@ def demo_users_create(plan: Plan, rng: random.Random) -> list[DemoLogin]:
     def make(username, role, display_name, areas=()):
         # Made without a password; all are hashed together at the end (see below).
         user = user_create(
-            actor=None,
+            actor=SYSTEM,
             username=username,
             password=None,
             role=role,
@@ -84,7 +86,7 @@ def demo_users_create(plan: Plan, rng: random.Random) -> list[DemoLogin]:
     make("community_b", Role.COMMUNITY, f"{_person(rng)}（{community_b.name}）", [community_b])
     grid_keeper = make("grid", Role.GRID, f"{_person(rng)}（{community_a.name}网格员）")
     grid_create(
-        actor=None,
+        actor=SYSTEM,
         community=community_a,
         name="第一网格",
         keeper=grid_keeper,

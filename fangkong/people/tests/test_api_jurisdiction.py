@@ -9,6 +9,7 @@ import pytest
 from fangkong.accounts.tests.helpers import api_as, error_of
 from fangkong.areas.models import Household
 from fangkong.areas.services import grid_create, zone_declare
+from fangkong.core.actors import SYSTEM
 from fangkong.core.models import AuditEvent
 from fangkong.factories import make_resident, make_user
 from fangkong.people.models import Resident
@@ -89,7 +90,7 @@ def test_by_search(api, alice, bob, query):
 def test_by_reveal(api, alice, bob):
     assert api.post(f"/residents/{alice.pk}/reveal", {"reason": "核对"}).status_code == 200
     assert api.post(f"/residents/{bob.pk}/reveal", {"reason": "核对"}).status_code == 404
-    assert AuditEvent.objects.filter(event="resident.reveal").count() == 1
+    assert AuditEvent.objects.filter(event="people.resident_reveal").count() == 1
 
 
 def test_by_creating_into_the_other_building(api, tree):
@@ -190,7 +191,7 @@ def test_the_street_sees_both(street_user, alice, bob):
 def test_grid_worker_reaches_only_the_buildings_of_their_grid(tree, alice):
     keeper = make_user("grid", "grid")
     grid_create(
-        actor=None,
+        actor=SYSTEM,
         community=tree.community_a,
         name="一网格",
         keeper=keeper,

@@ -6,7 +6,7 @@ import io
 import pytest
 from openpyxl import Workbook
 
-from fangkong.people.roster.reading import RosterFileError
+from fangkong.core.spreadsheets import SpreadsheetError
 
 from .rosterfiles import HEADER, csv_bytes, person, roster, xlsx
 from .test_roster_parsing import good, parse, rejected
@@ -31,10 +31,10 @@ def test_a_nul_in_a_cell_no_column_reads_refuses_its_row_too():
 
 
 def test_a_file_that_is_mostly_control_bytes_is_still_not_a_roster():
-    with pytest.raises(RosterFileError, match="not a roster file"):
+    with pytest.raises(SpreadsheetError, match="not a spreadsheet"):
         parse(bytes(range(32)) * 64)
     # UTF-16 text without its byte-order mark: half its bytes are NULs.
-    with pytest.raises(RosterFileError, match="not a roster file"):
+    with pytest.raises(SpreadsheetError, match="not a spreadsheet"):
         parse("\n".join(",".join(r) for r in roster(person())).encode("utf-16-le"))
 
 

@@ -14,11 +14,12 @@ from django.core.management import call_command
 from django.db import transaction
 from django.db.models import Count, F, Q
 
-from fangkong.accounts.models import Role, User
+from fangkong.accounts.models import User
 from fangkong.areas.models import CODE_LENGTH, Area, BuildingStats, Household, Level
 from fangkong.core import idnumbers, pii
 from fangkong.core.errors import Conflict
 from fangkong.core.idnumbers import IdType
+from fangkong.core.roles import Role
 from fangkong.people import services
 from fangkong.people.models import Residency, Resident, Tag, years_ago
 from fangkong.people.pinyin import pinyin_keys

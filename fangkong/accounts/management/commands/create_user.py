@@ -1,9 +1,10 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from fangkong.accounts.models import Role
+from fangkong.accounts.models import User
 from fangkong.accounts.services import user_create
-from fangkong.areas.models import Area
+from fangkong.core.actors import command_line
 from fangkong.core.errors import DomainError
+from fangkong.core.roles import Role
 
 
 class Command(BaseCommand):
@@ -20,7 +21,8 @@ class Command(BaseCommand):
         parser.add_argument("--password", default=None, help="omit to be asked")
 
     def handle(self, *args, username, role, area, name, password, **options):
-        areas = list(Area.objects.filter(code__in=area))
+        # The area tree lives above accounts: reached through the relation, not imported.
+        areas = list(User._meta.get_field("areas").related_model.objects.filter(code__in=area))
         missing = set(area) - {a.code for a in areas}
         if missing:
             raise CommandError(f"unknown area code(s): {', '.join(sorted(missing))}")
@@ -30,7 +32,7 @@ class Command(BaseCommand):
             password = getpass.getpass("Password: ")
         try:
             user = user_create(
-                actor=None,
+                actor=command_line(),
                 username=username,
                 password=password,
                 role=role,

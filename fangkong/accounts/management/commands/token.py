@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from fangkong.accounts.models import ApiToken, TokenScope, User
 from fangkong.accounts.services import token_issue, token_revoke
+from fangkong.core.actors import command_line
 from fangkong.core.errors import DomainError
 
 
@@ -78,13 +79,15 @@ class Command(BaseCommand):
                     f"{len(matches)} active tokens of {username} match {revoke!r}; "
                     "see --list and give the whole prefix"
                 )
-            token_revoke(actor=None, token=matches[0])
+            token_revoke(actor=command_line(), token=matches[0])
             self.stderr.write(f"revoked {matches[0].prefix}…")
         else:
             if not user.is_active:
                 raise CommandError(f"{username} is inactive; a token would not work")
             try:
-                key = token_issue(actor=None, user=user, name=name, scope=scope, days=days)
+                key = token_issue(
+                    actor=command_line(), user=user, name=name, scope=scope, days=days
+                )
             except DomainError as exc:
                 raise CommandError(str(exc)) from None
             self.stdout.write(key)

@@ -5,6 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from fangkong.areas.models import Area
+from fangkong.core.actors import command_line
 from fangkong.people.roster.exporting import roster_export
 
 
@@ -30,5 +31,7 @@ class Command(BaseCommand):
         if full and not reason.strip():  # before the file is opened: nothing half-written
             raise CommandError("--full needs --reason: why full numbers are needed")
         with open(out, "wb") as stream:
-            n = roster_export(actor=None, area=place, out=stream, full=full, reason=reason)
+            n = roster_export(
+                actor=command_line(), area=place, out=stream, full=full, reason=reason
+            )
         self.stderr.write(f"{n} residents of {place.name} written to {out}")
