@@ -65,6 +65,11 @@ class Parser(ninja.parser.Parser):
             data = json.loads(request.body)
         except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8/16/32
             raise MalformedJson(exc) from None
+        if not isinstance(data, dict):
+            # Every body of this API is an object. ninja's schemas read attributes, so
+            # `[null]` would otherwise pass as an object with every field left out.
+            msg = "the body must be a JSON object"
+            raise ValidationError([{"type": "model_type", "loc": ["body"], "msg": msg}])
         # A NUL can reach a string of a JSON body only as the escape \u0000 (a raw NUL
         # byte is not JSON; in UTF-16 or UTF-32 every character has NUL bytes): a byte
         # search of the body is enough to know there is none, and costs a few µs where

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
-from pydantic import AfterValidator, BeforeValidator, Strict
+from pydantic import BeforeValidator, Strict
 
 from .guards import require  # noqa: F401  (the API modules import it from here)
 from .paging import Page, paginate
@@ -41,7 +41,8 @@ JsonInt = Annotated[int, Strict()]  # a JSON number without a fraction; not true
 # A row id as a client sends it: a JSON integer a database key can hold.
 JsonId = Annotated[int, Strict(), Field(ge=1, le=2**63 - 1)]
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_text)]
-IsoDateTime = Annotated[dt.datetime, BeforeValidator(_iso_text), AfterValidator(_in_utc)]
+# Offsets are kept as sent; the services check and store the instant (core.clock).
+IsoDateTime = Annotated[dt.datetime, BeforeValidator(_iso_text)]
 
 
 # Offset paging walks rows to skip them; past this, narrow the filters instead.

@@ -198,3 +198,12 @@ def test_any_offset_iso_8601_allows_is_taken_as_the_same_instant(bearer):
     response = bearer.post(f"{API}/testing/uploads", body, content_type="application/json")
     assert response.status_code == 200
     assert response.json()["results"][0]["client_id"] == "c1"
+
+
+@pytest.mark.parametrize("body", ["[null, null]", "[]", '"all"', "3"])
+def test_a_body_that_is_not_an_object_is_refused_not_taken_as_all_defaults(bearer, body):
+    """`[null]` read as an object with every field left out would mark every
+    notification read."""
+    response = bearer.post(f"{API}/notifications/read", body, content_type="application/json")
+    assert error_of(response, 422)["field"] == ""
+    assert "JSON object" in response.json()["error"]["message"]
