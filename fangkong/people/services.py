@@ -219,9 +219,13 @@ def _counts(where: Q) -> dict[str, dict[str, int]]:
         .annotate(
             residents=Count("id"),
             aged_70=Count("id", filter=Q(birth_date__lte=aged_cut)),
-            bedridden=Count("id", filter=Q(tags__hasflag=int(Tag.BEDRIDDEN))),
-            living_alone=Count("id", filter=Q(tags__hasflag=int(Tag.LIVING_ALONE))),
             tenants=Count("id", filter=Q(residency=Residency.TENANT)),
+            aged_70_alone=Count(
+                "id",
+                filter=Q(birth_date__lte=aged_cut, tags__hasflag=int(Tag.LIVING_ALONE)),
+            ),
+            # One column a tag: bedridden, living_alone, disabled, ...
+            **{tag.name.lower(): Count("id", filter=Q(tags__hasflag=int(tag))) for tag in Tag},
         )
         .order_by()
     ):
