@@ -1,15 +1,20 @@
 """Reads of residents: scoped search by name, pinyin, initials and number digits."""
 
 import re
+from dataclasses import dataclass
 
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
+from fangkong.areas.models import Area
+from fangkong.areas.selectors import area_totals
 from fangkong.core import idnumbers, pii
 from fangkong.core.idnumbers import IdNumberError, IdType
 from fangkong.core.paging import Page, paginate
+from fangkong.core.scoping import prefix_q
 from fangkong.core.text import clean, clean_name
 
-from .models import Resident, id_hash
+from .models import AGED_LABEL, TAG_LABELS, HandOver, Resident, Tag, id_hash
 
 _DIGITS = re.compile(r"^\d{3,17}[\dX]?$")
 _LETTERS = re.compile(r"^[a-z]+$")
@@ -17,7 +22,7 @@ _LETTERS = re.compile(r"^[a-z]+$")
 TAIL_CANDIDATES = 2000
 
 
-def resident_search(user, q: str = "", *, area: str = "", household: int | None = None):
+def resident_search(user, q: str = "", *, area: str = "", household: int | None = None, tags=()):
     """Residents the user may see, matching `q`, under `area`, in `household`.
 
     Returns the queryset and, for five or more digits, the digits that the decrypted
@@ -28,6 +33,7 @@ def resident_search(user, q: str = "", *, area: str = "", household: int | None 
         residents = residents.within(area)
     if household:
         residents = residents.filter(household_id=household)
+    residents = tag_filter(residents, tags)
     where, digits = match_q(q)
     return residents.filter(where), digits
 
@@ -69,8 +75,10 @@ def _digits_q(q: str) -> tuple[Q, str]:
     return Q(id_tail=tail) | Q(phone_tail=tail), (q if len(q) > 4 else "")
 
 
-def resident_search_page(user, q: str = "", *, area: str = "", household=None, page: int = 1):
-    residents, digits = resident_search(user, q, area=area, household=household)
+def resident_search_page(
+    user, q: str = "", *, area: str = "", household=None, tags=(), page: int = 1
+):
+    residents, digits = resident_search(user, q, area=area, household=household, tags=tags)
     if not digits:
         return paginate(residents, page)
     matches = [
@@ -81,3 +89,64 @@ def resident_search_page(user, q: str = "", *, area: str = "", household=None, p
     page = max(1, page)
     start = (page - 1) * 20
     return Page(matches[start : start + 20], page, len(matches) > start + 20)
+
+
+# Key populations by tag ---------------------------------------------------------------
+
+# The lists a worker asks for, each with its count column in the building statistics:
+# (key in the URL, label, count column). "aged_70" and "aged_70_alone" are ages, not tags.
+TAG_LISTS = [
+    ("aged_70", AGED_LABEL, "aged_70"),
+    ("aged_70_alone", _("Aged 70+ and living alone"), "aged_70_alone"),
+    *[(tag.name.lower(), label, tag.name.lower()) for tag, label in TAG_LABELS.items()],
+]
+TAG_KEYS = {key for key, _label, _column in TAG_LISTS}
+
+
+def tag_filter(residents, keys):
+    """Residents carrying every one of the tag-list `keys` (unknown keys are ignored)."""
+    for key in keys:
+        if key in ("aged_70", "aged_70_alone"):
+            residents = residents.aged(70)
+        if key == "aged_70_alone":
+            residents = residents.with_tag(Tag.LIVING_ALONE)
+        elif key.upper() in Tag.__members__:
+            residents = residents.with_tag(Tag[key.upper()])
+    return residents
+
+
+@dataclass
+class TagCount:
+    key: str
+    label: str
+    count: int
+
+
+def tag_counts(user, area=None) -> list[TagCount]:
+    """How many of each key population live under `area` (default: all the user's
+    jurisdiction), from the per-building statistics: no resident is read."""
+    roots = (
+        [area] if area is not None else list(Area.objects.filter(code__in=user.scope_prefixes()))
+    )
+    totals: dict[str, int] = {}
+    for root in roots:
+        for column, n in area_totals(root).items():
+            totals[column] = totals.get(column, 0) + n
+    return [TagCount(key, str(label), totals.get(column, 0)) for key, label, column in TAG_LISTS]
+
+
+# Hand-overs -----------------------------------------------------------------------------
+
+
+def handovers_to_decide(user):
+    """Waiting hand-overs the user's office decides."""
+    return (
+        HandOver.objects.pending()
+        .filter(prefix_q("approver_code", user.scope_prefixes()))
+        .select_related("resident", "to_household__building")
+    )
+
+
+def handovers_of(user):
+    """Hand-overs touching the user's jurisdiction, newest first."""
+    return HandOver.objects.for_user(user).select_related("resident", "to_household__building")

@@ -5,7 +5,7 @@ from django.views.decorators.http import require_POST
 
 from fangkong.core.roles import Role
 from fangkong.core.shortcuts import get_scoped_or_404
-from fangkong.people.permissions import can_read_residents, can_reveal_pii
+from fangkong.people.permissions import can_edit_residents, can_read_residents, can_reveal_pii
 
 from . import selectors, services
 from .models import Resident
@@ -25,14 +25,24 @@ def search(request):
     q = request.GET.get("q", "")
     area = request.GET.get("area", "").strip()
     household = request.GET.get("household", "")
+    tags = [t for t in request.GET.getlist("tag") if t in selectors.TAG_KEYS]
     page = selectors.resident_search_page(
         request.user,
         q,
         area=area if area.isdigit() else "",
         household=int(household) if household.isdigit() else None,
+        tags=tags,
         page=_page_number(request),
     )
-    context = {"page": page, "q": q, "area": area, "household": household}
+    labels = {key: label for key, label, _column in selectors.TAG_LISTS}
+    context = {
+        "page": page,
+        "q": q,
+        "area": area,
+        "household": household,
+        "tags": tags,
+        "tag_labels": [labels[t] for t in tags],
+    }
     template = "people/search.html#results" if request.htmx else "people/search.html"
     return render(request, template, context)
 
@@ -45,7 +55,11 @@ def detail(request, pk):
     # A resident reads their own household's records; for_user already limits them.
     if not (can_read_residents(request.user) or request.user.role == Role.RESIDENT):
         raise PermissionDenied
-    context = {"r": resident, "can_reveal": can_reveal_pii(request.user)}
+    context = {
+        "r": resident,
+        "can_reveal": can_reveal_pii(request.user),
+        "can_edit": can_edit_residents(request.user),
+    }
     return render(request, "people/detail.html", context)
 
 
