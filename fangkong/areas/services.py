@@ -82,7 +82,7 @@ def area_create(
         _require_active(parent, "parent")
     _require_unique_name(parent.pk if parent is not None else None, name)
     area = Area.objects.create(code=code, name=name, level=level, parent=parent)
-    audit_record(actor=actor, event="area.create", target=area, area_code=code)
+    audit_record(actor=actor, event="areas.area_create", target=area, area_code=code)
     return area
 
 
@@ -135,7 +135,7 @@ def area_rename(*, actor, area: Area, name: str, reason: str = "") -> bool:
     area.name = name
     audit_record(
         actor=actor,
-        event="area.rename",
+        event="areas.area_rename",
         target=area,
         area_code=area.code,
         reason=(reason or "").strip(),
@@ -233,7 +233,7 @@ def area_move(*, actor, area: Area, parent: Area, reason: str) -> Area:
     area.refresh_from_db()
     audit_record(
         actor=actor,
-        event="area.move",
+        event="areas.area_move",
         target=area,
         area_code=new,
         reason=reason,
@@ -242,7 +242,7 @@ def area_move(*, actor, area: Area, parent: Area, reason: str) -> Area:
     # Filed on the side it left too, so the old parent's audit shows where it went.
     audit_record(
         actor=actor,
-        event="area.move",
+        event="areas.area_move",
         target=area,
         area_code=old[: len(old) - 3],
         reason=reason,
@@ -270,7 +270,7 @@ def area_retire(*, actor, area: Area, reason: str) -> int:
     count = subtree.update(retired_at=timezone.now())
     audit_record(
         actor=actor,
-        event="area.retire",
+        event="areas.area_retire",
         target=area,
         area_code=area.code,
         reason=reason,
@@ -302,7 +302,7 @@ def building_get_or_create(*, actor, compound: Area, name: str) -> tuple[Area, b
     building = Area.objects.create(
         code=next_child_code(compound), name=name, level=Level.BUILDING, parent=compound
     )
-    audit_record(actor=actor, event="area.create", target=building, area_code=building.code)
+    audit_record(actor=actor, event="areas.area_create", target=building, area_code=building.code)
     return building, True
 
 
@@ -369,7 +369,7 @@ def grid_create(*, actor, community: Area, name: str, keeper=None, buildings=())
     grid.buildings.set(buildings)
     audit_record(
         actor=actor,
-        event="grid.create",
+        event="areas.grid_create",
         target=grid,
         area_code=community.code,
         detail={"keeper": keeper and keeper.username, "buildings": [b.code for b in buildings]},
@@ -404,7 +404,7 @@ def grid_update(*, actor, grid: Grid, name: str, keeper, buildings) -> list[str]
     grid.buildings.set(buildings)
     audit_record(
         actor=actor,
-        event="grid.update",
+        event="areas.grid_update",
         target=grid,
         area_code=community.code,
         detail={f: [before[f], after[f]] for f in changed},
@@ -442,7 +442,7 @@ def zone_declare(
     )
     audit_record(
         actor=actor,
-        event="zone.declare",
+        event="areas.zone_declare",
         target=area,
         area_code=area.code,
         reason=reason,
@@ -458,7 +458,7 @@ def _lift(actor, zone: ZoneDesignation, reason: str) -> None:
     zone.save(update_fields=["lifted_at", "lifted_by", "lift_reason"])
     audit_record(
         actor=actor,
-        event="zone.lift",
+        event="areas.zone_lift",
         target=zone.area,
         area_code=zone.area_code,
         reason=reason,
@@ -540,7 +540,7 @@ def division_import(*, actor, rows: Iterable[tuple[int, Mapping[str, str]]]) -> 
         except DomainError as exc:
             report.errors.append(RowError(number, exc.field or "code", exc.zh, exc.en))
     report.errors.sort(key=lambda e: e.row)
-    audit_record(actor=actor, event="area.import", detail=report.counts())
+    audit_record(actor=actor, event="areas.area_import", detail=report.counts())
     return report
 
 

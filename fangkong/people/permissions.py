@@ -37,3 +37,9 @@ can_approve_handover = permission(
     {Role.COMMAND, Role.STREET},
     "Approve or decline moving a resident between two communities below one's office.",
 )
+can_search_residents = permission(
+    "people.search_residents",
+    {Role.COMMAND, Role.STREET, Role.COMMUNITY, Role.GRID, Role.BUILDING, Role.INSPECTOR}
+    | {Role.SAMPLER, Role.RESIDENT},
+    "List and search residents: the roster's readers; a resident, their own household.",
+)

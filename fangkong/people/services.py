@@ -4,6 +4,7 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q
 from django.urls import reverse
@@ -12,21 +13,24 @@ from django.utils import timezone
 from fangkong.accounts.models import User
 from fangkong.areas.models import CODE_LENGTH, Area, Household, Level, common_ancestor_code
 from fangkong.areas.services import building_stats_store
-from fangkong.core import idnumbers, pii
+from fangkong.core import idnumbers, pii, ratelimit
 from fangkong.core.actors import user_of
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import Conflict, DomainError, PermissionDenied
-from fangkong.core.guards import authorize, required_reason
+from fangkong.core.guards import authorize, require, required_reason
 from fangkong.core.idnumbers import IdNumberError
 from fangkong.core.notifications import Recipient, notify
+from fangkong.core.paging import Page
 from fangkong.core.phones import normalize_phone
 from fangkong.core.text import clean_name
 from fangkong.people.permissions import (
     can_approve_handover,
     can_edit_residents,
     can_reveal_pii,
+    can_search_residents,
 )
 
+from . import selectors
 from .models import (
     HandOver,
     HandOverStatus,
@@ -169,7 +173,7 @@ def resident_register(
     resident.save()
     audit_record(
         actor=actor,
-        event=f"resident.{'create' if outcome == Outcome.CREATED else 'update'}",
+        event="people.resident_create" if outcome == Outcome.CREATED else "people.resident_update",
         target=resident,
         area_code=resident.area_code,
         detail={"fields": changed, "from_area": old_area} if old_area else {"fields": changed},
@@ -197,7 +201,7 @@ def resident_update(
     resident.save()
     audit_record(
         actor=actor,
-        event="resident.update",
+        event="people.resident_update",
         target=resident,
         area_code=resident.area_code,
         reason=reason,
@@ -211,7 +215,7 @@ def resident_edit(
     *, actor, resident: Resident, household: Household, tags: int, phone: str = "", reason=""
 ) -> Outcome:
     """What a worker changes on a resident's page: the address, the tags and the phone
-    (empty keeps it); the rest of the record stays. Audited as `resident.update`."""
+    (empty keeps it); the rest of the record stays. Audited as `people.resident_update`."""
     data = resident_validate(
         name=resident.name,
         id_type=resident.id_type,
@@ -227,18 +231,69 @@ def resident_edit(
     )
 
 
-def resident_reveal(*, actor, resident: Resident, reason: str = "") -> dict[str, str]:
-    """The full ID and phone numbers, for a role that may see them; always audited."""
+def resident_reveal(*, actor, resident: Resident, reason: str) -> dict[str, str]:
+    """The full ID and phone numbers, for a role that may see them, with a reason on
+    record (DomainError on `reason` without one); always audited."""
     if not can_reveal_pii(actor):
         raise PermissionDenied("您的角色不能查看完整证件号", "your role may not see full numbers")
+    reason = required_reason(reason)
     audit_record(
         actor=actor,
-        event="resident.reveal",
+        event="people.resident_reveal",
         target=resident,
         area_code=resident.area_code,
         reason=reason,
     )
     return {"id_number": resident.id_number(), "phone": resident.phone()}
+
+
+def resident_search(
+    *,
+    actor,
+    q: str = "",
+    area: str = "",
+    household: int | None = None,
+    tags=(),
+    page: int = 1,
+) -> Page:
+    """One page of the residents `actor` may see that match the search box `q`.
+
+    Pages and the API search only through here. A number is searched by its last four
+    characters, or whole (exact, by its keyed hash) by the roles that may reveal numbers;
+    every whole-number search is audited, whatever it finds. Every search with a term
+    counts against the user's limit (settings.SEARCH_RATE_LIMIT per
+    SEARCH_RATE_WINDOW_S), refused ones included: a script probing numbers is stopped
+    there. Raises DomainError for a partial number, PermissionDenied for a whole number
+    the role may not look up, RateLimited past the limit.
+    """
+    require(can_search_residents(actor))
+    if q.strip():
+        ratelimit.hit(
+            f"resident.search:{actor.pk}",
+            limit=settings.SEARCH_RATE_LIMIT,
+            window_s=settings.SEARCH_RATE_WINDOW_S,
+            what=("查找居民", "resident searches"),
+        )
+    term = selectors.search_term(q)
+    if term.is_whole_number and not can_reveal_pii(actor):
+        raise PermissionDenied(
+            "您的角色只能按号码末4位查找",
+            "your role may search a number only by its last 4 characters",
+            field="q",
+        )
+    found = selectors.resident_search_page(
+        actor, term, area=area, household=household, tags=tags, page=page
+    )
+    if term.is_whole_number:
+        audit_record(
+            actor=actor,
+            event="people.resident_search_number",
+            target=found.items[0] if len(found.items) == 1 else None,
+            target_label=term.masked,
+            area_code=found.items[0].area_code if len(found.items) == 1 else "",
+            detail={"as": list(term.whole_number), "found": [r.pk for r in found.items]},
+        )
+    return found
 
 
 def building_stats_refresh(codes: Iterable[str]) -> None:
@@ -291,7 +346,9 @@ def _community_of(code: str) -> str:
     return code[: CODE_LENGTH[Level.COMMUNITY]]
 
 
-def _handover_audit(actor, handover: HandOver, event: str, reason: str, detail: dict) -> None:
+def _handover_audit(
+    actor, handover: HandOver, *, event: str, reason: str, detail: dict | None = None
+) -> None:
     """One record on each side: the holding community's log and the receiving one's."""
     for code in dict.fromkeys([handover.from_code, handover.to_code]):
         audit_record(
@@ -304,7 +361,7 @@ def _handover_audit(actor, handover: HandOver, event: str, reason: str, detail: 
                 "handover": handover.pk,
                 "from": handover.from_code,
                 "to": handover.to_code,
-                **detail,
+                **(detail or {}),
             },
         )
 
@@ -356,7 +413,7 @@ def handover_request(
         reason=reason,
         requested_by=user_of(actor),
     )
-    _handover_audit(actor, handover, "resident.handover_request", reason, {})
+    _handover_audit(actor, handover, event="people.handover_request", reason=reason)
     notify(
         recipients=[Recipient(u) for u in handover_approvers(handover)],
         kind="people.handover",
@@ -400,8 +457,13 @@ def handover_decide(*, actor, handover: HandOver, approve: bool, reason: str = "
         resident.save(update_fields=["household", "area_code", "updated_at"])
         building_stats_refresh({old_area, household.area_code})
         detail = {"from_area": old_area, "to_area": household.area_code}
-    event = "resident.handover_approve" if approve else "resident.handover_decline"
-    _handover_audit(actor, handover, event, reason, detail)
+    _handover_audit(
+        actor,
+        handover,
+        event="people.handover_approve" if approve else "people.handover_decline",
+        reason=reason,
+        detail=detail,
+    )
     if handover.requested_by_id:
         notify(
             recipients=[Recipient(handover.requested_by)],
@@ -425,5 +487,7 @@ def handover_cancel(*, actor, handover: HandOver, reason: str = "") -> HandOver:
     handover.decided_at = timezone.now()
     handover.decision_reason = (reason or "").strip()
     handover.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
-    _handover_audit(actor, handover, "resident.handover_cancel", handover.decision_reason, {})
+    _handover_audit(
+        actor, handover, event="people.handover_cancel", reason=handover.decision_reason
+    )
     return handover

@@ -24,7 +24,7 @@ def test_a_street_office_adds_a_community_with_the_next_free_code(street_user, t
     community = services.area_create(actor=street_user, parent=tree.street, name=" 北门 社区 ")
     assert community.code == tree.street.code + "003"
     assert (community.level, community.name) == (Level.COMMUNITY, "北门 社区")
-    [event] = _events("area.create")
+    [event] = _events("areas.area_create")
     assert (event.actor, event.area_code) == (street_user, community.code)
 
 
@@ -63,11 +63,11 @@ def test_renaming_keeps_the_code_and_records_both_names(worker_a, tree):
     )
     tree.compound_a.refresh_from_db()
     assert (tree.compound_a.name, tree.compound_a.code) == ("幸福家园", "431102001001001")
-    [event] = _events("area.rename")
+    [event] = _events("areas.area_rename")
     assert event.detail == {"from": "幸福小区", "to": "幸福家园"} and event.reason == "更名"
     # The same name again changes nothing and writes nothing.
     assert not services.area_rename(actor=worker_a, area=tree.compound_a, name="幸福家园")
-    assert len(_events("area.rename")) == 1
+    assert len(_events("areas.area_rename")) == 1
 
 
 def test_one_cannot_rename_the_area_one_holds_or_one_outside(worker_a, tree):
@@ -91,7 +91,7 @@ def test_an_empty_compound_moves_to_another_community_with_new_codes(street_user
     assert moved.parent == tree.community_b and moved.code == tree.community_b.code + "002"
     assert building.code == moved.code + "001"
     assert not Area.objects.filter(code__startswith=old).exists()
-    events = _events("area.move")
+    events = _events("areas.area_move")
     assert {e.area_code for e in events} == {moved.code, tree.community_a.code}
     assert all(e.detail["from"] == old and e.reason == "划错社区" for e in events)
 
@@ -160,7 +160,7 @@ def test_retiring_hides_an_empty_subtree_and_frees_nothing(worker_a, tree):
     # Its code stays taken: the next compound gets a new one.
     again = services.area_create(actor=worker_a, parent=tree.community_a, name="拆迁小区")
     assert again.code != empty.code
-    [event] = _events("area.retire")
+    [event] = _events("areas.area_retire")
     assert event.reason == "拆迁" and event.detail == {"areas": 2}
     with pytest.raises(DomainError, match="retired"):
         services.area_create(actor=worker_a, parent=Area.objects.get(pk=empty.pk), name="x")
@@ -186,7 +186,7 @@ def test_a_grid_gets_buildings_and_a_keeper_who_then_sees_them(worker_a, tree):
     assert set(changed) == {"name", "keeper", "buildings"}
     keeper = type(keeper).objects.get(pk=keeper.pk)
     assert keeper.may_see_area(tree.building_a1.code)
-    event = AuditEvent.objects.get(event="grid.update")
+    event = AuditEvent.objects.get(event="areas.grid_update")
     assert event.detail["keeper"] == [None, "grid_a"]
     assert event.detail["buildings"] == [[], [tree.building_a1.code]]
     assert (

@@ -45,7 +45,7 @@ def test_good_rows_go_in_and_bad_rows_are_named(street_user, tree):
     assert by_row[7].field == "name" and by_row[7].zh == "名称为空"
     # Another street: outside a street office's jurisdiction.
     assert "jurisdiction" in by_row[8].en and "辖区" in by_row[8].zh
-    assert AuditEvent.objects.get(event="area.import").detail["created"] == 3
+    assert AuditEvent.objects.get(event="areas.area_import").detail["created"] == 3
 
 
 def test_importing_again_changes_nothing_and_a_new_name_renames(street_user, tree):

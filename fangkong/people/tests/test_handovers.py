@@ -64,7 +64,7 @@ def test_the_street_office_approves_and_the_person_moves_with_their_record(
     assert moved_in.area_code == tree.building_a2.code
     assert Resident.objects.for_user(worker_a).filter(pk=moved_in.pk).exists()
     # Both sides' logs hold the request and the decision.
-    for event in ("resident.handover_request", "resident.handover_approve"):
+    for event in ("people.handover_request", "people.handover_approve"):
         sides = set(AuditEvent.objects.filter(event=event).values_list("area_code", flat=True))
         assert sides == {tree.community_a.code, tree.community_b.code}, event
     assert Notification.objects.filter(recipient=worker_a, kind="people.handover").exists()

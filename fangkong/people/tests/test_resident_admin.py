@@ -39,7 +39,7 @@ def test_editing_changes_address_tags_and_phone_and_is_audited(client_for, worke
     assert (resident.household.building, resident.household.room) == (tree.building_a2, "301")
     assert resident.tags == Tag.BEDRIDDEN | Tag.NO_SMARTPHONE
     assert resident.phone() == "13900139000" and resident.name == "张三丰"
-    event = AuditEvent.objects.get(event="resident.update")
+    event = AuditEvent.objects.get(event="people.resident_update")
     assert event.reason == "入户核实" and event.actor == worker_a
     assert {"household_id", "tags", "phone_hash"} <= set(event.detail["fields"])
 

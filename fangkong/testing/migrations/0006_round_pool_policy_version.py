@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('testing', '0004_no_fk_checks_on_samples'),
+        ('testing', '0005_task_kind_resample'),
     ]
 
     operations = [

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('areas', '0002_area_retired_and_tag_counts'),
-        ('people', '0005_leaner_indexes'),
+        ('people', '0006_import_warnings'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
