@@ -313,13 +313,11 @@ def area_retire(request, code: AreaCode, payload: AreaRetireIn):
 def division_import(request, file: File[UploadedFile]):
     """Import a division list (.xlsx or .csv: code, name, parent). Good rows go in; bad
     ones come back with row, field and reason. Importing it again changes nothing."""
-    report = services.division_import(
-        actor=request.auth, rows=read_divisions(file, file.name or "")
-    )
+    report = services.division_import(actor=request.auth, rows=read_divisions(file))
     return {
         **report.counts(),
         "errors": [
-            {"row": e.row, "field": e.field, "message": e.en, "message_zh": e.zh}
+            {"row": e.row, "field": e.column, "message": e.en, "message_zh": e.zh}
             for e in report.errors
         ],
     }

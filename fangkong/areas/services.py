@@ -517,6 +517,7 @@ def division_import(*, actor, rows: Iterable[tuple[int, Mapping[str, str]]]) -> 
                 RowError(
                     number,
                     "code",
+                    "invalid",
                     "代码应为9、12、15或18位数字",
                     "the code must be 9, 12, 15 or 18 digits",
                 )
@@ -526,6 +527,7 @@ def division_import(*, actor, rows: Iterable[tuple[int, Mapping[str, str]]]) -> 
                 RowError(
                     number,
                     "parent",
+                    "invalid",
                     f"上级代码应为{code[:-3]}（代码去掉末三位）",
                     f"the parent code must be {code[:-3]} (the code less its last 3 digits)",
                 )
@@ -538,7 +540,7 @@ def division_import(*, actor, rows: Iterable[tuple[int, Mapping[str, str]]]) -> 
             with transaction.atomic():
                 _division_row(actor, code, name, report)
         except DomainError as exc:
-            report.errors.append(RowError(number, exc.field or "code", exc.zh, exc.en))
+            report.errors.append(RowError(number, exc.field or "code", exc.code, exc.zh, exc.en))
     report.errors.sort(key=lambda e: e.row)
     audit_record(actor=actor, event="areas.area_import", detail=report.counts())
     return report

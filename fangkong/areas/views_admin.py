@@ -121,9 +121,7 @@ def division_import(request):
     if request.method == "POST":
         ok, report = submit(
             form,
-            lambda d: services.division_import(
-                actor=request.user, rows=read_divisions(d["file"], d["file"].name)
-            ),
+            lambda d: services.division_import(actor=request.user, rows=read_divisions(d["file"])),
             {"": "file"},
         )
     return render(request, "areas/import.html", {"form": form, "report": report})

@@ -87,7 +87,9 @@ class AddressFields(forms.Form):
 class ResidentEditForm(AddressFields):
     """What a worker changes on a resident's page: address, tags, phone."""
 
-    tags = forms.MultipleChoiceField(label=_("Tags"), choices=TAG_CHOICES, required=False)
+    tags = forms.MultipleChoiceField(
+        label=_("Tags"), choices=TAG_CHOICES, required=False, widget=forms.CheckboxSelectMultiple
+    )
     phone = forms.CharField(
         label=_("Phone"),
         max_length=40,
@@ -113,7 +115,9 @@ class ResidentRegisterForm(AddressFields):
         widget=forms.TextInput(attrs={"inputmode": "tel"}),
     )
     residency = forms.ChoiceField(label=_("Residency"), choices=Residency.choices)
-    tags = forms.MultipleChoiceField(label=_("Tags"), choices=TAG_CHOICES, required=False)
+    tags = forms.MultipleChoiceField(
+        label=_("Tags"), choices=TAG_CHOICES, required=False, widget=forms.CheckboxSelectMultiple
+    )
 
     field_order = ["name", "id_type", "id_number", "phone", "building", "unit", "room"]
 

@@ -30,7 +30,7 @@ LIST = (
 
 def _import(actor, text: str):
     return services.division_import(
-        actor=actor, rows=read_divisions(io.BytesIO(text.encode("utf-8")), "list.csv")
+        actor=actor, rows=read_divisions(io.BytesIO(text.encode("utf-8")))
     )
 
 
@@ -40,9 +40,9 @@ def test_good_rows_go_in_and_bad_rows_are_named(street_user, tree):
     assert Area.objects.get(code=f"{STREET}003001001").parent.code == f"{STREET}003001"
     by_row = {e.row: e for e in report.errors}
     assert sorted(by_row) == [5, 6, 7, 8]
-    assert by_row[5].field == "code" and "9、12、15或18位" in by_row[5].zh
-    assert by_row[6].field == "parent" and f"{STREET}004"[:-3] in by_row[6].en
-    assert by_row[7].field == "name" and by_row[7].zh == "名称为空"
+    assert by_row[5].column == "code" and "9、12、15或18位" in by_row[5].zh
+    assert by_row[6].column == "parent" and f"{STREET}004"[:-3] in by_row[6].en
+    assert by_row[7].column == "name" and by_row[7].zh == "名称为空"
     # Another street: outside a street office's jurisdiction.
     assert "jurisdiction" in by_row[8].en and "辖区" in by_row[8].zh
     assert AuditEvent.objects.get(event="areas.area_import").detail["created"] == 3
@@ -67,7 +67,7 @@ def test_an_excel_list_with_numeric_codes_reads_every_digit(street_user, tree):
     data = io.BytesIO()
     book.save(data)
     data.seek(0)
-    report = services.division_import(actor=street_user, rows=read_divisions(data, "x.xlsx"))
+    report = services.division_import(actor=street_user, rows=read_divisions(data))
     assert report.created == 2 and report.errors == []
 
 
@@ -79,7 +79,5 @@ def test_a_file_without_the_header_is_refused_whole(street_user, tree):
 
 def test_a_gbk_file_reads(street_user, tree):
     data = f"代码,名称\n{STREET}003,北门社区\n".encode("gb18030")
-    report = services.division_import(
-        actor=street_user, rows=read_divisions(io.BytesIO(data), "gbk.csv")
-    )
+    report = services.division_import(actor=street_user, rows=read_divisions(io.BytesIO(data)))
     assert report.created == 1
