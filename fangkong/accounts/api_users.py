@@ -7,7 +7,6 @@ from django.http import Http404, HttpResponse
 from ninja import Field, File, Query, Router, Schema, Status, UploadedFile
 
 from fangkong.core.api import MAX_PAGE, PageOut, errors, page_out, require
-from fangkong.core.errors import DomainError
 from fangkong.core.paging import paginate
 from fangkong.core.roles import Role
 
@@ -108,18 +107,6 @@ def user_out(user: User) -> dict:
     }
 
 
-def _areas(actor, codes: list[str]) -> list:
-    areas = selectors.areas_by_code(actor, codes)
-    unknown = sorted(set(codes) - {a.code for a in areas})
-    if unknown:
-        raise DomainError(
-            f"辖区{unknown[0]}不存在或不在您的辖区内",
-            f"area {unknown[0]} does not exist or is outside your jurisdiction",
-            field="areas",
-        )
-    return areas
-
-
 def _user(request, user_id: int) -> User:
     require(can_manage_users(request.auth))
     user = selectors.managed_users(request.auth).filter(pk=user_id).first()
@@ -145,7 +132,7 @@ def user_create(request, payload: UserCreateIn):
         username=payload.username,
         password=payload.password,
         role=payload.role,
-        areas=_areas(request.auth, payload.areas),
+        areas=selectors.areas_by_code(request.auth, payload.areas),
         display_name=payload.display_name,
     )
     return Status(201, user_out(user))
@@ -187,7 +174,7 @@ def user_set_areas(request, user_id: int, payload: UserAreasIn):
     """Replace the areas an account holds (inside your jurisdiction)."""
     user = _user(request, user_id)
     services.user_set_areas(
-        actor=request.auth, user=user, areas=_areas(request.auth, payload.areas)
+        actor=request.auth, user=user, areas=selectors.areas_by_code(request.auth, payload.areas)
     )
     return user_out(user)
 

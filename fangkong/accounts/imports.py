@@ -113,13 +113,6 @@ def users_import(*, actor, rows: Iterable[tuple[int, dict[str, str]]]) -> UserIm
                     field="role",
                 )
             areas = selectors.areas_by_code(actor, codes)
-            unknown = sorted(set(codes) - {a.code for a in areas})
-            if unknown:
-                raise DomainError(
-                    f"辖区{unknown[0]}不存在或不在您的辖区内",
-                    f"area {unknown[0]} does not exist or is outside your jurisdiction",
-                    field="areas",
-                )
             existing = User.objects.filter(username=username).first() if username else None
             if existing is not None:
                 held = sorted(existing.areas.values_list("code", flat=True))

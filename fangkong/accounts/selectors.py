@@ -2,6 +2,7 @@
 
 from django.db.models import Q
 
+from fangkong.core.errors import DomainError
 from fangkong.core.roles import Role
 from fangkong.core.scoping import prefix_q
 
@@ -52,11 +53,20 @@ def assignable_areas(actor):
 
 
 def areas_by_code(actor, codes) -> list:
-    """The areas of `codes` inside the actor's jurisdiction, in use."""
+    """The areas of `codes` inside the actor's jurisdiction, in use; DomainError naming
+    the first code that is not."""
     codes = {c.strip() for c in codes if c.strip()}
-    return list(
+    areas = list(
         area_model().objects.for_user(actor).filter(code__in=codes, retired_at__isnull=True)
     )
+    unknown = sorted(codes - {a.code for a in areas})
+    if unknown:
+        raise DomainError(
+            f"辖区{unknown[0]}不存在或不在您的辖区内",
+            f"area {unknown[0]} does not exist or is outside your jurisdiction",
+            field="areas",
+        )
+    return areas
 
 
 def tokens_of(user):
