@@ -271,11 +271,7 @@ def coverage(request, round_id: int, query: Query[CoverageQuery]):
     rnd = _round(request, round_id)
     user = request.auth
     if query.grid:
-        grid = Grid.objects.filter(pk=query.grid).select_related("community").first()
-        if grid is None or not (
-            grid.keeper_id == user.pk or user.may_see_area(grid.community.code)
-        ):
-            raise Http404
+        grid = get_scoped_or_404(Grid.objects.select_related("community"), user, pk=query.grid)
         rows = selectors.grid_buildings_coverage(rnd, grid)
         totals = selectors.coverage_of_grid(rnd, grid)
         return {

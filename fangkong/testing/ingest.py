@@ -77,10 +77,10 @@ from .models import (
     Via,
     flag_slugs,
 )
+from .policies import MAX_POOL
 
 EVENT_TYPES = ("tube_open", "sample", "tube_seal")
 BARCODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
-MAX_POOL = 50
 CHUNK = 500  # rows per multi-row statement (SQLite allows 32766 parameters)
 
 
