@@ -114,6 +114,7 @@ INSTALLED_APPS = [
     "fangkong.people",
     "fangkong.testing",
     "fangkong.labs",
+    "fangkong.workforce",
 ]
 
 MIDDLEWARE = [
