@@ -36,8 +36,6 @@ from .cost import HOURS_WEIGHT, SCALE, chord_for_km, scaled
 from .instance import Instance
 from .model import Allocation, Allowed, ExtraCost, Seat, Worker
 
-SLACK = 0
-
 
 def allocate(
     workers: Sequence[Worker],
@@ -73,7 +71,7 @@ def allocate(
             stats["augmenting_arcs"] += added
             continue
         potentials = graph.potentials(flow)
-        added = graph.add(*_violating_arcs(inst, graph, potentials, slack=SLACK))
+        added = graph.add(*_violating_arcs(inst, graph, potentials))
         stats["checked_pairs"] = stats.get("checked_pairs", 0) + graph.checked
         if added:
             stats["violating_arcs"] = stats.get("violating_arcs", 0) + added
@@ -111,14 +109,15 @@ class _Graph:
             return 0
         keys = np.unique(w.astype(np.int64) * self.inst.G + g)
         if len(self.keys):
-            keys = keys[~np.isin(keys, self.keys, assume_unique=True)]
+            at = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
+            keys = keys[self.keys[at] != keys]
         if len(keys) == 0:
             return 0
         w, g = np.divmod(keys, self.inst.G)
         self.w = np.concatenate([self.w, w])
         self.g = np.concatenate([self.g, g])
         self.cost = np.concatenate([self.cost, scaled(self.inst.arc_costs(w, g))])
-        self.keys = np.union1d(self.keys, keys)
+        self.keys = np.sort(np.concatenate([self.keys, keys]))
         return len(keys)
 
     # Nodes: 0 source, 1..n workers, n+1..n+G groups, n+G+1 sink (and n+G+2 the root
@@ -212,26 +211,45 @@ def _shortest_distances(tails, heads, costs, nodes) -> np.ndarray:
 # -- the arcs ---------------------------------------------------------------------------
 
 
+def _nearest(
+    inst: Instance,
+    workers: np.ndarray,
+    groups: np.ndarray,
+    per_group: np.ndarray,
+    per_worker: int,
+    tree: cKDTree | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Arcs from each group to its per_group[i] nearest of `workers` (`tree`: theirs, if
+    made already) and from each worker to its `per_worker` nearest of `groups`."""
+    ws, gs = [], []
+    want = np.minimum(per_group, len(workers))
+    if len(groups) and want.max() > 0:
+        tree = tree if tree is not None else cKDTree(inst.w_xyz[workers])
+        _, near = tree.query(inst.g_xyz[groups], k=int(want.max()))
+        near = near.reshape(len(groups), -1)
+        keep = np.arange(near.shape[1]) < want[:, None]
+        ws.append(workers[near[keep]])
+        gs.append(np.broadcast_to(groups[:, None], near.shape)[keep])
+    kg = min(per_worker, len(groups))
+    if kg > 0 and len(workers):
+        _, near = cKDTree(inst.g_xyz[groups]).query(inst.w_xyz[workers], k=kg)
+        ws.append(np.repeat(workers, kg))
+        gs.append(groups[near.reshape(len(workers), -1).ravel()])
+    if not ws:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    return np.concatenate(ws), np.concatenate(gs)
+
+
 def _initial_arcs(inst: Instance, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Each group's (seats + k) nearest feasible workers, each worker's k nearest groups."""
-    ws, gs = [], []
+    ws, gs = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
     for cls in inst.classes:
         if len(cls.workers) == 0 or len(cls.groups) == 0:
             continue
-        groups = cls.groups
-        want = np.minimum(inst.g_cap[groups] + k, len(cls.workers))
-        _, near = cls.worker_tree(inst.w_xyz).query(inst.g_xyz[groups], k=int(want.max()))
-        near = near.reshape(len(groups), -1)
-        keep = np.arange(near.shape[1]) < want[:, None]
-        ws.append(cls.workers[near[keep]])
-        gs.append(np.broadcast_to(groups[:, None], near.shape)[keep])
-        kg = min(k, len(groups))
-        _, near = cKDTree(inst.g_xyz[groups]).query(inst.w_xyz[cls.workers], k=kg)
-        near = near.reshape(len(cls.workers), -1)
-        ws.append(np.repeat(cls.workers, kg))
-        gs.append(groups[near.ravel()])
-    if not ws:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
+        tree = cls.worker_tree(inst.w_xyz)
+        w, g = _nearest(inst, cls.workers, cls.groups, inst.g_cap[cls.groups] + k, k, tree)
+        ws.append(w)
+        gs.append(g)
     return np.concatenate(ws), np.concatenate(gs)
 
 
@@ -273,18 +291,10 @@ def _augmenting_arcs(inst: Instance, graph: _Graph, flow: np.ndarray, k: int):
         ws, gs = [], []
         for cls, members in layer:
             room = cls.groups[spare[cls.groups] > 0]
-            if len(room) == 0:
-                continue
-            want = np.minimum(spare[room] + k, len(members))
-            _, near = cKDTree(inst.w_xyz[members]).query(inst.g_xyz[room], k=int(want.max()))
-            near = near.reshape(len(room), -1)
-            keep = np.arange(near.shape[1]) < want[:, None]
-            ws.append(members[near[keep]])
-            gs.append(np.broadcast_to(room[:, None], near.shape)[keep])
-            kg = min(k, len(room))
-            _, near = cKDTree(inst.g_xyz[room]).query(inst.w_xyz[members], k=kg)
-            ws.append(np.repeat(members, kg))
-            gs.append(room[near.reshape(len(members), -1).ravel()])
+            if len(room):
+                w, g = _nearest(inst, members, room, spare[room] + k, k)
+                ws.append(w)
+                gs.append(g)
         if ws:
             w, g = np.concatenate(ws), np.concatenate(gs)
             back_w, back_g = [], []
@@ -302,9 +312,7 @@ def _augmenting_arcs(inst: Instance, graph: _Graph, flow: np.ndarray, k: int):
     return np.empty(0, np.int64), np.empty(0, np.int64)
 
 
-def _violating_arcs(
-    inst: Instance, graph: _Graph, dist: np.ndarray, *, slack: int = 0, bins: int = 32
-):
+def _violating_arcs(inst: Instance, graph: _Graph, dist: np.ndarray, *, bins: int = 32):
     """Feasible arcs with a negative reduced cost under the potentials `dist` (the
     arcs already in the graph among them: `_Graph.add` skips those).
 
@@ -324,7 +332,7 @@ def _violating_arcs(
             continue
         by_weight = cls.workers[np.argsort(weight[cls.workers], kind="stable")]
         for part in np.array_split(by_weight, min(bins, len(by_weight))):
-            radius = (d_g[cls.groups] - weight[part[0]] + 0.5 + slack) / SCALE
+            radius = (d_g[cls.groups] - weight[part[0]] + 0.5) / SCALE
             near = radius > 0
             if not near.any():
                 continue
@@ -339,7 +347,7 @@ def _violating_arcs(
             g = np.repeat(groups, lens)
             graph.checked += len(w)
             reduced = scaled(inst.arc_costs(w, g)) + d_w[w] - d_g[g]
-            bad = reduced < slack
+            bad = reduced < 0
             ws.append(w[bad])
             gs.append(g[bad])
     if not ws:
