@@ -14,8 +14,9 @@ than there are people who have them, so some seats cannot be filled. Then it tim
 3. `fangkong allocate` end to end on CSV files (parsing, solving, writing),
 
 and prints filled seats, cost and seconds for each, and by how much the optimum beats
-the greedy baseline. Stage 3 is where loading from PostgreSQL will go when the app has
-its models (`load_from_database` below is the place).
+the greedy baseline. Not yet measured: loading the workers and seats from PostgreSQL
+(the issue's "end to end"); when the app has its models, a fourth stage loads the same
+drawn input from the database (seeded by this script) and allocates it, timed likewise.
 """
 
 import argparse
@@ -114,11 +115,6 @@ def generate(workers: int, requests: int, seats: int, seed: int):
                 )
             )
     return people, wanted
-
-
-def load_from_database(url: str):  # pragma: no cover - the app helper's part
-    """Workers and seats from the app's tables (to come with the app's models)."""
-    raise NotImplementedError
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ Rules (parameters in `RotaRules`):
   `weekly_cap_hours`; a shift counts in the block where it starts;
 - a worker is not put on a shift that overlaps one of their unavailable periods;
 - hours are balanced: among the workers who can take a shift, those with the fewest
-  hours so far go first.
+  hours so far in the week (hours before the rota included) go first.
 
 How: the shifts are taken a start time at a time (a time slice). At each slice a
 min-cost flow (OR-Tools, maximum flow first, then least cost) puts the available
@@ -167,7 +167,7 @@ def build_rota(
             ok &= ~hit
         arc_shift, arc_worker = arc_shift[ok], arc_worker[ok]
 
-        chosen = _fill(arc_worker, arc_shift, heads[p_idx], total, n)
+        chosen = _fill(arc_worker, arc_shift, heads[p_idx], block_hours)
         got = np.bincount(arc_shift[chosen], minlength=len(slice_shifts))
         for w, s in zip(arc_worker[chosen].tolist(), arc_shift[chosen].tolist(), strict=True):
             shift = slice_shifts[s]
@@ -201,8 +201,9 @@ def build_rota(
     return Rota(assignments=assignments, short=short, hours=hours, stats=stats)
 
 
-def _fill(arc_worker, arc_shift, want, total, n) -> np.ndarray:
-    """Which arcs to use: most heads filled, then the fewest hours worked so far."""
+def _fill(arc_worker, arc_shift, want, load) -> np.ndarray:
+    """Which arcs to use: most heads filled, then the fewest hours worked so far this
+    week (`load`, hours before the rota included)."""
     if len(arc_worker) == 0:
         return np.zeros(0, dtype=bool)
     workers, local = np.unique(arc_worker, return_inverse=True)
@@ -213,7 +214,7 @@ def _fill(arc_worker, arc_shift, want, total, n) -> np.ndarray:
     caps = np.concatenate([np.ones(k, np.int64), np.ones(len(local), np.int64), want])
     # Hours so far, in tenths, on the worker's arc: fewer hours, cheaper.
     costs = np.concatenate(
-        [np.rint(total[workers] * 10).astype(np.int64), np.zeros(len(local) + m, np.int64)]
+        [np.rint(load[workers] * 10).astype(np.int64), np.zeros(len(local) + m, np.int64)]
     )
     smcf = min_cost_flow.SimpleMinCostFlow()
     smcf.add_arcs_with_capacity_and_unit_cost(tails, heads_, caps, costs)

@@ -114,8 +114,11 @@ def test_hours_are_balanced():
 
 
 def test_hours_worked_before_the_rota_go_last():
-    tired, fresh = RotaWorker("tired", hours_before=40), RotaWorker("fresh")
+    # Both may work (30 + 10 ≤ 48); the one who worked less this week goes.
+    tired, fresh = RotaWorker("tired", hours_before=30), RotaWorker("fresh", hours_before=8)
     rota = build_rota([Post("p", DAY_ONLY, ("tired", "fresh"))], [tired, fresh], RotaRules(days=1))
+    assert [w for _, w in rota.assignments] == ["fresh"]
+    rota = build_rota([Post("p", DAY_ONLY, ("fresh", "tired"))], [fresh, tired], RotaRules(days=1))
     assert [w for _, w in rota.assignments] == ["fresh"]
 
 
@@ -179,9 +182,9 @@ def test_rest_after_a_shift_before_the_rota_counts():
 
 @pytest.mark.parametrize("days", [3, 7, 10])
 def test_posts_of_every_pattern_sharing_workers_are_all_filled_with_some_slack(days):
-    # 2 heads on each of 3 patterns: 2 × (24 + 24 + 10) = 116 h a day, 812 h a week; at
-    # 48 h a week that is 17 people; 22 leave about 30 % to spare.
-    workers = [RotaWorker(f"w{i}", hours_before=8 * (i % 3)) for i in range(22)]
+    # 2 heads on each of 3 patterns: 2 × (24 + 24 + 10) = 116 h a day, 812 h a week.
+    # 24 people at 48 h, less 192 h worked before: 960 h, about 18 % to spare.
+    workers = [RotaWorker(f"w{i}", hours_before=8 * (i % 3)) for i in range(24)]
     pool = tuple(w.worker_id for w in workers)
     posts = [Post(p.name, p, pool, heads=2) for p in (THREE_EIGHTS, TWO_TWELVES, DAY_ONLY)]
     rules = RotaRules(days=days)
