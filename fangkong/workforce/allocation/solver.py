@@ -15,9 +15,9 @@ on the full graph, adding the arcs that break the proof and solving again:
 
 1. Cardinality: a search over the full residual graph, one feasibility class at a time,
    finds an augmenting path if the filling is not maximum; its arcs are added.
-2. Cost: node potentials (shortest distances in the residual graph, themselves found
-   by a min-cost flow) certify the sparse optimum; every left-out feasible arc must
-   have a non-negative reduced cost. Left-out arcs are checked without enumerating
+2. Cost: node potentials (shortest distances in the residual graph, by Bellman-Ford)
+   certify the sparse optimum; every left-out feasible arc must have a non-negative
+   reduced cost. Left-out arcs are checked without enumerating
    them all: cost ≥ distance + hours term, so only workers within a radius of each
    group (a KD-tree ball query) can break the certificate; those are costed exactly.
 
@@ -43,7 +43,7 @@ def allocate(
     *,
     allowed: Allowed | None = None,
     extra_cost: ExtraCost | None = None,
-    neighbours: int = 12,
+    neighbours: int = 16,
     exact: bool = True,
 ) -> Allocation:
     """Fill as many seats as possible, and of those fillings the cheapest one.
@@ -120,8 +120,7 @@ class _Graph:
         self.keys = np.sort(np.concatenate([self.keys, keys]))
         return len(keys)
 
-    # Nodes: 0 source, 1..n workers, n+1..n+G groups, n+G+1 sink (and n+G+2 the root
-    # of the potentials' shortest-path problem).
+    # Nodes: 0 source, 1..n workers, n+1..n+G groups, n+G+1 sink.
     def solve(self) -> np.ndarray:
         """The flow on each arc (0 or 1) of a maximum flow of least cost."""
         inst = self.inst
