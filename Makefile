@@ -7,7 +7,7 @@ RESIDENTS ?= 20000
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: env install demo test e2e lint format serve worker migrate messages clean
+.PHONY: env install demo test test-spark e2e lint format serve worker migrate messages clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
@@ -33,22 +33,27 @@ messages: install
 	cd fangkong && ../$(BIN)/fangkong makemessages -l zh_Hans --no-obsolete -v 0
 	cd fangkong && ../$(BIN)/fangkong compilemessages -v 0
 
-# The demo: a district of $(RESIDENTS) residents in SQLite (made once; re-running keeps
-# it), served with the task worker at http://$(HOST):$(PORT) until Ctrl-C. The random
+# The demo: a district of $(RESIDENTS) residents in SQLite and every app's demo data
+# (`fangkong demo` runs the steps each app declares; re-running keeps what is there), served with the task worker at http://$(HOST):$(PORT) until Ctrl-C. The random
 # demo passwords are in .demo-logins (git-ignored); `fangkong demo_logins` prints them.
 demo: migrate
 	$(BIN)/fangkong collectstatic --noinput -v 0
-	$(BIN)/fangkong seed --residents $(RESIDENTS) --if-empty
-	$(BIN)/fangkong demo_round --if-empty
-	$(BIN)/fangkong demo_results --if-empty
+	$(BIN)/fangkong demo --residents $(RESIDENTS)
 	@$(BIN)/fangkong demo_logins
 	$(BIN)/fangkong run_demo --host $(HOST) --port $(PORT)
 
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/fangkong makemigrations --check --dry-run -v 0
-	$(BIN)/pytest -q -n 2 -m "not e2e"
+	$(BIN)/pytest -q -n 2 -m "not e2e and not spark"
+
+# Exposure matching on Apache Spark in local mode (slow: a JVM; needs Java 17). Installs the
+# `spark` extra (pyspark, ~450 MB) into the same virtual environment.
+test-spark: install
+	$(BIN)/pip install --quiet -e '.[dev,spark]'
+	$(BIN)/pytest -q -p no:xdist -m spark fangkong
 
 e2e: install
 	$(BIN)/fangkong collectstatic --noinput -v 0

@@ -12,3 +12,6 @@ WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
 # Browser tests watch each scan arrive; the hold has its own test.
 SAMPLER_HOLD_SECONDS = 0
+SMS_BACKEND = "fangkong.core.messaging.MemoryBackend"
+NOTIFY_STREAM_SECONDS = 0
+NOTIFY_POLL_SECONDS = 0

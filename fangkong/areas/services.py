@@ -6,10 +6,13 @@ from collections.abc import Iterable, Mapping
 from django.db import transaction
 from django.utils import timezone
 
+from fangkong.core.actors import user_of
 from fangkong.core.audit import audit_record
-from fangkong.core.errors import DomainError, PermissionDenied
+from fangkong.core.errors import DomainError
+from fangkong.core.guards import authorize, required_reason
 
 from .models import CODE_LENGTH, Area, BuildingStats, Grid, Household, Level, ZoneDesignation
+from .permissions import can_add_buildings, can_declare_zone, can_manage_areas, can_manage_grids
 
 LEVEL_ZH = {
     Level.DISTRICT: "区县",
@@ -22,6 +25,9 @@ LEVEL_ZH = {
 
 @transaction.atomic
 def area_create(*, actor, code: str, name: str, level: int, parent: Area | None = None) -> Area:
+    """Add an area under `parent` (in the actor's jurisdiction); a district (no parent)
+    only as the system."""
+    authorize(actor, can_manage_areas, area=parent.code if parent is not None else "\0")
     level = Level(level)
     if not code.isdigit() or len(code) != CODE_LENGTH[level]:
         raise DomainError(
@@ -42,7 +48,7 @@ def area_create(*, actor, code: str, name: str, level: int, parent: Area | None 
     if Area.objects.filter(code=code).exists():
         raise DomainError(f"区域代码{code}已存在", f"area code {code} exists", field="code")
     area = Area.objects.create(code=code, name=name, level=level, parent=parent)
-    audit_record(actor=actor, event="area.create", target=area, area_code=code)
+    audit_record(actor=actor, event="areas.area_create", target=area, area_code=code)
     return area
 
 
@@ -60,6 +66,7 @@ def next_child_code(parent: Area) -> str:
 @transaction.atomic
 def building_get_or_create(*, actor, compound: Area, name: str) -> tuple[Area, bool]:
     """A building under a compound by its name; made when first seen on a roster."""
+    authorize(actor, can_add_buildings, area=compound.code)
     existing = Area.objects.filter(parent=compound, name=name).first()
     if existing:
         return existing, False
@@ -68,11 +75,14 @@ def building_get_or_create(*, actor, compound: Area, name: str) -> tuple[Area, b
     building = Area.objects.create(
         code=next_child_code(compound), name=name, level=Level.BUILDING, parent=compound
     )
-    audit_record(actor=actor, event="area.create", target=building, area_code=building.code)
+    audit_record(actor=actor, event="areas.area_create", target=building, area_code=building.code)
     return building, True
 
 
-def household_get_or_create(*, building: Area, unit: str, room: str) -> tuple[Household, bool]:
+def household_get_or_create(
+    *, actor, building: Area, unit: str, room: str
+) -> tuple[Household, bool]:
+    authorize(actor, can_add_buildings, area=building.code)
     if building.level != Level.BUILDING:
         raise DomainError("户必须在楼栋下", "a household must be in a building", field="building")
     if not room:
@@ -84,6 +94,7 @@ def household_get_or_create(*, building: Area, unit: str, room: str) -> tuple[Ho
 
 @transaction.atomic
 def grid_create(*, actor, community: Area, name: str, keeper=None, buildings=()) -> Grid:
+    authorize(actor, can_manage_grids, area=community.code)
     if community.level != Level.COMMUNITY:
         raise DomainError("网格属于社区", "a grid belongs to a community", field="community")
     outside = [b for b in buildings if not b.code.startswith(community.code)]
@@ -93,7 +104,7 @@ def grid_create(*, actor, community: Area, name: str, keeper=None, buildings=())
         )
     grid = Grid.objects.create(community=community, name=name, keeper=keeper)
     grid.buildings.set(buildings)
-    audit_record(actor=actor, event="grid.create", target=grid, area_code=community.code)
+    audit_record(actor=actor, event="areas.grid_create", target=grid, area_code=community.code)
     return grid
 
 
@@ -108,11 +119,8 @@ def zone_declare(
     ends_at: dt.datetime | None = None,
 ) -> ZoneDesignation:
     """Declare a zone on an area. A zone already active on the same area is lifted first."""
-    if not actor.may_see_area(area.code):
-        raise PermissionDenied("无权管理该区域", "this area is outside your jurisdiction")
-    reason = (reason or "").strip()
-    if not reason:
-        raise DomainError("必须填写理由", "a reason is required", field="reason")
+    authorize(actor, can_declare_zone, area=area.code)
+    reason = required_reason(reason)
     starts_at = starts_at or timezone.now()
     if ends_at is not None and ends_at <= starts_at:
         raise DomainError(
@@ -121,11 +129,16 @@ def zone_declare(
     for current in ZoneDesignation.objects.select_for_update().filter(area=area).active():
         _lift(actor, current, f"superseded: {reason}")
     zone = ZoneDesignation.objects.create(
-        area=area, kind=kind, starts_at=starts_at, ends_at=ends_at, reason=reason, declared_by=actor
+        area=area,
+        kind=kind,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        reason=reason,
+        declared_by=user_of(actor),
     )
     audit_record(
         actor=actor,
-        event="zone.declare",
+        event="areas.zone_declare",
         target=area,
         area_code=area.code,
         reason=reason,
@@ -136,12 +149,12 @@ def zone_declare(
 
 def _lift(actor, zone: ZoneDesignation, reason: str) -> None:
     zone.lifted_at = timezone.now()
-    zone.lifted_by = actor
+    zone.lifted_by = user_of(actor)
     zone.lift_reason = reason
     zone.save(update_fields=["lifted_at", "lifted_by", "lift_reason"])
     audit_record(
         actor=actor,
-        event="zone.lift",
+        event="areas.zone_lift",
         target=zone.area,
         area_code=zone.area_code,
         reason=reason,
@@ -151,13 +164,11 @@ def _lift(actor, zone: ZoneDesignation, reason: str) -> None:
 
 @transaction.atomic
 def zone_lift(*, actor, zone: ZoneDesignation, reason: str) -> None:
-    if not actor.may_see_area(zone.area_code):
-        raise PermissionDenied("无权管理该区域", "this area is outside your jurisdiction")
-    if not (reason or "").strip():
-        raise DomainError("必须填写理由", "a reason is required", field="reason")
+    authorize(actor, can_declare_zone, area=zone.area_code)
+    reason = required_reason(reason)
     if zone.lifted_at is not None:
         raise DomainError("该管控已解除", "this zone is already lifted")
-    _lift(actor, zone, reason.strip())
+    _lift(actor, zone, reason)
 
 
 def building_stats_store(rows: Mapping[str, Mapping[str, int]], codes: Iterable[str]) -> None:

@@ -9,6 +9,7 @@ class CoreConfig(FangkongApp):
     verbose_name = _("Core")
     url_prefix = ""
     api_prefix = "/audit"
+    api_routers = (("/notifications", "fangkong.core.api_notifications.router"),)
     nav = (Nav(_("Audit log"), "core:audit", "core.read_audit", order=900),)
 
     def ready(self):

@@ -21,6 +21,8 @@ class Permission:
         self.description = description
 
     def __call__(self, user) -> bool:
+        if getattr(user, "is_system", False) is True:  # fangkong.core.actors.System
+            return True
         return bool(
             user is not None
             and user.is_authenticated
@@ -65,4 +67,14 @@ def all_permissions() -> list[Permission]:
 # Core's own: the audit log.
 can_read_audit = permission(
     "core.read_audit", {Role.COMMAND}, "Read the audit log of the whole jurisdiction."
+)
+can_manage_policies = permission(
+    "core.manage_policies",
+    {Role.COMMAND},
+    "Set a new version of a policy (deadlines, SLAs, pool sizes, quotas, durations).",
+)
+can_read_policies = permission(
+    "core.read_policies",
+    {Role.COMMAND, Role.STREET, Role.COMMUNITY, Role.INSPECTOR},
+    "Read the policies in force and their history.",
 )

@@ -4,7 +4,8 @@ An app subclasses `FangkongApp` and says what it brings: its pages' URL prefix, 
 router's prefix, its menu entries, the context processors of its pages and its demo
 steps. The project's URLs, API, menu, home page and `fangkong demo` are built from these
 declarations, so adding an app touches only the app and one line of INSTALLED_APPS.
-Its permissions live in `<app>/permissions.py`, imported when the app is ready.
+Its permissions live in `<app>/permissions.py`, its policies in `<app>/policies.py` and
+its audit event types in `<app>/events.py`, imported when the app is ready.
 """
 
 from collections.abc import Callable, Iterator, Sequence
@@ -53,6 +54,8 @@ class FangkongApp(AppConfig):
     url_prefix: str = ""
     # API: `<name>.api.router` mounted at /api/v1/<api_prefix>; empty: no API.
     api_prefix: str = ""
+    # More routers of the app: (prefix, dotted path of the router).
+    api_routers: Sequence[tuple[str, str]] = ()
     nav: Sequence[Nav] = ()
     # Dotted paths of context processors for every page (`fn(request) -> dict`).
     context_processors: Sequence[str] = ()
@@ -61,14 +64,24 @@ class FangkongApp(AppConfig):
     demo_steps: Sequence[tuple[str, ...]] = ()
 
     def ready(self) -> None:
-        if find_spec(f"{self.name}.permissions") is not None:
-            import_module(f"{self.name}.permissions")
+        # An app's permissions and policies are declared in these modules, if it has them.
+        for module in ("permissions", "policies", "events"):
+            if find_spec(f"{self.name}.{module}") is not None:
+                import_module(f"{self.name}.{module}")
 
 
 def fangkong_apps() -> Iterator[FangkongApp]:
     for config in apps.get_app_configs():
         if isinstance(config, FangkongApp):
             yield config
+
+
+def api_routers() -> Iterator[tuple[str, str]]:
+    """(prefix, dotted router) of every app, in INSTALLED_APPS order."""
+    for config in fangkong_apps():
+        if config.api_prefix:
+            yield config.api_prefix, f"{config.name}.api.router"
+        yield from config.api_routers
 
 
 def nav_entries() -> list[Nav]:

@@ -1,10 +1,13 @@
 from django.urls import path
 
-from . import views
+from . import views, views_notifications
 
 app_name = "core"
 urlpatterns = [
     path("", views.home, name="home"),
     path("audit/", views.audit_log, name="audit"),
     path("healthz", views.healthz, name="healthz"),
+    path("notifications/", views_notifications.inbox, name="notifications"),
+    path("notifications/read", views_notifications.read, name="notifications_read"),
+    path("notifications/stream", views_notifications.stream, name="notifications_stream"),
 ]

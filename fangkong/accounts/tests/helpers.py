@@ -3,6 +3,7 @@
 from django.test import Client
 
 from fangkong.accounts.services import token_issue
+from fangkong.core.actors import SYSTEM
 
 API = "/api/v1"
 
@@ -24,7 +25,7 @@ class ApiClient(Client):
 
 
 def api_as(user) -> ApiClient:
-    key = token_issue(actor=None, user=user, name="test")
+    key = token_issue(actor=SYSTEM, user=user, name="test")
     return ApiClient(headers={"authorization": f"Bearer {key}"})
 
 

@@ -6,6 +6,7 @@ from django.test import Client
 from fangkong.accounts.models import ApiToken
 from fangkong.accounts.services import token_issue, token_revoke
 from fangkong.accounts.tests.helpers import API, ApiClient, api_as, error_of
+from fangkong.core.actors import SYSTEM
 
 pytestmark = pytest.mark.django_db
 
@@ -36,10 +37,10 @@ def test_missing_or_bad_token_is_401_in_the_error_shape(worker_a, header):
 
 
 def test_revoked_token_no_longer_works(worker_a):
-    key = token_issue(actor=None, user=worker_a)
+    key = token_issue(actor=SYSTEM, user=worker_a)
     client = _with_header(f"Bearer {key}")
     assert client.get("/me").status_code == 200
-    token_revoke(actor=None, token=ApiToken.objects.get(user=worker_a))
+    token_revoke(actor=SYSTEM, token=ApiToken.objects.get(user=worker_a))
     response = client.get("/me")
     assert response.status_code == 401
     assert error_of(response)["code"] == "unauthorized"
@@ -53,7 +54,7 @@ def test_token_of_an_inactive_user_no_longer_works(worker_a):
 
 
 def test_only_a_hash_of_the_key_is_stored_and_use_is_recorded(worker_a):
-    key = token_issue(actor=None, user=worker_a, name="phone")
+    key = token_issue(actor=SYSTEM, user=worker_a, name="phone")
     token = ApiToken.objects.get(user=worker_a)
     assert key not in (token.key_hash, token.prefix) and key.startswith(token.prefix)
     assert token.key_hash == ApiToken.hash_key(key)
@@ -83,4 +84,5 @@ def test_resident_me_names_their_record(tree, resident_a):
     me = api_as(make_user("zhang", "resident", resident=resident_a)).get("/me").json()
     assert me["resident_id"] == resident_a.pk
     assert me["jurisdiction"] == []
-    assert [code for code, held in me["may"].items() if held] == ["people.see_own_household"]
+    held = [code for code, held in me["may"].items() if held]
+    assert held == ["people.search_residents", "people.see_own_household"]

@@ -16,6 +16,7 @@ from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 
 from fangkong.accounts.services import token_issue
+from fangkong.core.actors import SYSTEM
 from fangkong.factories import make_resident
 
 schemathesis = pytest.importorskip("schemathesis")
@@ -43,7 +44,7 @@ def wsgi_keeps_the_test_connection():
 def bearer(street_user, tree, wsgi_keeps_the_test_connection) -> dict:
     make_resident(tree.household_a1, "张三丰")
     make_resident(tree.household_b1, "李四")
-    return {"Authorization": f"Bearer {token_issue(actor=None, user=street_user)}"}
+    return {"Authorization": f"Bearer {token_issue(actor=SYSTEM, user=street_user)}"}
 
 
 @schema.parametrize()

@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from fangkong.areas.models import Area, Level
+from fangkong.core.actors import SYSTEM
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import Conflict, DomainError
 from fangkong.people.services import building_stats_refresh_under
@@ -86,8 +87,8 @@ def seed_district(
         clock.lap("statistics")
         result.logins = demo_users_create(plan, random.Random(seed))
         audit_record(
-            actor=None,
-            event="demo.seed",
+            actor=SYSTEM,
+            event="people.demo_seed",
             area_code=data.DISTRICT_CODE,
             target_label=data.DISTRICT_NAME,
             detail={"residents": result.residents, "seed": seed},

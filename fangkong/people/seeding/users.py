@@ -18,9 +18,10 @@ from pathlib import Path
 from django.contrib.auth.hashers import make_password
 
 from fangkong.accounts.models import User
-from fangkong.accounts.services import user_create
+from fangkong.accounts.services import password_check, user_create
 from fangkong.areas.models import Area, Level
 from fangkong.areas.services import grid_create
+from fangkong.core.actors import SYSTEM
 from fangkong.core.roles import Role
 from fangkong.people.models import Resident, years_ago
 
@@ -69,7 +70,7 @@ def demo_users_create(plan: Plan, rng: random.Random) -> list[DemoLogin]:
     def make(username, role, display_name, areas=()):
         # Made without a password; all are hashed together at the end (see below).
         user = user_create(
-            actor=None,
+            actor=SYSTEM,
             username=username,
             password=None,
             role=role,
@@ -85,7 +86,7 @@ def demo_users_create(plan: Plan, rng: random.Random) -> list[DemoLogin]:
     make("community_b", Role.COMMUNITY, f"{_person(rng)}（{community_b.name}）", [community_b])
     grid_keeper = make("grid", Role.GRID, f"{_person(rng)}（{community_a.name}网格员）")
     grid_create(
-        actor=None,
+        actor=SYSTEM,
         community=community_a,
         name="第一网格",
         keeper=grid_keeper,
@@ -121,6 +122,9 @@ def demo_users_create(plan: Plan, rng: random.Random) -> list[DemoLogin]:
 def _set_passwords(logins: list[DemoLogin]) -> None:
     """Hash the passwords a thread a core: the hasher takes a good part of a second each
     and lets go of the GIL meanwhile."""
+    users = User.objects.in_bulk([x.username for x in logins], field_name="username")
+    for login in logins:  # random, but held to the same rules as any password
+        password_check(login.password, users[login.username])
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         hashes = list(pool.map(make_password, [x.password for x in logins]))
     for login, hashed in zip(logins, hashes, strict=True):

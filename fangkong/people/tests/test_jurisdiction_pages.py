@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from fangkong.core.actors import SYSTEM
 from fangkong.core.models import AuditEvent
 from fangkong.factories import make_resident, make_user
 from fangkong.people.models import Resident
@@ -60,7 +61,7 @@ def test_household_filter_cannot_reach_another_community(client_for, worker_a, t
 def test_reveal_of_other_community_is_not_found_and_not_audited(client_for, worker_a, resident_b):
     response = client_for(worker_a).post(reverse("people:reveal", args=[resident_b.pk]))
     assert response.status_code == 404
-    assert not AuditEvent.objects.filter(event="resident.reveal").exists()
+    assert not AuditEvent.objects.filter(event="people.resident_reveal").exists()
 
 
 def test_area_page_of_other_community_is_not_found(client_for, worker_a, tree):
@@ -75,7 +76,7 @@ def test_grid_worker_sees_only_the_buildings_of_their_grid(tree):
 
     keeper = make_user("grid", "grid")
     grid_create(
-        actor=None,
+        actor=SYSTEM,
         community=tree.community_a,
         name="一网格",
         keeper=keeper,

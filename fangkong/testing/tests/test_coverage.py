@@ -3,6 +3,7 @@
 import pytest
 
 from fangkong.areas.services import grid_create
+from fangkong.core.actors import SYSTEM
 from fangkong.core.errors import Conflict, DomainError, PermissionDenied
 from fangkong.core.models import AuditEvent
 from fangkong.factories import make_resident, make_user
@@ -59,7 +60,7 @@ def test_grid_coverage_sums_its_buildings(town, tree, sampler, site_a):
     from .conftest import Channel
 
     grid = grid_create(
-        actor=None, community=tree.community_a, name="一网格", buildings=[tree.building_a2]
+        actor=SYSTEM, community=tree.community_a, name="一网格", buildings=[tree.building_a2]
     )
     upload(sampler, Channel(rnd, site_a.channels.first()).tube(a1[:1] + a2[:2]))
     assert _counts(selectors.coverage_of_grid(rnd, grid)) == (3, 2, 0, 1)

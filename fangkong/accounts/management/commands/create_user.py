@@ -1,12 +1,17 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from fangkong.accounts.models import User
 from fangkong.accounts.services import user_create
-from fangkong.areas.models import Area
+from fangkong.core.actors import command_line
+from fangkong.core.errors import DomainError
 from fangkong.core.roles import Role
 
 
 class Command(BaseCommand):
-    help = "Create a user with a role and the area subtrees they hold."
+    help = (
+        "Create a user with a role and the area subtrees they hold. The password must pass "
+        "the password validators (length, common, numeric, similarity to the name)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("username")
@@ -16,7 +21,8 @@ class Command(BaseCommand):
         parser.add_argument("--password", default=None, help="omit to be asked")
 
     def handle(self, *args, username, role, area, name, password, **options):
-        areas = list(Area.objects.filter(code__in=area))
+        # The area tree lives above accounts: reached through the relation, not imported.
+        areas = list(User._meta.get_field("areas").related_model.objects.filter(code__in=area))
         missing = set(area) - {a.code for a in areas}
         if missing:
             raise CommandError(f"unknown area code(s): {', '.join(sorted(missing))}")
@@ -24,12 +30,15 @@ class Command(BaseCommand):
             import getpass
 
             password = getpass.getpass("Password: ")
-        user = user_create(
-            actor=None,
-            username=username,
-            password=password,
-            role=role,
-            areas=areas,
-            display_name=name,
-        )
+        try:
+            user = user_create(
+                actor=command_line(),
+                username=username,
+                password=password,
+                role=role,
+                areas=areas,
+                display_name=name,
+            )
+        except DomainError as exc:  # a weak password, a name taken: say which, change nothing
+            raise CommandError(str(exc)) from None
         self.stdout.write(f"created {user.username} ({role}) holding {', '.join(area) or '-'}")

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from fangkong.accounts.models import ApiToken, User
 from fangkong.accounts.services import token_issue, token_revoke
+from fangkong.core.actors import command_line
 
 
 def _local(moment) -> str:
@@ -49,9 +50,9 @@ class Command(BaseCommand):
                     f"{len(matches)} active tokens of {username} match {revoke!r}; "
                     "see --list and give the whole prefix"
                 )
-            token_revoke(actor=None, token=matches[0])
+            token_revoke(actor=command_line(), token=matches[0])
             self.stderr.write(f"revoked {matches[0].prefix}…")
         else:
             if not user.is_active:
                 raise CommandError(f"{username} is inactive; a token would not work")
-            self.stdout.write(token_issue(actor=None, user=user, name=name))
+            self.stdout.write(token_issue(actor=command_line(), user=user, name=name))

@@ -6,6 +6,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from fangkong.areas.models import Area
+from fangkong.core.actors import command_line
 from fangkong.core.errors import DomainError
 from fangkong.people.models import ImportJob, ImportStatus
 from fangkong.people.roster.importing import roster_import_path
@@ -36,7 +37,9 @@ class Command(BaseCommand):
             raise CommandError(f"no such file: {file}")
         self._shown = -1
         try:
-            job = roster_import_path(actor=None, area=place, path=file, progress=self._progress)
+            job = roster_import_path(
+                actor=command_line(), area=place, path=file, progress=self._progress
+            )
         except DomainError as exc:
             raise CommandError(str(exc)) from None
         if self._shown >= 0:
@@ -45,7 +48,7 @@ class Command(BaseCommand):
             raise CommandError(f"{job.error_zh} / {job.error_en} ({_counts(job)})")
         if report is not None:
             with open(report, "wb") as out:
-                roster_report(actor=None, job=job, out=out)
+                roster_report(actor=command_line(), job=job, out=out)
         if options["json"]:
             self.stdout.write(json.dumps(job.counts()))
         else:
@@ -64,4 +67,5 @@ class Command(BaseCommand):
 
 
 def _counts(job: ImportJob) -> str:
-    return ", ".join(f"{k} {v}" for k, v in job.counts().items())
+    counts = {**job.counts(), **({"warned": job.warned} if job.warned else {})}
+    return ", ".join(f"{k} {v}" for k, v in counts.items())

@@ -1,3 +1,4 @@
+import os
 import time
 from pathlib import Path
 
@@ -17,7 +18,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--residents", type=int, default=20_000, help="how many residents (default 20000)"
+            "--residents",
+            type=int,
+            default=int(os.environ.get("FANGKONG_DEMO_RESIDENTS", 20_000)),
+            help="how many residents (default FANGKONG_DEMO_RESIDENTS or 20000)",
         )
         parser.add_argument("--seed", type=int, default=None, help="random seed, to repeat a seed")
         parser.add_argument(

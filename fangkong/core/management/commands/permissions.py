@@ -1,0 +1,39 @@
+from django.core.management.base import BaseCommand
+
+from fangkong.core.permissions import all_permissions
+from fangkong.core.roles import Role
+
+
+def markdown_table() -> str:
+    """Every permission of the vocabulary and the roles that hold it, as docs/permissions.md."""
+    roles = list(Role)
+    lines = [
+        "# Permissions",
+        "",
+        "What each role may do: generated from the apps' `permissions.py` by",
+        "`fangkong permissions --markdown > docs/permissions.md` (a test keeps it current).",
+        "What each role may *see* is in `docs/roles.md`.",
+        "",
+        "| permission | what it allows | " + " | ".join(r.value for r in roles) + " |",
+        "|---|---|" + "---|" * len(roles),
+    ]
+    for p in all_permissions():
+        if p.code.startswith("core.test_"):
+            continue
+        marks = " | ".join("✓" if r in p.roles else "" for r in roles)
+        lines.append(f"| `{p.code}` | {p.description} | {marks} |")
+    return "\n".join(lines) + "\n"
+
+
+class Command(BaseCommand):
+    help = "Print the permission vocabulary: each permission and the roles holding it."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--markdown", action="store_true", help="as docs/permissions.md")
+
+    def handle(self, *args, markdown, **options):
+        if markdown:
+            self.stdout.write(markdown_table(), ending="")
+            return
+        for p in all_permissions():
+            self.stdout.write(f"{p.code:32} {', '.join(sorted(p.roles))}")
