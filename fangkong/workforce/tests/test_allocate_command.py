@@ -3,11 +3,21 @@
 import csv
 import io
 import json
+import unicodedata
 
 import pytest
 from django.core.management import CommandError, call_command
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fangkong.workforce.allocation import Seat, Worker, allocate, pair_cost
+from fangkong.workforce.allocation.files import (
+    BadInput,
+    RowError,
+    parse_seats,
+    parse_workers,
+    write_workers,
+)
 
 WORKERS = """worker_id,lat,lon,skills,hours_7d
 w1,36.05,103.80,driving;medical,10
@@ -177,3 +187,48 @@ def test_the_command_and_the_solver_agree(tmp_path):
     ]
     direct = allocate(workers, seats)
     assert json.loads(out.splitlines()[-1])["cost"] == pytest.approx(direct.cost, abs=1e-6)
+
+
+names = st.text(
+    st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zs", "Zl", "Zp")),
+    min_size=1,
+    max_size=8,
+).filter(lambda t: t == t.strip() and ";" not in t and unicodedata.normalize("NFKC", t) == t)
+workers_st = st.lists(
+    st.builds(
+        Worker,
+        worker_id=names,
+        lat=st.floats(-90, 90).map(lambda x: round(x, 6)),
+        lon=st.floats(-180, 180).map(lambda x: round(x, 6)),
+        skills=st.frozensets(names, max_size=3),
+        hours_7d=st.floats(0, 168).map(lambda x: round(x, 1)),
+    ),
+    max_size=6,
+    unique_by=lambda w: w.worker_id,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(workers_st)
+def test_workers_written_are_read_back_the_same(tmp_path_factory, workers):
+    path = tmp_path_factory.mktemp("rt") / "workers.csv"
+    write_workers(path, workers)
+    parsed = parse_workers(path.read_bytes())
+    assert parsed.errors == [] and parsed.items == workers
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=300) | st.text(max_size=300).map(lambda t: t.encode("utf-8")))
+def test_any_bytes_give_rows_or_clear_errors(raw):
+    for parse in (parse_workers, parse_seats):
+        try:
+            parsed = parse(
+                b"worker_id,lat,lon,skills,hours_7d,seat_id,request_id,"
+                b"required_skill,preferred_skill\n" + raw
+            )
+        except BadInput as exc:
+            errors = exc.errors
+        else:
+            errors = parsed.errors
+        for error in errors:
+            assert isinstance(error, RowError) and error.zh and error.en and error.file

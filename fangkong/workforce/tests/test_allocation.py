@@ -45,7 +45,7 @@ def reference(workers, seats, allowed=None, extra=None):
     return int(chosen.sum()), float(cost[rows, cols][chosen].sum())
 
 
-def check_hard_constraints(workers, seats, result, allowed=None):
+def check_hard_constraints(workers, seats, result, allowed=None, extra=None):
     by_id = {w.worker_id: w for w in workers}
     seat_ids = {s.seat_id for s in seats}
     assert set(result.assignment) <= seat_ids
@@ -161,7 +161,7 @@ def test_extra_rules_and_costs_from_the_app_hold(workers, seats, data):
         return np.array([0.0 if own[i] == seat.request_id else 2.5 for i in indices.tolist()])
 
     result = allocate(workers, seats, allowed=allowed, extra_cost=extra, neighbours=1)
-    check_hard_constraints(workers, seats, result, allowed)
+    check_hard_constraints(workers, seats, result, allowed, extra)
     check_reasons(workers, seats, result, allowed)
     filled, cost = reference(workers, seats, allowed, extra)
     assert result.filled == filled
