@@ -44,14 +44,16 @@ def allocate(
     allowed: Allowed | None = None,
     extra_cost: ExtraCost | None = None,
     neighbours: int = 16,
+    batch: int = 16,
     exact: bool = True,
 ) -> Allocation:
     """Fill as many seats as possible, and of those fillings the cheapest one.
 
     `allowed(seat)` and `extra_cost(seat, worker_indices)` are the app's extra hard
     constraints and cost terms (see `model.Allowed`, `model.ExtraCost`). `neighbours`
-    sizes the first sparse graph; `exact=False` stops after the first solve on it (a
-    heuristic: fast, not proven optimal).
+    sizes the first sparse graph; each round of the proof adds at most (seats + `batch`)
+    arcs a group; `exact=False` stops after the first solve (a heuristic: fast, not
+    proven optimal).
     """
     started = time.perf_counter()
     inst = Instance(workers, seats, allowed=allowed, extra_cost=extra_cost)
@@ -71,7 +73,7 @@ def allocate(
             stats["augmenting_arcs"] += added
             continue
         potentials = graph.potentials(flow)
-        added = graph.add(*_violating_arcs(inst, graph, potentials))
+        added = graph.add(*_violating_arcs(inst, graph, potentials, per_group=inst.g_cap + batch))
         stats["checked_pairs"] = stats.get("checked_pairs", 0) + graph.checked
         if added:
             stats["violating_arcs"] = stats.get("violating_arcs", 0) + added
@@ -311,9 +313,16 @@ def _augmenting_arcs(inst: Instance, graph: _Graph, flow: np.ndarray, k: int):
     return np.empty(0, np.int64), np.empty(0, np.int64)
 
 
-def _violating_arcs(inst: Instance, graph: _Graph, dist: np.ndarray, *, bins: int = 32):
-    """Feasible arcs with a negative reduced cost under the potentials `dist` (the
-    arcs already in the graph among them: `_Graph.add` skips those).
+def _violating_arcs(
+    inst: Instance,
+    graph: _Graph,
+    dist: np.ndarray,
+    *,
+    per_group: np.ndarray | None = None,
+    bins: int = 32,
+):
+    """Feasible arcs not in the graph with a negative reduced cost under the potentials
+    `dist` (at most `per_group[g]` of them for group g, the most negative).
 
     Arc (w, g) has reduced cost c(w, g) + dist[w] − dist[g], and c ≥ SCALE·(distance +
     hours term) − ½ (rounding; the other terms are ≥ 0), so it can be negative only if
@@ -324,7 +333,7 @@ def _violating_arcs(inst: Instance, graph: _Graph, dist: np.ndarray, *, bins: in
     n = inst.n
     d_w, d_g = dist[1 : 1 + n], dist[1 + n : 1 + n + inst.G]
     weight = d_w + SCALE * HOURS_WEIGHT * inst.w_hours
-    ws, gs = [], []
+    ws, gs, rs = [], [], []
     graph.checked = 0
     for cls in inst.classes:
         if len(cls.workers) == 0 or len(cls.groups) == 0:
@@ -346,12 +355,26 @@ def _violating_arcs(inst: Instance, graph: _Graph, dist: np.ndarray, *, bins: in
             g = np.repeat(groups, lens)
             graph.checked += len(w)
             reduced = scaled(inst.arc_costs(w, g)) + d_w[w] - d_g[g]
+            # All new arcs: the graph's unused arcs have reduced cost ≥ 0 (they are
+            # residual arcs), its used ones exactly 0 (an assigned worker is reached
+            # only through its group, at minus the arc's cost).
             bad = reduced < 0
             ws.append(w[bad])
             gs.append(g[bad])
+            rs.append(reduced[bad])
     if not ws:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    return np.concatenate(ws), np.concatenate(gs)
+    w, g, reduced = np.concatenate(ws), np.concatenate(gs), np.concatenate(rs)
+    if per_group is not None and len(g):
+        # The most negative arcs of each group only: the rest mostly stop being
+        # negative once these are in, and a smaller graph solves faster.
+        order = np.lexsort((reduced, g))
+        w, g = w[order], g[order]
+        first = np.r_[0, np.flatnonzero(g[1:] != g[:-1]) + 1]
+        rank = np.arange(len(g)) - np.repeat(first, np.diff(np.r_[first, len(g)]))
+        keep = rank < per_group[g]
+        w, g = w[keep], g[keep]
+    return w, g
 
 
 # -- the answer -------------------------------------------------------------------------

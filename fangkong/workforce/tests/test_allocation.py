@@ -120,10 +120,11 @@ FAST = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCh
 
 
 @FAST
-@given(workers_st, seats_st, st.integers(1, 3))
-def test_the_allocation_is_the_optimum_of_the_dense_problem(workers, seats, neighbours):
-    # Few neighbours: the first sparse graph misses arcs, so the proof has to add them.
-    result = allocate(workers, seats, neighbours=neighbours)
+@given(workers_st, seats_st, st.integers(1, 3), st.integers(0, 2))
+def test_the_allocation_is_the_optimum_of_the_dense_problem(workers, seats, neighbours, batch):
+    # Few neighbours: the first sparse graph misses arcs, so the proof has to add them,
+    # a few at a time.
+    result = allocate(workers, seats, neighbours=neighbours, batch=batch)
     check_hard_constraints(workers, seats, result)
     check_reasons(workers, seats, result)
     filled, cost = reference(workers, seats)
@@ -193,7 +194,7 @@ def random_instance(rng, workers, seats, requests):
 @pytest.mark.parametrize(("workers", "seats", "neighbours"), [(150, 220, 1), (220, 150, 2)])
 def test_a_larger_instance_from_a_poor_first_graph_reaches_the_optimum(workers, seats, neighbours):
     ws, ss = random_instance(np.random.default_rng(workers), workers, seats, 25)
-    result = allocate(ws, ss, neighbours=neighbours)
+    result = allocate(ws, ss, neighbours=neighbours, batch=0)
     assert result.stats["rounds"] > 1  # the proof did add arcs
     check_hard_constraints(ws, ss, result)
     filled, cost = reference(ws, ss)
