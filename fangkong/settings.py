@@ -121,6 +121,7 @@ INSTALLED_APPS = [
     "fangkong.testing",
     "fangkong.labs",
     "fangkong.screening",
+    "fangkong.workforce",
 ]
 
 MIDDLEWARE = [
