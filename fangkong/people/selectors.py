@@ -81,3 +81,12 @@ def resident_search_page(user, q: str = "", *, area: str = "", household=None, p
     page = max(1, page)
     start = (page - 1) * 20
     return Page(matches[start : start + 20], page, len(matches) > start + 20)
+
+
+def resident_by_id_hash(key: str) -> Resident | None:
+    """The resident whose document hashes to `key` (core.pii keyed hash "ID:<type>"), for
+    another app to link its own record of the same person (a worker who lives here).
+    The caller must not show the resident's details to anyone outside their area."""
+    if not key:
+        return None
+    return Resident.objects.filter(id_hash=key).only("id", "area_code").first()
