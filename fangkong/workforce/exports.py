@@ -89,7 +89,7 @@ def numbers_export(*, actor, area=None) -> bytes:
     data = write_numbers(numbers(actor, area))
     audit_record(
         actor=actor,
-        event="workforce.export",
+        event="workforce.numbers_export",
         target=area,
         area_code=area.code if area is not None else "",
     )

@@ -559,6 +559,14 @@ def post(request, pk):
                 slots = [(a, b, None) for a, b in services.pattern_slots(p, first, days)]
                 made = services.shifts_create(actor=request.user, post=p, slots=slots)
                 messages.success(request, _("%(n)d open shifts made.") % {"n": len(made)})
+            elif request.POST.get("action") == "rota":
+                first = _date(request.POST.get("first_day"), timezone.localdate())
+                made = services.rota_build(actor=request.user, posts=[p], first_day=first, days=7)
+                messages.success(
+                    request,
+                    _("Rota built: %(filled)d shifts filled, %(open)d open.")
+                    % {"filled": made["filled"], "open": made["open"]},
+                )
             elif request.POST.get("action") == "assign":
                 shift = get_scoped_or_404(
                     Shift.objects.filter(post=p), request.user, pk=request.POST.get("shift")

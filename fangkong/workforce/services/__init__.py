@@ -20,6 +20,7 @@ from .enrolment import (
     enrollments_confirm_all,
     report_in,
 )
+from .rotas import post_workers, rota_build
 from .staffing import (
     allocation_confirm,
     allocation_discard,
@@ -75,7 +76,9 @@ __all__ = [
     "post_create",
     "post_of_code",
     "report_in",
+    "post_workers",
     "request_cancel",
+    "rota_build",
     "request_file",
     "seat_adjust",
     "shift_assign",

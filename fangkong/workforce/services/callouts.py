@@ -151,7 +151,7 @@ def callout_post(
     callout.save(update_fields=["notified", "fanout_seconds"])
     audit_record(
         actor=actor,
-        event="callout.post",
+        event="workforce.callout_post",
         target=callout,
         area_code=callout.area_code,
         detail={"needed": needed, "notified": len(reached), "radius_km": radius_km},
@@ -190,7 +190,7 @@ def callout_answer(*, actor, callout: CallOut, accept: bool = True) -> str:
     if won:
         audit_record(
             actor=actor,
-            event="callout.accept",
+            event="workforce.callout_accept",
             target=callout,
             area_code=callout.area_code,
             detail={"worker": worker.pk, "seconds": round(response.seconds or 0, 3)},
@@ -236,7 +236,7 @@ def callout_cancel(*, actor, callout: CallOut, reason: str) -> CallOut:
         raise Conflict("召集已结束", "the call-out is closed already", field="status")
     audit_record(
         actor=actor,
-        event="callout.cancel",
+        event="workforce.callout_cancel",
         target=callout,
         area_code=callout.area_code,
         reason=reason,
@@ -259,7 +259,7 @@ def callouts_expire(*, actor, now: dt.datetime | None = None) -> int:
                 continue
             audit_record(
                 actor=actor,
-                event="callout.expire",
+                event="workforce.callout_expire",
                 target=callout,
                 area_code=callout.area_code,
                 detail={"accepted": callout.accepted, "needed": callout.needed},

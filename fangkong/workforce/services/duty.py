@@ -86,7 +86,7 @@ def post_create(
         request=request,
         team=team,
     )
-    audit_record(actor=actor, event="post.create", target=post, area_code=post.area_code)
+    audit_record(actor=actor, event="workforce.post_create", target=post, area_code=post.area_code)
     return post
 
 
@@ -155,7 +155,7 @@ def shifts_create(
     made = Shift.objects.bulk_create(rows, batch_size=1000)
     audit_record(
         actor=actor,
-        event="shift.create",
+        event="workforce.shift_create",
         target=post,
         area_code=post.area_code,
         detail={"shifts": len(made), "filled": sum(1 for r in rows if r.worker_id)},
@@ -176,7 +176,7 @@ def shift_assign(*, actor, shift: Shift, worker: Worker | None, reason: str = ""
     shift.save(update_fields=["worker", "status", "proposed", "no_show_at"])
     audit_record(
         actor=actor,
-        event="shift.assign",
+        event="workforce.shift_assign",
         target=shift,
         area_code=shift.area_code,
         reason=reason,
@@ -229,7 +229,7 @@ def shifts_open_for(*, actor, worker: Worker, until: dt.datetime, reason: str) -
         s.worker, s.status = None, ShiftStatus.OPEN
     audit_record(
         actor=actor,
-        event="shift.open",
+        event="workforce.shift_open",
         target=worker,
         area_code=worker.area_code,
         reason=reason,
@@ -420,7 +420,7 @@ def _check_in(actor, worker: Worker, event: DutyEvent, now, skewed: bool) -> Dut
         return _accepted(event, stored, "replay")
     audit_record(
         actor=actor,
-        event="attendance.in",
+        event="workforce.attendance_in",
         target=att,
         area_code=att.area_code,
         detail={"flags": flags, "shift": shift.pk if shift else None},
@@ -456,7 +456,7 @@ def _check_out(actor, worker: Worker, event: DutyEvent, now) -> DutyResult:
     att.save(update_fields=["check_out_at", "out_client_id", "out_received_at"])
     audit_record(
         actor=actor,
-        event="attendance.out",
+        event="workforce.attendance_out",
         target=att,
         area_code=att.area_code,
         detail={"hours": round(att.hours, 2)},
@@ -503,7 +503,7 @@ def no_shows_flag(*, actor, now: dt.datetime | None = None, horizon_hours: int =
             worker = shift.worker
             audit_record(
                 actor=actor,
-                event="shift.no_show",
+                event="workforce.shift_no_show",
                 target=shift,
                 area_code=shift.area_code,
                 detail={"worker": worker.pk, "minutes": minutes},

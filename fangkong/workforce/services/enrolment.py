@@ -101,7 +101,7 @@ def enrollment_open(
     worker.save(update_fields=["area_code", "lat", "lon"])
     audit_record(
         actor=actor,
-        event="enrollment.open",
+        event="workforce.enrollment_open",
         target=enrollment,
         area_code=community.code,
         detail={"via": via, "left": current.area_code if current else ""},
@@ -154,7 +154,7 @@ def enrollment_decide(
         worker.save(update_fields=["area_code", "lat", "lon"])
     audit_record(
         actor=actor,
-        event="enrollment.confirm" if confirm else "enrollment.decline",
+        event="workforce.enrollment_confirm" if confirm else "workforce.enrollment_decline",
         target=enrollment,
         area_code=enrollment.area_code,
         reason=reason,
@@ -183,7 +183,7 @@ def enrollments_confirm_all(*, actor, community: Area) -> int:
     if n:
         audit_record(
             actor=actor,
-            event="enrollment.confirm_all",
+            event="workforce.enrollment_confirm_all",
             target=community,
             area_code=community.code,
             detail={"confirmed": n},

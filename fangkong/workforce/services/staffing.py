@@ -100,7 +100,7 @@ def request_file(
     )
     audit_record(
         actor=actor,
-        event="request.file",
+        event="workforce.request_file",
         target=request,
         area_code=request.area_code,
         detail={"count": count, "post_kind": post_kind},
@@ -121,7 +121,7 @@ def request_cancel(*, actor, request: StaffingRequest, reason: str) -> StaffingR
     )
     audit_record(
         actor=actor,
-        event="request.cancel",
+        event="workforce.request_cancel",
         target=request,
         area_code=request.area_code,
         reason=reason,
@@ -196,7 +196,7 @@ def _store_run(actor, area_code: str, problem, *, purpose: str) -> AllocationRun
     ProposedSeat.objects.bulk_create(rows, batch_size=2000)
     audit_record(
         actor=actor,
-        event="allocation.run",
+        event="workforce.allocation_run",
         target=run,
         area_code=area_code,
         detail={
@@ -238,7 +238,7 @@ def seat_adjust(
     seat.save()
     audit_record(
         actor=actor,
-        event="allocation.adjust",
+        event="workforce.allocation_adjust",
         target=run,
         area_code=seat.area_code,
         reason=reason,
@@ -305,7 +305,7 @@ def allocation_confirm(*, actor, run: AllocationRun) -> int:
     run.save(update_fields=["status", "decided_at", "decided_by"])
     audit_record(
         actor=actor,
-        event="allocation.confirm",
+        event="workforce.allocation_confirm",
         target=run,
         area_code=run.area_code,
         detail={"placed": len(seats), "purpose": run.purpose},
@@ -332,7 +332,11 @@ def allocation_discard(*, actor, run: AllocationRun, reason: str) -> AllocationR
     run.status, run.decided_at, run.decided_by = RunStatus.DISCARDED, timezone.now(), user_of(actor)
     run.save(update_fields=["status", "decided_at", "decided_by"])
     audit_record(
-        actor=actor, event="allocation.discard", target=run, area_code=run.area_code, reason=reason
+        actor=actor,
+        event="workforce.allocation_discard",
+        target=run,
+        area_code=run.area_code,
+        reason=reason,
     )
     return run
 

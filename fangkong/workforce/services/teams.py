@@ -54,7 +54,7 @@ def team_create(
     TeamMember.objects.bulk_create([TeamMember(team=team, worker=w) for w in everyone])
     audit_record(
         actor=actor,
-        event="team.create",
+        event="workforce.team_create",
         target=team,
         area_code=team.area_code,
         detail={"leader": leader.pk, "members": [w.pk for w in everyone]},
@@ -87,7 +87,7 @@ def team_members_set(
     team.save(update_fields=["leader"])
     audit_record(
         actor=actor,
-        event="team.members",
+        event="workforce.team_members_set",
         target=team,
         area_code=team.area_code,
         reason=reason,
@@ -140,7 +140,7 @@ def branch_create(
     branch.members.set(everyone)
     audit_record(
         actor=actor,
-        event="branch.create",
+        event="workforce.branch_create",
         target=branch,
         area_code=area.code,
         detail={"secretary": secretary.pk, "members": [w.pk for w in everyone]},
@@ -155,7 +155,7 @@ def branch_members_add(*, actor, branch: PartyBranch, members: Sequence[Worker])
     branch.members.add(*members)
     audit_record(
         actor=actor,
-        event="branch.members_add",
+        event="workforce.branch_members_add",
         target=branch,
         area_code=branch.area_code,
         detail={"members": [w.pk for w in members]},

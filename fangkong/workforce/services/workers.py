@@ -11,7 +11,7 @@ from fangkong.accounts.models import User
 from fangkong.accounts.services import user_create
 from fangkong.areas.models import Area, Level, ancestor_codes
 from fangkong.core import idnumbers
-from fangkong.core.actors import is_system, user_of
+from fangkong.core.actors import System, is_system, user_of
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import Conflict, DomainError, PermissionDenied
 from fangkong.core.guards import authorize, required_reason
@@ -307,7 +307,12 @@ def worker_register(
         # An office registers the people who live, or are stranded, in its areas.
         authorize(actor, area=(enrol_at or data.home_community).code)
     key = worker_id_hash(data.doc.type, data.doc.number)
-    if Worker.objects.select_for_update().filter(id_hash=key).exists():
+    known = Worker.objects.select_for_update().filter(id_hash=key).first()
+    if known is not None and password and _may_claim(known, data):
+        # Enrolled by their organ: the worker takes their login with the same phone.
+        worker_account_create(actor=actor, worker=known, password=password)
+        return known
+    if known is not None:
         raise Conflict(
             "该证件号已登记为下沉干部/志愿者；请直接登录，或联系派出单位",
             "this ID number is registered already; log in, or ask your organ",
@@ -320,7 +325,7 @@ def worker_register(
         worker_account_create(actor=actor, worker=worker, password=password)
     audit_record(
         actor=actor,
-        event="worker.create",
+        event="workforce.worker_create",
         target=worker,
         area_code=worker.home_code,
         detail={
@@ -355,7 +360,7 @@ def worker_update(*, actor, worker: Worker, data: WorkerData, reason: str = "") 
         _save_worker(worker, data, changed)
         audit_record(
             actor=actor,
-            event="worker.update",
+            event="workforce.worker_update",
             target=worker,
             area_code=worker.area_code,
             reason=reason,
@@ -364,14 +369,19 @@ def worker_update(*, actor, worker: Worker, data: WorkerData, reason: str = "") 
     return changed
 
 
+def _may_claim(worker: Worker, data: WorkerData) -> bool:
+    """A worker enrolled by others, with no login yet, registering with the phone number
+    on their record, gets a login to it (nothing else of the record changes)."""
+    from fangkong.core import pii
+
+    return worker.user_id is None and worker.phone_hash == pii.lookup_hash("phone", data.phone)
+
+
 def worker_account_create(*, actor, worker: Worker, password: str) -> User:
-    """A login of role WORKER for the worker; the user name is their phone number."""
+    """A login of role WORKER for the worker; the user name is their phone number. The
+    password meets the project's rules (accounts.services.password_check)."""
     if worker.user_id:
         raise Conflict("该人员已有账号", "this worker has a login already", field="password")
-    if len(password) < 8:
-        raise DomainError(
-            "密码至少8位", "the password needs 8 characters or more", field="password"
-        )
     username = worker.phone()
     if User.objects.filter(username=username).exists():
         raise Conflict(
@@ -379,8 +389,13 @@ def worker_account_create(*, actor, worker: Worker, password: str) -> User:
             "an account with this phone number exists; log in",
             field="phone",
         )
+    # An organ's liaison (a worker) may not grant roles; the login is made in the name of
+    # the registration it comes with.
+    maker = (
+        System(f"liaison:{actor.username}") if getattr(actor, "role", "") == Role.WORKER else actor
+    )
     user = user_create(
-        actor=actor,
+        actor=maker,
         username=username,
         password=password,
         role=Role.WORKER,
@@ -399,7 +414,11 @@ def worker_reveal(*, actor, worker: Worker, reason: str) -> dict[str, str]:
     reason = required_reason(reason)
     require_worker_in_reach(actor, worker)
     audit_record(
-        actor=actor, event="worker.reveal", target=worker, area_code=worker.area_code, reason=reason
+        actor=actor,
+        event="workforce.worker_reveal",
+        target=worker,
+        area_code=worker.area_code,
+        reason=reason,
     )
     return {"id_number": worker.id_number(), "phone": worker.phone()}
 
@@ -483,7 +502,7 @@ def _status_recorded(actor, worker, before, status, reason, until, now) -> Statu
     )
     audit_record(
         actor=actor,
-        event="worker.status",
+        event="workforce.worker_status_set",
         target=worker,
         area_code=worker.area_code,
         reason=reason,

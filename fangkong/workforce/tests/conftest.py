@@ -95,14 +95,14 @@ def cadre(world, health):
         organ=health,
         skills=["medical"],
         party=True,
-        password="pw-cadre1",
+        password="Wk7-pw-cadre1",
     )
 
 
 @pytest.fixture
 def cadre_b(world, education):
     """A cadre of the education bureau living in community B, with a login."""
-    return make_worker(world.community_b, "钱七", organ=education, password="pw-cadre2")
+    return make_worker(world.community_b, "钱七", organ=education, password="Wk7-pw-cadre2")
 
 
 @pytest.fixture

@@ -45,8 +45,8 @@ def file(actor, area, count, *, skill=None, preferred=None, hours=(dt.time(8), d
 @pytest.fixture
 def crowd(world):
     """Six workers in A, four in B; two medics, one who takes nights, one quarantined."""
-    a = [make_worker(world.community_a, f"A{i}", password=f"pw-a-{i}-xxxx") for i in range(6)]
-    b = [make_worker(world.community_b, f"B{i}", password=f"pw-b-{i}-xxxx") for i in range(4)]
+    a = [make_worker(world.community_a, f"A{i}", password=f"Wk7-pw-a-{i}-xxxx") for i in range(6)]
+    b = [make_worker(world.community_b, f"B{i}", password=f"Wk7-pw-b-{i}-xxxx") for i in range(4)]
     for w in (a[0], b[0]):
         w.skills.add(Skill.objects.get(code="medical"))
     Worker.objects.filter(pk=a[1].pk).update(nights=True)

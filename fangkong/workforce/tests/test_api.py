@@ -42,7 +42,7 @@ def test_a_liaisons_hr_system_registers_staff_over_the_api(world, health, liaiso
         "home_community": world.community_a.code,
         "organ": health.pk,
         "skills": ["medical"],
-        "password": "pw-12345678",
+        "password": "Wk7-pw-12345678",
     }
     r = post(api, "/api/v1/workforce/workers", body)
     assert r.status_code == 201, r.content

@@ -34,14 +34,14 @@ def people(world):
         make_worker(
             world.community_a,
             f"甲{i}",
-            password=f"pw-near-{i}",
+            password=f"Wk7-pw-near-{i}",
             skills=["drive_c1"] if i == 0 else [],
         )
         for i in range(4)
     ]
     from fangkong.workforce.models import AreaPoint, Worker
 
-    far = make_worker(world.community_b, "远", password="pw-far-0")
+    far = make_worker(world.community_b, "远", password="Wk7-pw-far-0")
     Worker.objects.filter(pk=far.pk).update(lat=27.5, lon=112.9)  # ~180 km off
     AreaPoint.objects.count()
     return near, far
@@ -148,7 +148,8 @@ def test_an_unfilled_call_out_expires_and_says_so(world, people, worker_a, clock
 def test_exactly_n_accept_when_many_press_at_once_on_postgresql(world, worker_a):
     """60 workers press "accept" at the same instant on their own connections."""
     workers = [
-        make_worker(world.community_a, f"众{i}", password=f"pw-crowd-{i:03d}") for i in range(60)
+        make_worker(world.community_a, f"众{i}", password=f"Wk7-pw-crowd-{i:03d}")
+        for i in range(60)
     ]
     callout = services.callout_post(actor=worker_a, area=world.community_a, needed=7, **PLACE)
     barrier = threading.Barrier(len(workers))

@@ -131,7 +131,7 @@ def test_only_workers_check_in(world, post, code, worker_a):
 def test_a_no_show_is_flagged_once_to_the_team_leader_and_the_community(
     world, cadre, post, worker_a, clock
 ):
-    leader = make_worker(world.community_a, "组长", password="pw-leader")
+    leader = make_worker(world.community_a, "组长", password="Wk7-pw-leader")
     services.team_create(
         actor=worker_a, community=world.community_a, name="一组", leader=leader, members=[cadre]
     )
@@ -184,3 +184,37 @@ def test_post_names_are_required(world, worker_a, worker_b):
     with pytest.raises(PermissionDenied):
         services.post_create(actor=worker_b, area=world.compound_a, name="卡口", kind="checkpoint")
     assert not Shift.objects.exists()
+
+
+def test_a_rota_fills_a_week_from_the_team_with_rest_and_stores_short_shifts_open(world, worker_a):
+    pytest.importorskip("fangkong.workforce.rota")
+    people = [make_worker(world.community_a, f"R{i}") for i in range(4)]
+    team = services.team_create(
+        actor=worker_a,
+        community=world.community_a,
+        name="轮班组",
+        leader=people[0],
+        members=people[1:],
+    )
+    gate = services.post_create(
+        actor=worker_a,
+        area=world.compound_a,
+        name="南门",
+        kind="checkpoint",
+        pattern="3x8",
+        team=team,
+    )
+    made = services.rota_build(actor=worker_a, posts=[gate], first_day=NOW.date(), days=7)
+    assert made["shifts"] == 21 and made["filled"] + made["open"] == 21
+    shifts = list(Shift.objects.filter(post=gate, worker__isnull=False).order_by("starts_at"))
+    by_worker = {}
+    for s in shifts:
+        by_worker.setdefault(s.worker_id, []).append(s)
+    for mine in by_worker.values():
+        for a, b in zip(mine, mine[1:], strict=False):
+            assert b.starts_at - a.ends_at >= dt.timedelta(hours=8)
+        assert sum(s.hours for s in mine) <= 48
+    assert set(by_worker) <= {w.pk for w in people}
+    # Built again: the same week replaced, not doubled.
+    services.rota_build(actor=worker_a, posts=[gate], first_day=NOW.date(), days=7)
+    assert Shift.objects.filter(post=gate).count() == 21

@@ -19,10 +19,10 @@ from .conftest import cid, make_worker
 def people(world, health, education, worker_a):
     """In A: a health cadre and a volunteer; in B: an education cadre and a health
     cadre; a team in A of the volunteer and the A health cadre."""
-    a_health = make_worker(world.community_a, "甲卫健", organ=health, password="pw-aaaaaaa1")
-    a_vol = make_worker(world.community_a, "甲志愿", password="pw-aaaaaaa2")
-    b_edu = make_worker(world.community_b, "乙教育", organ=education, password="pw-bbbbbbb1")
-    b_health = make_worker(world.community_b, "乙卫健", organ=health, password="pw-bbbbbbb2")
+    a_health = make_worker(world.community_a, "甲卫健", organ=health, password="Wk7-pw-aaaaaaa1")
+    a_vol = make_worker(world.community_a, "甲志愿", password="Wk7-pw-aaaaaaa2")
+    b_edu = make_worker(world.community_b, "乙教育", organ=education, password="Wk7-pw-bbbbbbb1")
+    b_health = make_worker(world.community_b, "乙卫健", organ=health, password="Wk7-pw-bbbbbbb2")
     services.team_create(
         actor=worker_a, community=world.community_a, name="一组", leader=a_vol, members=[a_health]
     )
@@ -56,7 +56,7 @@ def test_a_community_sees_its_own_workers_only(people, worker_b, client_for):
             ).status_code
             == 404
         )
-    assert not AuditEvent.objects.filter(event="worker.reveal").exists()
+    assert not AuditEvent.objects.filter(event="workforce.worker_reveal").exists()
 
 
 def test_a_worker_reporting_in_elsewhere_is_seen_there_and_at_home(
@@ -133,7 +133,7 @@ def test_numbers_and_their_export_are_cut_to_the_jurisdiction(people, world, wor
     book = load_workbook(io.BytesIO(client.get("/workforce/numbers.xlsx").content))
     cells = [c for row in book["按社区 By community"].iter_rows(values_only=True) for c in row]
     assert world.community_b.name in cells and world.community_a.name not in cells
-    assert AuditEvent.objects.filter(event="workforce.export", actor=worker_b).exists()
+    assert AuditEvent.objects.filter(event="workforce.numbers_export", actor=worker_b).exists()
 
 
 def test_another_community_cannot_decide_or_see_a_report_in(people, world, worker_b, client_for):

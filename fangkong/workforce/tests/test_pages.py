@@ -221,7 +221,7 @@ def test_a_request_is_filed_and_a_call_out_posted_from_the_pages(world, worker_a
         },
     )
     assert StaffingRequest.objects.get().count == 5
-    make_worker(world.community_a, "周", password="pw-zhou-123")
+    make_worker(world.community_a, "周", password="Wk7-pw-zhou-123")
     r = office.post(
         "/workforce/callouts/", {"area": world.community_a.code, "place": "3号楼", "needed": "2"}
     )

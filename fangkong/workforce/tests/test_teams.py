@@ -15,7 +15,7 @@ from .conftest import cid, make_worker
 @pytest.fixture
 def three(world):
     return [
-        make_worker(world.community_a, n, party=True, password=f"pw-{i}-abcdef")
+        make_worker(world.community_a, n, party=True, password=f"Wk7-pw-{i}-abcdef")
         for i, n in enumerate("甲乙丙")
     ]
 

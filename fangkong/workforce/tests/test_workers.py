@@ -37,7 +37,9 @@ def test_a_registered_worker_keeps_numbers_encrypted_and_masked(world, health):
     assert sorted(stored.skills.values_list("code", flat=True)) == ["drive_c1", "medical"]
     assert stored.area_code == world.community_a.code
     assert (stored.lat, stored.lon) == (26.21, 111.60)
-    assert AuditEvent.objects.filter(event="worker.create", target_id=str(worker.pk)).exists()
+    assert AuditEvent.objects.filter(
+        event="workforce.worker_create", target_id=str(worker.pk)
+    ).exists()
 
 
 def test_one_worker_per_id_number_and_the_refusal_says_nothing_of_the_record(world):
@@ -137,7 +139,7 @@ def test_full_numbers_need_a_reason_and_are_audited(world, cadre, worker_a, work
         services.worker_reveal(actor=worker_a, worker=cadre, reason=" ")
     shown = services.worker_reveal(actor=worker_a, worker=cadre, reason="联系到岗")
     assert shown["id_number"] == cadre.id_number()
-    event = AuditEvent.objects.get(event="worker.reveal")
+    event = AuditEvent.objects.get(event="workforce.worker_reveal")
     assert event.reason == "联系到岗" and event.actor == worker_a
     with pytest.raises(PermissionDenied):
         services.worker_reveal(actor=worker_b, worker=cadre, reason="看看")
@@ -157,7 +159,7 @@ def test_quarantine_is_recorded_with_who_why_and_until(world, cadre, worker_a):
     services.worker_set_status(actor=worker_a, worker=cadre, status="available", reason="解除隔离")
     cadre.refresh_from_db()
     assert cadre.status == WorkerStatus.AVAILABLE and cadre.status_until is None
-    assert AuditEvent.objects.filter(event="worker.status").count() == 2
+    assert AuditEvent.objects.filter(event="workforce.worker_status_set").count() == 2
 
 
 def test_a_worker_reports_themself_sick_but_not_released_from_quarantine(world, cadre):
@@ -182,3 +184,35 @@ def test_statuses_end_when_recorded(world, cadre, worker_a, clock):
     assert services.statuses_expire(actor=SYSTEM) == 0
     cadre.refresh_from_db()
     assert cadre.status == WorkerStatus.AVAILABLE
+
+
+def test_a_worker_enrolled_by_the_organ_takes_a_login_with_the_same_phone(world, health, liaison):
+    number, mobile = new_id_number(), phone()
+    data = services.worker_validate(
+        name="吕七",
+        id_number=number,
+        phone=mobile,
+        home_community=world.community_a.code,
+        organ=health.pk,
+    )
+    enrolled = services.worker_register(actor=liaison, data=data)
+    assert enrolled.user_id is None
+    mine = services.worker_validate(
+        name="吕七", id_number=number, phone=mobile, home_community=world.community_a.code
+    )
+    claimed = services.worker_register(actor=SYSTEM, data=mine, password="Wk7-my-own-login")
+    assert claimed.pk == enrolled.pk and claimed.user.check_password("Wk7-my-own-login")
+    assert Worker.objects.get().organ == health  # nothing else changes
+    # Another phone (someone else who knows the ID number) gets nothing.
+    other = services.worker_validate(
+        name="吕七", id_number=number, phone=phone(), home_community=world.community_a.code
+    )
+    with pytest.raises(Conflict):
+        services.worker_register(actor=SYSTEM, data=other, password="Wk7-my-own-login")
+
+
+def test_a_weak_password_is_refused_in_both_languages(world):
+    with pytest.raises(DomainError) as exc:
+        make_worker(world.community_a, password="12345678")
+    assert exc.value.field == "password" and exc.value.zh and exc.value.en
+    assert not Worker.objects.exists()
