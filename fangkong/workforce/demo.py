@@ -311,9 +311,18 @@ def _build(district: Area, count: int) -> tuple[str, list[DemoLogin]]:
     delivery = services.post_create(
         actor=SYSTEM, area=community_a, name="物资配送队", kind="delivery", pattern="2x12", heads=2
     )
+    # A rota from yesterday: the gate by its team (rota builder); the others from the
+    # teams' members in turn.
     crew = [m.worker for t in teams for m in t.members.select_related("worker").order_by("id")]
+    try:
+        services.rota_build(
+            actor=SYSTEM, posts=[gate], first_day=today - dt.timedelta(days=1), days=3
+        )
+        others = (site, delivery)
+    except ImportError:  # the rota builder is not installed
+        others = (gate, site, delivery)
     k = 0
-    for post in (gate, site, delivery):
+    for post in others:
         rows = []
         for start, end in services.pattern_slots(post, today - dt.timedelta(days=1), 3):
             rows.append((start, end, crew[k % len(crew)]))

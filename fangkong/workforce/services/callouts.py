@@ -4,14 +4,14 @@ Available workers near the place are told at once (their open pages, their inbox
 text message). The first N to accept get it: each acceptance raises the call-out's
 counter by a conditional UPDATE (`accepted < needed`), which PostgreSQL applies one at a
 time on the row and re-checks after waiting, so exactly N succeed however many press at
-once; the one that fills it tells the rest.
+once; the one that fills it tells the rest once it has committed.
 """
 
 import datetime as dt
 import math
 import time
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
@@ -129,10 +129,7 @@ def callout_post(
         closes_at=now + dt.timedelta(minutes=rule.open_minutes),
     )
     reached = available_near(lat=lat, lon=lon, radius_km=radius_km, skill=skill, now=now)
-    CallOutResponse.objects.bulk_create(
-        [CallOutResponse(callout=callout, worker_id=pk, notified_at=now) for pk, _, _ in reached],
-        batch_size=2000,
-    )
+    _responses_insert(callout, [pk for pk, _, _ in reached], now)
     what = f"{skill.name_zh}" if skill else ""
     notify(
         recipients=[
@@ -157,6 +154,24 @@ def callout_post(
         detail={"needed": needed, "notified": len(reached), "radius_km": radius_km},
     )
     return callout
+
+
+def _responses_insert(callout: CallOut, workers: list[int], now: dt.datetime) -> None:
+    """One "notified" response a worker told: on PostgreSQL one INSERT of an array (no
+    model objects: thousands at a time), elsewhere bulk_create."""
+    if connection.vendor != "postgresql":
+        CallOutResponse.objects.bulk_create(
+            [CallOutResponse(callout=callout, worker_id=pk, notified_at=now) for pk in workers],
+            batch_size=2000,
+        )
+        return
+    table = CallOutResponse._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (callout_id, worker_id, answer, notified_at) "  # noqa: S608
+            "SELECT %s, w, %s, %s FROM unnest(%s::bigint[]) AS w",
+            [callout.pk, Answer.NOTIFIED, now, workers],
+        )
 
 
 @transaction.atomic
@@ -200,10 +215,17 @@ def callout_answer(*, actor, callout: CallOut, accept: bool = True) -> str:
             pk=callout.pk, status=CallOutStatus.OPEN, accepted__gte=F("needed")
         ).update(status=CallOutStatus.FILLED, filled_at=now)
         if filled:
-            _tell_the_rest(
-                callout, "已满员，无需前往，谢谢", "it is filled; no need to come, thank you"
-            )
+            # Told after this commits, in a transaction of its own: writing thousands of
+            # notifications must not hold the call-out's row while others wait to answer.
+            transaction.on_commit(lambda: _tell_filled(callout))
     return response.answer
+
+
+@transaction.atomic
+def _tell_filled(callout: CallOut) -> int:
+    return _tell_the_rest(
+        callout, "已满员，无需前往，谢谢", "it is filled; no need to come, thank you"
+    )
 
 
 def _tell_the_rest(callout: CallOut, zh: str, en: str) -> int:
