@@ -120,8 +120,8 @@ INSTALLED_APPS = [
     "fangkong.people",
     "fangkong.testing",
     "fangkong.labs",
-    "fangkong.screening",
     "fangkong.workforce",
+    "fangkong.screening",
 ]
 
 MIDDLEWARE = [

@@ -183,3 +183,12 @@ def handovers_to_decide(user):
 def handovers_of(user):
     """Hand-overs touching the user's jurisdiction, newest first."""
     return HandOver.objects.for_user(user).select_related("resident", "to_household__building")
+
+
+def resident_by_id_hash(key: str) -> Resident | None:
+    """The resident whose document hashes to `key` (core.pii keyed hash "ID:<type>"), for
+    another app to link its own record of the same person (a worker who lives here).
+    The caller must not show the resident's details to anyone outside their area."""
+    if not key:
+        return None
+    return Resident.objects.filter(id_hash=key).only("id", "area_code").first()

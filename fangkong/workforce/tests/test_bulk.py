@@ -1,0 +1,118 @@
+"""Bulk enrolment from a spreadsheet, to the roster import's standard."""
+
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from openpyxl import Workbook
+
+from fangkong.core.errors import DomainError, PermissionDenied
+from fangkong.factories import new_id_number
+from fangkong.workforce.bulk import bulk_enrol
+from fangkong.workforce.models import Worker
+
+from .conftest import make_worker
+
+HEADER = ["姓名", "身份证号", "手机号", "居住社区", "党员", "技能", "可值夜班"]
+
+
+def xlsx(rows, header=HEADER) -> io.BytesIO:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    out.seek(0)
+    return out
+
+
+@pytest.fixture
+def rows(world):
+    return [
+        [
+            "张一",
+            new_id_number(),
+            "13911110001",
+            world.community_a.code,
+            "是",
+            "医护；驾驶C1",
+            "否",
+        ],
+        ["张二", new_id_number(), "13911110002", world.community_b.name, "", "", "是"],
+        ["张三", "43110219850517001Y", "13911110003", world.community_a.code, "否", "", ""],
+        ["张四", new_id_number(), "12345", world.community_a.code, "否", "", ""],
+        ["张五", new_id_number(), "13911110005", world.community_a.code, "也许", "", ""],
+        ["张六", new_id_number(), "13911110006", world.community_a.code, "", "飞行", ""],
+        ["", new_id_number(), "13911110007", "不存在社区", "", "", ""],
+    ]
+
+
+def test_good_rows_go_in_and_each_bad_one_says_row_column_and_why(world, health, liaison, rows):
+    job = bulk_enrol(actor=liaison, file_name="卫健局.xlsx", stream=xlsx(rows))
+    assert (job.rows, job.created, job.rejected) == (7, 2, 5)
+    where = {(r["row"], r["column"]) for r in job.rejections}
+    assert where == {(4, "身份证号"), (5, "手机号"), (6, "党员"), (7, "技能"), (8, "姓名")}
+    assert all(r["reason_zh"] and r["reason_en"] for r in job.rejections)
+    one = Worker.objects.get(name="张一")
+    assert one.organ == health and one.party_member and not one.nights
+    assert sorted(one.skills.values_list("code", flat=True)) == ["drive_c1", "medical"]
+    assert Worker.objects.get(name="张二").home_code == world.community_b.code
+    # The rejections keep no ID numbers.
+    assert rows[0][1] not in str(job.rejections)
+
+
+def test_importing_the_same_file_again_changes_nothing(world, health, liaison, rows):
+    bulk_enrol(actor=liaison, file_name="a.xlsx", stream=xlsx(rows))
+    again = bulk_enrol(actor=liaison, file_name="a.xlsx", stream=xlsx(rows))
+    assert (again.created, again.updated, again.unchanged, again.rejected) == (0, 0, 2, 5)
+    changed = [list(r) for r in rows]
+    changed[0][2] = "13911119999"
+    third = bulk_enrol(actor=liaison, file_name="a.xlsx", stream=xlsx(changed))
+    assert (third.updated, third.unchanged) == (1, 1)
+    assert Worker.objects.count() == 2
+
+
+def test_another_organs_staff_are_refused_not_taken_over(world, education, liaison):
+    theirs = make_worker(world.community_a, "别家", organ=education)
+    job = bulk_enrol(
+        actor=liaison,
+        file_name="a.csv",
+        stream=io.BytesIO(
+            (
+                "姓名,身份证号,手机号,居住社区\n"
+                f"别家,{theirs.id_number()},13911110001,{world.community_a.code}\n"
+            ).encode()
+        ),
+    )
+    assert job.rejected == 1 and job.rejections[0]["column"] == "身份证号"
+    theirs.refresh_from_db()
+    assert theirs.organ == education
+
+
+def test_a_file_without_the_needed_columns_is_refused_whole(world, liaison):
+    with pytest.raises(DomainError) as exc:
+        bulk_enrol(actor=liaison, file_name="x.xlsx", stream=xlsx([["a"]], header=["姓名"]))
+    assert "身份证号" in exc.value.zh
+    with pytest.raises(DomainError):
+        bulk_enrol(
+            actor=liaison, file_name="x.xls", stream=io.BytesIO(b"\xd0\xcf\x11\xe0" + b"\0" * 100)
+        )
+
+
+def test_an_ordinary_worker_cannot_bulk_enrol(world, cadre, rows):
+    with pytest.raises(PermissionDenied):
+        bulk_enrol(actor=cadre.user, file_name="a.xlsx", stream=xlsx(rows))
+
+
+def test_the_page_and_the_api_take_the_file(world, liaison, rows, client_for):
+    client = client_for(liaison)
+    data = xlsx(rows).getvalue()
+    page = client.post("/workforce/enrol/", {"file": SimpleUploadedFile("a.xlsx", data)})
+    assert page.status_code == 200 and "43110219850517001Y" not in page.content.decode()
+    assert "身份证号" in page.content.decode()
+    api = client.post(
+        "/api/v1/workforce/workers/bulk", {"file": SimpleUploadedFile("a.xlsx", data)}
+    )
+    assert api.status_code == 200 and api.json()["unchanged"] == 2 and api.json()["rejected"] == 5
