@@ -44,7 +44,7 @@ def allocate(
     allowed: Allowed | None = None,
     extra_cost: ExtraCost | None = None,
     neighbours: int = 16,
-    batch: int = 16,
+    batch: int = 64,
     exact: bool = True,
 ) -> Allocation:
     """Fill as many seats as possible, and of those fillings the cheapest one.
