@@ -81,3 +81,25 @@ def resident_search_page(user, q: str = "", *, area: str = "", household=None, p
     page = max(1, page)
     start = (page - 1) * 20
     return Page(matches[start : start + 20], page, len(matches) > start + 20)
+
+
+# Reads for other apps (which may not read this app's models) ----------------------------
+
+
+def residents_for(user):
+    """The residents a user may see: the scoped queryset another app fetches one from."""
+    return Resident.objects.for_user(user)
+
+
+def residents_by_keys(keys):
+    """Residents whose document hash (`id_hash`, the keyed look-up hash every app shares)
+    is among `keys`, with only what is needed to assign work about them. Unscoped: the
+    calling service has authorized its actor (a match run finds people anywhere)."""
+    return Resident.objects.filter(id_hash__in=list(keys)).only(
+        "id", "name", "id_hash", "id_type", "id_masked", "phone_masked", "area_code", "household_id"
+    )
+
+
+def household_members(household_id: int):
+    """The residents of one household (unscoped: the caller has checked the household)."""
+    return Resident.objects.filter(household_id=household_id).order_by("id")

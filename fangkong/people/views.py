@@ -3,6 +3,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
+from fangkong.core.registry import panels_for
 from fangkong.core.roles import Role
 from fangkong.core.shortcuts import get_scoped_or_404
 from fangkong.people.permissions import can_read_residents, can_reveal_pii
@@ -45,7 +46,12 @@ def detail(request, pk):
     # A resident reads their own household's records; for_user already limits them.
     if not (can_read_residents(request.user) or request.user.role == Role.RESIDENT):
         raise PermissionDenied
-    context = {"r": resident, "can_reveal": can_reveal_pii(request.user)}
+    context = {
+        "r": resident,
+        "can_reveal": can_reveal_pii(request.user),
+        # What later apps show about a resident (a control status …), asked of the registry.
+        "panels": panels_for("people.resident", request, resident),
+    }
     return render(request, "people/detail.html", context)
 
 
