@@ -171,10 +171,10 @@ def _locked(task: TraceTask, actor, permission=can_trace) -> TraceTask:
     return task
 
 
-def _audit(actor, task: TraceTask, event: str, reason: str = "", **detail) -> None:
+def _audit(actor, task: TraceTask, *, event: str, reason: str = "", **detail) -> None:
     audit_record(
         actor=actor,
-        event=f"screening.task_{event}",
+        event=event,
         target=task,
         target_label=f"{task.person.name} {task.person.id_masked}",
         area_code=task.area_code,
@@ -192,7 +192,7 @@ def task_reach(*, actor, task: TraceTask, note: str = "") -> TraceTask:
     before = task.state
     task.state, task.reached_at = TaskState.REACHED, timezone.now()
     task.save(update_fields=["state", "reached_at"])
-    _audit(actor, task, "reach", note, **{"from": before})
+    _audit(actor, task, event="screening.task_reach", reason=note, **{"from": before})
     return task
 
 
@@ -211,7 +211,14 @@ def task_attempt(*, actor, task: TraceTask, channel: str, note: str = "") -> Tra
         task.state = TaskState.UNREACHABLE
         fields.append("state")
     task.save(update_fields=fields)
-    _audit(actor, task, "attempt", note, channel=channel, attempts=task.attempts)
+    _audit(
+        actor,
+        task,
+        event="screening.task_attempt",
+        reason=note,
+        channel=channel,
+        attempts=task.attempts,
+    )
     return task
 
 
@@ -233,7 +240,15 @@ def task_control(*, actor, task: TraceTask, kind: str, reason: str) -> TraceTask
     task.state, task.closed_at, task.closed_by = TaskState.CONTROLLED, now, user_of(actor)
     task.reached_at = task.reached_at or now
     task.save(update_fields=["state", "closed_at", "closed_by", "reached_at"])
-    _audit(actor, task, "control", reason, kind=kind, status=status.pk, late=now > task.deadline)
+    _audit(
+        actor,
+        task,
+        event="screening.task_control",
+        reason=reason,
+        kind=kind,
+        status=status.pk,
+        late=now > task.deadline,
+    )
     return task
 
 
@@ -311,7 +326,14 @@ def task_hand_over(
     now = timezone.now()
     task.state, task.closed_at, task.closed_by = TaskState.HANDED_OVER, now, user_of(actor)
     task.save(update_fields=["state", "closed_at", "closed_by"])
-    _audit(actor, task, "hand_over", reason, to_district=to_district, hand_over=hand_over.pk)
+    _audit(
+        actor,
+        task,
+        event="screening.task_hand_over",
+        reason=reason,
+        to_district=to_district,
+        hand_over=hand_over.pk,
+    )
     audit_record(
         actor=actor,
         event="screening.hand_over_receive",
