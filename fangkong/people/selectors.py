@@ -135,3 +135,10 @@ def residents_by_keys(keys):
 def household_members(household_id: int):
     """The residents of one household (unscoped: the caller has checked the household)."""
     return Resident.objects.filter(household_id=household_id).order_by("id")
+
+
+def residents_by_keys_under(prefix: str, *, limit: int | None = 200):
+    """Residents under an area code, by id, for demo and benchmark arrangements that pick
+    people (unscoped; never reached from a request)."""
+    residents = Resident.objects.filter(area_code__startswith=prefix).order_by("id")
+    return residents[:limit] if limit else residents

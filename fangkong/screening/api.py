@@ -861,13 +861,23 @@ def venue_code(request, venue_id: int):
 
 
 class ScanIn(BaseModel):
-    """One scan. A plain pydantic model: a batch holds hundreds."""
+    """One scan. A plain pydantic model: a batch holds hundreds. Loose on purpose: a row
+    that is wrong is refused on its own (by its number and field), not the batch."""
 
-    venue_code: str = Field(min_length=1, max_length=128)
-    scanned_at: dt.datetime = Field(description="with its offset")
-    person_key: str = Field("", max_length=40, description="or the document number below")
-    id_type: str = Field(IdType.MAINLAND, max_length=2)
-    id_number: str = Field("", max_length=40)
+    venue_code: str = Field(max_length=200)
+    scanned_at: str = Field(max_length=64, description="ISO 8601 with its offset")
+    person_key: str = Field("", max_length=64, description="or the document number below")
+    id_type: str = Field(IdType.MAINLAND, max_length=4)
+    id_number: str = Field("", max_length=64)
+
+
+def _when(text: str) -> dt.datetime | None:
+    """A scan's time, or None (the store refuses that row, naming its field)."""
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else None
 
 
 class ScanBatchIn(Schema):
@@ -907,7 +917,7 @@ def scans(request, payload: ScanBatchIn):
         scans=[
             StoreScan(
                 venue_code=s.venue_code,
-                scanned_at=aware(s.scanned_at),
+                scanned_at=_when(s.scanned_at),
                 person_key=s.person_key,
                 id_number=s.id_number,
                 id_type=s.id_type,
@@ -922,7 +932,12 @@ def scans(request, payload: ScanBatchIn):
         "replayed": outcome.replayed,
         "days": outcome.days,
         "problems": [
-            {"row": p.row, "field": p.field, "message": p.en, "message_zh": p.zh}
+            {
+                "row": p.row,
+                "field": p.field,
+                "message": p.text_en or p.code,
+                "message_zh": p.text_zh or p.code,
+            }
             for p in outcome.problems
         ],
     }

@@ -4,6 +4,7 @@ load answers from a spreadsheet; coverage counters moved in the same transaction
 
 import datetime as dt
 import hashlib
+import io
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from fangkong.areas.models import Area, BuildingStats, Household, Level
-from fangkong.core import idnumbers
+from fangkong.core import idnumbers, spreadsheets
 from fangkong.core.actors import user_of
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import Conflict, DomainError
@@ -22,7 +23,6 @@ from fangkong.core.idnumbers import IdNumberError, IdType
 from fangkong.core.scoping import minimal_prefixes
 from fangkong.people import selectors as people
 
-from .. import sheets
 from ..models import (
     Campaign,
     CampaignArea,
@@ -525,9 +525,16 @@ def answers_import(*, actor, campaign: Campaign, data: bytes, file_name: str) ->
     digest = hashlib.sha256(data).hexdigest()[:16]
     out = SheetOutcome()
     groups: dict[tuple, dict] = defaultdict(lambda: {"rows": [], "outcome": None, "answers": []})
-    for record in sheets.open_records(data, file_name):
+    spreadsheets.inspect(io.BytesIO(data))  # the cheap checks first: size, type, zip
+    with spreadsheets.open_table(io.BytesIO(data)) as table:
+        records = list(table.records)
+    for record in records:
         out.rows += 1
-        values = {_ALIASES[k]: v for k, v in record.values.items() if k in _ALIASES}
+        values = {
+            _ALIASES[k.strip().lower()]: v.strip()
+            for k, v in record.values.items()
+            if k.strip().lower() in _ALIASES
+        }
         try:
             address, outcome, answer = _parse_row(values)
         except _Bad as bad:

@@ -73,11 +73,13 @@ def match_run_start(
     window_start: dt.datetime | None = None,
     window_end: dt.datetime | None = None,
     run_now: bool = False,
+    enqueue: bool = True,
 ) -> MatchRun:
     """Queue exposure matching for a confirmed case. The window defaults to the policy's
     days before sampling up to when the case was confirmed; the margin and whether
     secondary contacts are traced come from the policies in force now (kept on the run).
-    The worker runs it (`run_now`: in this process, after commit)."""
+    The worker runs it (`run_now`: this process, after commit; `enqueue=False`: the
+    caller runs `match_run_execute` itself)."""
     authorize(actor, can_run_match)
     facts = labs.case_facts([case_id]).get(case_id)
     if facts is None:
@@ -116,7 +118,7 @@ def match_run_start(
     )
     if run_now:
         transaction.on_commit(lambda: match_run_execute(run_id=run.pk))
-    else:
+    elif enqueue:
         transaction.on_commit(lambda: _enqueue(run.pk))
     return run
 
