@@ -265,13 +265,13 @@ def task_control(request, task_id: int, payload: ControlIn):
     return _task_detail(_task(request, task_id))
 
 
-class HandOverIn(Schema):
+class TaskHandOverIn(Schema):
     to_district: str = Field(pattern=r"^\d{6}$")
     where_now: str = Field(max_length=200)
     reason: str = Field(max_length=2000)
 
 
-class HandOverOut(Schema):
+class TaskHandOverOut(Schema):
     id: int
     to_district: str
     from_district: str
@@ -307,9 +307,9 @@ def _hand_over_out(h: HandOver) -> dict:
 
 
 @router.post(
-    "/tasks/{task_id}/hand-over", response={200: HandOverOut, **errors(400, 403, 404, 409, 422)}
+    "/tasks/{task_id}/hand-over", response={200: TaskHandOverOut, **errors(400, 403, 404, 409, 422)}
 )
-def task_hand_over(request, task_id: int, payload: HandOverIn):
+def task_hand_over(request, task_id: int, payload: TaskHandOverIn):
     """Out of jurisdiction: hand the task to the district where the person is."""
     require(can_hand_over(request.auth))
     h = services.task_hand_over(
@@ -322,7 +322,7 @@ def task_hand_over(request, task_id: int, payload: HandOverIn):
     return _hand_over_out(h)
 
 
-@router.get("/hand-overs", response={200: list[HandOverOut], **errors(403)})
+@router.get("/hand-overs", response={200: list[TaskHandOverOut], **errors(403)})
 def hand_over_list(request):
     """Hand-overs addressed to the caller's district(s), those not taken on first."""
     require(can_receive_hand_over(request.auth))
@@ -553,14 +553,14 @@ def _campaign(request, campaign_id: int) -> Campaign:
     return get_scoped_or_404(Campaign.objects, request.auth, pk=campaign_id)
 
 
-class ReasonIn(Schema):
+class CampaignCloseIn(Schema):
     reason: str = Field(max_length=2000)
 
 
 @router.post(
     "/campaigns/{campaign_id}/close", response={200: CampaignOut, **errors(400, 403, 404, 409, 422)}
 )
-def campaign_close(request, campaign_id: int, payload: ReasonIn):
+def campaign_close(request, campaign_id: int, payload: CampaignCloseIn):
     require(can_run_campaign(request.auth))
     c = services.campaign_close(
         actor=request.auth, campaign=_campaign(request, campaign_id), reason=payload.reason
