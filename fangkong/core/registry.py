@@ -70,6 +70,11 @@ class FangkongApp(AppConfig):
     # Management commands (with their arguments) that load this app's demo data; each is
     # idempotent. `fangkong demo` runs them, app after app in INSTALLED_APPS order.
     demo_steps: Sequence[tuple[str, ...]] = ()
+    # Panels the app adds to another app's page, by slot ("people.resident"): the dotted
+    # path of `fn(request, obj) -> str` (HTML; "" for nothing). The page asks
+    # `panels_for(slot, request, obj)`, so it shows what later apps add without
+    # importing them.
+    panels: Mapping[str, str] = {}
 
     def ready(self) -> None:
         # An app's permissions and policies are declared in these modules, if it has them.
@@ -95,6 +100,20 @@ def api_routers() -> Iterator[tuple[str, str]]:
 def nav_entries() -> list[Nav]:
     entries = [entry for config in fangkong_apps() for entry in config.nav]
     return sorted(entries, key=lambda e: e.order)
+
+
+def panels_for(slot: str, request, obj) -> list[str]:
+    """The HTML every app adds to the page of `slot` about `obj`, in INSTALLED_APPS
+    order (each panel checks the user's rights itself and returns "" to add nothing)."""
+    found = []
+    for config in fangkong_apps():
+        dotted = config.panels.get(slot)
+        if dotted:
+            module, name = dotted.rsplit(".", 1)
+            html = getattr(import_module(module), name)(request, obj)
+            if html:
+                found.append(html)
+    return found
 
 
 def admin_entries(user=None) -> list[Nav]:

@@ -41,3 +41,11 @@ class ScopedQuerySet(models.QuerySet):
         if user is None or not user.is_authenticated or not user.is_active:
             return self.none()
         return self.filter(prefix_q(self.scope_field, user.scope_prefixes()))
+
+
+def touching_q(field: str, prefixes: Iterable[str]) -> Q:
+    """Q matching rows whose `field` (an area code) lies in the scope or above it: the
+    areas of a round or a campaign that touch a user's jurisdiction."""
+    prefixes = list(prefixes)
+    above = {p[:n] for p in prefixes for n in (6, 9, 12, 15) if n < len(p)}
+    return prefix_q(field, prefixes) | Q(**{f"{field}__in": sorted(above)})

@@ -15,7 +15,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, F, Max, Min, Q, Sum, Value
+from django.db.models import Count, F, Max, Min, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Greatest, Substr, TruncDate
 from django.utils import timezone
 
@@ -37,6 +37,7 @@ from . import advisor
 from .conf import labs_conf
 from .models import (
     CLOSED_STATUSES,
+    CaseStatus,
     ChannelTally,
     OverdueTube,
     PositiveCase,
@@ -73,6 +74,57 @@ def cases_for(user, *, rnd: TestingRound | None = None, area: str = ""):
     if area:
         cases = cases.within(area)
     return cases
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """What exposure matching needs of a positive case (read by the screening app)."""
+
+    id: int
+    resident_id: int
+    name: str
+    person_key: str  # the resident's document hash: the venue-scan store's person key
+    household_id: int
+    area_code: str
+    sampled_at: dt.datetime  # when the positive sample was taken
+    recorded_at: dt.datetime
+    confirmed: bool
+
+
+def case_facts(case_ids) -> dict[int, CaseFacts]:
+    """Facts of the given cases by id (unscoped: the caller checks the case's area)."""
+    taken = Sample.objects.filter(
+        tube_id=OuterRef("tube_id"), resident_id=OuterRef("resident_id")
+    ).order_by("at")
+    rows = (
+        PositiveCase.objects.filter(pk__in=list(case_ids))
+        .annotate(sampled_at=Subquery(taken.values("at")[:1]))
+        .values(
+            "id",
+            "resident_id",
+            "resident__name",
+            "resident__id_hash",
+            "resident__household_id",
+            "area_code",
+            "sampled_at",
+            "recorded_at",
+            "status",
+        )
+    )
+    return {
+        r["id"]: CaseFacts(
+            r["id"],
+            r["resident_id"],
+            r["resident__name"],
+            r["resident__id_hash"],
+            r["resident__household_id"],
+            r["area_code"],
+            r["sampled_at"] or r["recorded_at"],
+            r["recorded_at"],
+            r["status"] == CaseStatus.CONFIRMED,
+        )
+        for r in rows
+    }
 
 
 @dataclass

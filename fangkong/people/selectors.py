@@ -192,3 +192,32 @@ def resident_by_id_hash(key: str) -> Resident | None:
     if not key:
         return None
     return Resident.objects.filter(id_hash=key).only("id", "area_code").first()
+
+
+# Reads for other apps (which may not read this app's models) ----------------------------
+
+
+def residents_for(user):
+    """The residents a user may see: the scoped queryset another app fetches one from."""
+    return Resident.objects.for_user(user)
+
+
+def residents_by_keys(keys):
+    """Residents whose document hash (`id_hash`, the keyed look-up hash every app shares)
+    is among `keys`, with only what is needed to assign work about them. Unscoped: the
+    calling service has authorized its actor (a match run finds people anywhere)."""
+    return Resident.objects.filter(id_hash__in=list(keys)).only(
+        "id", "name", "id_hash", "id_type", "id_masked", "phone_masked", "area_code", "household_id"
+    )
+
+
+def household_members(household_id: int):
+    """The residents of one household (unscoped: the caller has checked the household)."""
+    return Resident.objects.filter(household_id=household_id).order_by("id")
+
+
+def residents_by_keys_under(prefix: str, *, limit: int | None = 200):
+    """Residents under an area code, by id, for demo and benchmark arrangements that pick
+    people (unscoped; never reached from a request)."""
+    residents = Resident.objects.filter(area_code__startswith=prefix).order_by("id")
+    return residents[:limit] if limit else residents

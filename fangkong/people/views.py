@@ -4,6 +4,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
 from fangkong.core.errors import DomainError, RateLimited
+from fangkong.core.registry import panels_for
 from fangkong.core.roles import Role
 from fangkong.core.shortcuts import get_scoped_or_404
 from fangkong.people.permissions import can_edit_residents, can_read_residents, can_reveal_pii
@@ -72,6 +73,8 @@ def detail(request, pk):
         "r": resident,
         "can_reveal": can_reveal_pii(request.user),
         "can_edit": can_edit_residents(request.user),
+        # What later apps show about a resident (a control status …), asked of the registry.
+        "panels": panels_for("people.resident", request, resident),
     }
     return render(request, "people/detail.html", context)
 
