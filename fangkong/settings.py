@@ -116,6 +116,7 @@ INSTALLED_APPS = [
     "fangkong.people",
     "fangkong.testing",
     "fangkong.labs",
+    "fangkong.relief",
 ]
 
 MIDDLEWARE = [

@@ -84,4 +84,5 @@ def test_resident_me_names_their_record(tree, resident_a):
     me = api_as(make_user("zhang", "resident", resident=resident_a)).get("/me").json()
     assert me["resident_id"] == resident_a.pk
     assert me["jurisdiction"] == []
-    assert [code for code, held in me["may"].items() if held] == ["people.see_own_household"]
+    held = [code for code, held in me["may"].items() if held]
+    assert held == ["people.see_own_household", "relief.request_help"]
