@@ -11,7 +11,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer, SessionAuth
 
 from fangkong.accounts.services import token_authenticate
-from fangkong.core.errors import Conflict, DomainError, NotFound, PermissionDenied
+from fangkong.core.errors import Conflict, DomainError, NotFound, PermissionDenied, RateLimited
 from fangkong.core.registry import api_routers
 
 
@@ -71,15 +71,18 @@ def error_body(code: str, zh: str, en: str, field: str = "", **extra) -> dict:
     return {"error": {"code": code, "message": en, "message_zh": zh, "field": field, **extra}}
 
 
-_STATUS = {NotFound: 404, PermissionDenied: 403, Conflict: 409}
+_STATUS = {NotFound: 404, PermissionDenied: 403, Conflict: 409, RateLimited: 429}
 
 
 @api.exception_handler(DomainError)
 def _domain_error(request, exc: DomainError):
     status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 400)
-    return api.create_response(
+    response = api.create_response(
         request, error_body(exc.code, exc.zh, exc.en, exc.field), status=status
     )
+    if isinstance(exc, RateLimited):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def _field(loc) -> str:

@@ -1,7 +1,8 @@
 """`fangkong <command>`: the project's management commands, like manage.py.
 
 Command names may be written with hyphens: `fangkong import-roster` runs
-`import_roster`.
+`import_roster`. What a command does is audited as the operating-system user who ran it
+("cli:<user>", `fangkong.core.actors.command_line()`), not as an anonymous "system".
 """
 
 import os

@@ -5,6 +5,8 @@ environment variables win over it. Bad values fail loudly at start-up.
 """
 
 import base64
+import datetime as dt
+import ipaddress
 import os
 from pathlib import Path
 
@@ -105,6 +107,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    # Serves the API docs' Swagger UI from its own static files, not a CDN.
+    "ninja",
     "template_partials",
     "django_tasks",
     "django_tasks_db",
@@ -144,12 +148,60 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    "fangkong.accounts.throttle.LoginNameThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-AXES_FAILURE_LIMIT = envint("FANGKONG_LOGIN_FAILURE_LIMIT", 10)
-AXES_COOLOFF_TIME = 0.25  # hours
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+
+
+def _networks(name: str) -> list:
+    nets = []
+    for item in os.environ.get(name, "").split(","):
+        if item.strip():
+            try:
+                nets.append(ipaddress.ip_network(item.strip(), strict=False))
+            except ValueError as exc:
+                raise ImproperlyConfigured(f"{name}: {item.strip()!r} is not an address") from exc
+    return nets
+
+
+# The client's real address (fangkong/accounts/clientip.py): behind a reverse proxy, the
+# header it writes (`X-Forwarded-For`, `X-Real-IP`), believed only from the proxies
+# listed (addresses or networks). Unset: the connection's own address (REMOTE_ADDR).
+CLIENT_IP_HEADER = os.environ.get("FANGKONG_CLIENT_IP_HEADER", "").strip()
+TRUSTED_PROXIES = _networks("FANGKONG_TRUSTED_PROXIES")
+if CLIENT_IP_HEADER and not TRUSTED_PROXIES:
+    raise ImproperlyConfigured(
+        "FANGKONG_CLIENT_IP_HEADER is set but FANGKONG_TRUSTED_PROXIES is empty: "
+        "name the proxies whose header may be believed"
+    )
+
+# Login failures (docs/operations.md, "Logins"): a (user name, address) pair is locked
+# after AXES_FAILURE_LIMIT failures for AXES_COOLOFF_TIME; a name alone is only throttled.
 AXES_ENABLED = envbool("FANGKONG_AXES_ENABLED", True)
+AXES_FAILURE_LIMIT = envint("FANGKONG_LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=envint("FANGKONG_LOGIN_LOCK_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "fangkong.accounts.clientip.client_ip"
+AXES_LOCKOUT_CALLABLE = "fangkong.accounts.views.axes_lockout"
+AXES_RESET_ON_SUCCESS = True
+LOGIN_NAME_FAILURE_LIMIT = envint("FANGKONG_LOGIN_NAME_FAILURE_LIMIT", 20)
+LOGIN_NAME_WINDOW_S = envint("FANGKONG_LOGIN_NAME_WINDOW_S", 60)
+if LOGIN_NAME_WINDOW_S <= 0:
+    raise ImproperlyConfigured("FANGKONG_LOGIN_NAME_WINDOW_S must be positive")
+
+# Every path that sets a password checks it against these (accounts.services).
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ("username", "display_name", "email")},
+    },
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": envint("FANGKONG_PASSWORD_MIN_LENGTH", 10)},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
 
 TEMPLATES = [
     {
@@ -224,6 +276,38 @@ WHITENOISE_USE_FINDERS = DEBUG
 MEDIA_ROOT = Path(os.environ.get("FANGKONG_MEDIA_ROOT", PROJECT_DIR / "media"))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
+
+# Resident searches with a term, per user, in a fixed window (0: no limit). A person
+# types a few a minute; a script rebuilding the roster needs thousands.
+SEARCH_RATE_LIMIT = envint("FANGKONG_SEARCH_RATE_LIMIT", 60)
+SEARCH_RATE_WINDOW_S = envint("FANGKONG_SEARCH_RATE_WINDOW_S", 60)
+if SEARCH_RATE_WINDOW_S <= 0:
+    raise ImproperlyConfigured("FANGKONG_SEARCH_RATE_WINDOW_S must be positive")
+# Times a client claims (a device's scan, a lab's test) are accepted only this far
+# before and after the server receives them, and flagged beyond the skew allowance
+# (fangkong/core/clock.py; docs/sampling-protocol.md).
+FANGKONG_CLIENT_TIME_PAST_S = envint("FANGKONG_CLIENT_TIME_PAST_S", 7 * 86400)
+FANGKONG_CLIENT_TIME_FUTURE_S = envint("FANGKONG_CLIENT_TIME_FUTURE_S", 600)
+FANGKONG_CLIENT_CLOCK_SKEW_S = envint("FANGKONG_CLIENT_CLOCK_SKEW_S", 180)
+for _name in ("FANGKONG_CLIENT_TIME_PAST_S", "FANGKONG_CLIENT_TIME_FUTURE_S"):
+    if not 0 <= globals()[_name] <= 366 * 86400:
+        raise ImproperlyConfigured(f"{_name} must be between 0 and {366 * 86400} seconds")
+
+# What an uploaded spreadsheet (roster, lab results, …) may hold: fangkong/core/spreadsheets.py.
+FANGKONG_SHEET_MAX_BYTES = envint("FANGKONG_SHEET_MAX_BYTES", 100 * 1024 * 1024)
+FANGKONG_SHEET_MAX_UNPACKED_BYTES = envint("FANGKONG_SHEET_MAX_UNPACKED_BYTES", 1024 * 1024 * 1024)
+FANGKONG_SHEET_MAX_RATIO = envint("FANGKONG_SHEET_MAX_RATIO", 100)
+FANGKONG_SHEET_MAX_PARTS = envint("FANGKONG_SHEET_MAX_PARTS", 1000)
+FANGKONG_SHEET_MAX_ROWS = envint("FANGKONG_SHEET_MAX_ROWS", 1_100_000)
+FANGKONG_SHEET_MAX_COLUMNS = envint("FANGKONG_SHEET_MAX_COLUMNS", 200)
+FANGKONG_SHEET_MAX_MERGED = envint("FANGKONG_SHEET_MAX_MERGED", 200_000)
+FANGKONG_SHEET_MAX_SHARED_STRINGS = envint("FANGKONG_SHEET_MAX_SHARED_STRINGS", 3_000_000)
+FANGKONG_SHEET_MAX_CELL_CHARS = envint("FANGKONG_SHEET_MAX_CELL_CHARS", 32_767)
+# Files no bigger than this unpacked may be read inside a request; others by the worker.
+FANGKONG_SHEET_INLINE_BYTES = envint("FANGKONG_SHEET_INLINE_BYTES", 2 * 1024 * 1024)
+for _name in [n for n in dir() if n.startswith("FANGKONG_SHEET_")]:
+    if globals()[_name] < 0:
+        raise ImproperlyConfigured(f"{_name} must not be negative")
 
 # Rosters bigger than this many rows are imported by the background worker.
 ROSTER_INLINE_MAX_ROWS = envint("FANGKONG_ROSTER_INLINE_MAX_ROWS", 2000)

@@ -9,3 +9,7 @@ class AccountsConfig(FangkongApp):
     verbose_name = _("Accounts")
     url_prefix = "accounts/"
     api_prefix = "/me"
+
+    def ready(self):
+        super().ready()
+        from . import throttle  # noqa: F401  (connects the failed-login counter)

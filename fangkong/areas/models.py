@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Length
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -136,12 +137,26 @@ class Household(models.Model):
         ]
 
     def __str__(self) -> str:
+        """The address as a door-knocker reads it: compound, building, unit, room. One
+        community may have several compounds with the same building numbers, so the
+        compound is always named (select_related("building__parent") for lists)."""
         unit = f"{self.unit}单元" if self.unit else ""
-        return f"{self.building.name}{unit}{self.room}"
+        compound = self.building.parent.name if self.building.parent_id else ""
+        return f"{compound}{self.building.name}{unit}{self.room}"
 
     def save(self, *args, **kwargs):
         self.area_code = self.building.code
         super().save(*args, **kwargs)
+
+    @staticmethod
+    def address_order(prefix: str = "") -> list:
+        """Order by unit and room as numbers read (102 before 1002), then as text."""
+        return [
+            Length(f"{prefix}unit"),
+            f"{prefix}unit",
+            Length(f"{prefix}room"),
+            f"{prefix}room",
+        ]
 
 
 class ZoneKind(models.TextChoices):

@@ -91,5 +91,5 @@ def building_households(building: Area):
     return (
         Household.objects.filter(building=building)
         .annotate(people=Count("residents"))
-        .order_by("unit", "room")
+        .order_by(*Household.address_order())
     )

@@ -6,8 +6,9 @@ user ("cli:alice"), `SYSTEM` a scheduled or background job. The system holds eve
 permission and sees every area; only code on the server can act as it.
 """
 
-import getpass
 from typing import Protocol
+
+from .origin import cli_origin
 
 
 class Actor(Protocol):
@@ -61,11 +62,7 @@ SYSTEM = System("system")
 
 def command_line() -> System:
     """The actor of a management command: the operating-system user who ran it."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # no name for this uid (a bare container)
-        user = "unknown"
-    return System(f"cli:{user}")
+    return System(cli_origin())
 
 
 def is_system(actor) -> bool:

@@ -1,4 +1,9 @@
-"""The one way to write an audit record. Call it inside the service's transaction."""
+"""The one way to write an audit record. Call it inside the service's transaction.
+
+Every record names who acted: a user, or the system under its name ("cli:<os user>" for
+an operator's command, `core.actors.command_line()`; "system" for the application's own
+work, `core.actors.SYSTEM`).
+"""
 
 from typing import Any
 
@@ -21,7 +26,7 @@ def audit_record(
         raise TypeError("audit needs an actor: a user, or fangkong.core.actors.SYSTEM")
     return AuditEvent.objects.create(
         actor=actor if getattr(actor, "pk", None) else None,
-        actor_name=actor.username,
+        actor_name=actor.username[:150],
         event=event,
         target_type=target._meta.label_lower if target is not None else "",
         target_id=str(target.pk) if target is not None else "",

@@ -14,8 +14,12 @@ def navigation(request):
         return {"nav": []}
     if getattr(request, "htmx", False):
         return {}
+    items = [(e.label, reverse(e.url_name)) for e in nav_entries() if e.visible_to(user)]
+    # One entry is current: the one whose address is the longest start of this page's.
+    under = [url for _label, url in items if request.path.startswith(url)]
+    current = max(under, key=len, default=None)
     return {
-        "nav": [(e.label, reverse(e.url_name)) for e in nav_entries() if e.visible_to(user)],
+        "nav": [(label, url, url == current) for label, url in items],
         "unread_notifications": unread_count(user),
     }
 

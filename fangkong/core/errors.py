@@ -26,3 +26,13 @@ class PermissionDenied(DomainError):
 
 class Conflict(DomainError):
     code = "conflict"
+
+
+class RateLimited(DomainError):
+    """Too many requests of one kind from one user; try again after `retry_after` seconds."""
+
+    code = "rate_limited"
+
+    def __init__(self, zh: str, en: str, *, retry_after: int, field: str = ""):
+        super().__init__(zh, en, field=field)
+        self.retry_after = max(1, int(retry_after))

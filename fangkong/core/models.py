@@ -125,3 +125,22 @@ class OutboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.phone}: {self.text}"
+
+
+class RateCounter(models.Model):
+    """Uses of one action by one user in the current fixed window (core.ratelimit).
+
+    One row per key, overwritten when a new window starts, so the table never grows
+    beyond the keys in use. In the database so that every server process shares it.
+    """
+
+    key = models.CharField(max_length=100, primary_key=True)
+    window_start = models.BigIntegerField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("rate counter")
+        verbose_name_plural = _("rate counters")
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count}"

@@ -18,13 +18,3 @@ class Role(models.TextChoices):
 
 
 STAFF_ROLES = frozenset(Role) - {Role.RESIDENT}
-
-# Who may administer whom: a role creates and manages accounts of the roles listed here,
-# inside its own jurisdiction.
-MANAGES: dict[str, frozenset[str]] = {
-    Role.COMMAND: frozenset(Role) - {Role.COMMAND},
-    Role.STREET: frozenset(
-        {Role.COMMUNITY, Role.GRID, Role.BUILDING, Role.WORKER, Role.SAMPLER, Role.INSPECTOR}
-    ),
-    Role.COMMUNITY: frozenset({Role.GRID, Role.BUILDING, Role.WORKER, Role.SAMPLER}),
-}

@@ -26,7 +26,7 @@ from fangkong.testing.models import SamplingSite, TestingRound
 from . import selectors, services
 from .conf import labs_conf
 from .files import clean_row
-from .models import RecallReason, RecallStatus, ResampleVia, ResultUpload
+from .models import RecallReason, RecallStatus, ResampleVia
 
 router = Router(tags=["labs"])
 
@@ -51,7 +51,7 @@ class ResultItemError(Schema):
     index: int = Field(description="position of the item in `results`, from 0")
     field: str
     code: str = Field(
-        description="unknown_tube, differs, repeated, invalid, missing, future, other_lab"
+        description="unknown_tube, differs, repeated, invalid, missing, future, too_old, other_lab"
     )
     message: str
     message_zh: str
@@ -92,12 +92,11 @@ def results_upload(request, payload: ResultsIn):
             },
             lab_names=names,
             now=now,
+            label=(f"第{i}项", f"item {i}"),
         )
         for i, r in enumerate(payload.results)
     )
-    upload = ResultUpload.objects.create(lab=actor, source="api")
-    outcome = services.results_import(actor=actor, rows=rows, upload=upload)
-    services.upload_finish(actor=actor, upload=upload, outcome=outcome)
+    upload, outcome = services.results_batch_store(actor=actor, rows=rows)
     return {
         "upload": upload.pk,
         **{k: v for k, v in outcome.counts().items() if k not in ("recalls", "closed")},

@@ -7,7 +7,7 @@
 | FANGKONG_LABS_ADVISOR_DAYS | 3 | the advisor reads results of this many recent days (local dates) |
 | FANGKONG_LABS_MAX_BATCH | 10000 | results in one API batch |
 | FANGKONG_LABS_CHUNK | 50000 | rows of a file stored per transaction |
-| FANGKONG_LABS_INLINE_MAX_BYTES | 2000000 | bigger files are stored by the background worker |
+| FANGKONG_LABS_INLINE_MAX_BYTES | 2000000 | bigger files (unpacked) are stored by the background worker |
 """
 
 import os

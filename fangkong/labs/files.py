@@ -6,14 +6,14 @@ A file has a header row; columns are found by name, in Chinese or English, in an
 |---|---|---|
 | tube barcode | tube, barcode, 试管条码, 条码, 管码 | yes |
 | result | result, 结果, 检测结果 | yes: negative/阴性, positive/阳性, invalid/无效 |
-| time tested | tested_at, time, 检测时间, 时间 | yes: `2026-11-23 14:05`, ISO 8601; no offset = local time |
+| time tested | tested_at, time, 检测时间, 时间 | yes: `2026-11-23 14:05`, ISO 8601; no offset = local time; within the window of core.clock (7 days back, 10 minutes ahead of the upload) |
 | lab | lab, 检测机构, 机构 | no: if given, must be the uploading lab's name |
 | reason | reason, 更正原因, 原因 | no: needed only to correct a result already stored |
 
-Rows are numbered as a spreadsheet shows them: the header is row 1.
+Rows are numbered as a spreadsheet shows them: the header is row 1. The file is read by
+`fangkong.core.spreadsheets` (the same reader and limits as every other import).
 """
 
-import csv
 import datetime as dt
 import io
 from collections.abc import Iterable, Iterator
@@ -21,6 +21,9 @@ from dataclasses import dataclass
 from operator import itemgetter
 
 from django.utils import timezone
+
+from fangkong.core import clock
+from fangkong.core.spreadsheets import Limits, RowError, SpreadsheetError, open_sheets
 
 from .models import Result
 
@@ -49,35 +52,16 @@ _RESULTS: dict[str, str] = {
     "无效": Result.INVALID.value,
 }
 _COLUMN_ZH = {"tube": "试管条码", "result": "结果", "tested_at": "检测时间", "lab": "检测机构"}
-# A lab's clock may run a little ahead of ours.
-FUTURE_SLACK_S = 600
 _ZONE = timezone.get_default_timezone
+_UTC = dt.UTC
 
 
-class FileError(Exception):
-    """The file as a whole cannot be read (no header, a required column missing, …)."""
-
-    def __init__(self, zh: str, en: str):
-        super().__init__(en)
-        self.zh, self.en = zh, en
+class FileError(SpreadsheetError):
+    """The file as a whole cannot be read as results (no header, a required column
+    missing, …); the reader's own refusals are its parent, SpreadsheetError."""
 
 
-@dataclass(slots=True)
-class RowError:
-    row: int
-    column: str
-    code: str
-    zh: str
-    en: str
-
-    def as_dict(self) -> dict:
-        return {
-            "row": self.row,
-            "column": self.column,
-            "code": self.code,
-            "zh": self.zh,
-            "en": self.en,
-        }
+__all__ = ["FileError", "ResultRow", "RowError", "checked_rows", "clean_row", "read_table"]
 
 
 @dataclass(slots=True)
@@ -105,79 +89,43 @@ def header_map(header: Iterable) -> dict[str, int]:
     return found
 
 
-def _decode(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise FileError(
-        "无法识别文件编码（请用UTF-8或GBK）", "cannot decode the file (use UTF-8 or GBK)"
-    )
-
-
-def _csv_rows(data: bytes) -> Iterator[list]:
-    yield from csv.reader(io.StringIO(_decode(data)))
-
-
-def _xlsx_rows(data: bytes) -> Iterator[list]:
-    from openpyxl import load_workbook
-
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a broken file
-        raise FileError("无法读取Excel文件", "cannot read the Excel file") from exc
-    try:
-        for values in book.worksheets[0].iter_rows(values_only=True):
-            yield list(values)
-    finally:
-        book.close()
-
-
-def read_table(data: bytes, file_name: str) -> Iterator[tuple[int, dict]]:
-    """(row number, {column: raw value}) for each non-empty data row of a CSV or XLSX."""
-    is_xlsx = file_name.lower().endswith((".xlsx", ".xlsm")) or data[:2] == b"PK"
-    rows = _xlsx_rows(data) if is_xlsx else _csv_rows(data)
-    header = next(rows, None)
-    if header is None:
-        raise FileError("文件为空", "the file is empty")
-    columns = header_map(header)
-    keys, pick = tuple(columns), itemgetter(*columns.values())
-    width = max(columns.values()) + 1
-    for number, values in enumerate(rows, start=2):
-        if not any(values):
-            continue
-        if len(values) < width:
-            values = [*values, *[None] * (width - len(values))]
-        yield number, dict(zip(keys, pick(values), strict=True))
-
-
-def parse_time(value, zone=None) -> dt.datetime | None:
-    if isinstance(value, dt.datetime):
-        moment = value
-    else:
-        text = value.strip() if isinstance(value, str) else str(value or "").strip()
-        if not text:
-            return None
-        try:
-            moment = dt.datetime.fromisoformat(text)
-        except ValueError:
-            try:
-                moment = dt.datetime.fromisoformat(text.replace("/", "-"))
-            except ValueError:
-                return None
-    if moment.tzinfo is None:
-        # Read in the deployment's zone (fold 0 on a DST change), as make_aware does.
-        moment = moment.replace(tzinfo=zone or timezone.get_default_timezone())
-    return moment
+def read_table(
+    data: bytes, file_name: str = "", limits: Limits | None = None
+) -> Iterator[tuple[int, dict]]:
+    """(row number, {column: raw value}) for each non-empty data row of a CSV or XLSX
+    (its first sheet; the kind is told by the bytes, not the name)."""
+    with open_sheets(io.BytesIO(data), limits) as sheets:
+        sheet = next(sheets, None)
+        rows = sheet.rows if sheet is not None else iter(())
+        first = next(rows, None)
+        if first is None:
+            raise FileError("文件为空", "the file is empty")
+        columns = header_map(first[1])
+        keys, pick = tuple(columns), itemgetter(*columns.values())
+        width = max(columns.values()) + 1
+        for number, values in rows:
+            if len(values) < width:
+                values = [*values, *[None] * (width - len(values))]
+            yield number, dict(zip(keys, pick(values), strict=True))
 
 
 def _text(value) -> str:
     return value.strip() if isinstance(value, str) else str(value or "").strip()
 
 
-def clean_row(number: int, raw: dict, *, lab_names: frozenset[str], now: dt.datetime):
-    """A `ResultRow`, or the `RowError` that names the first bad column."""
+def clean_row(
+    number: int,
+    raw: dict,
+    *,
+    lab_names: frozenset[str],
+    now: dt.datetime,
+    label: tuple[str, str] | None = None,
+    limits: clock.Window | None = None,
+):
+    """A `ResultRow`, or the `RowError` that names the first bad column.
+
+    `now` is when the server received the file; `label` how messages name the row
+    (default "第5行" / "row 5")."""
     barcode = _text(raw.get("tube"))
     if not barcode:
         return RowError(number, "tube", "missing", "试管条码为空", "the tube barcode is empty")
@@ -192,23 +140,17 @@ def clean_row(number: int, raw: dict, *, lab_names: frozenset[str], now: dt.date
             "结果应为阴性、阳性或无效",
             "the result must be negative, positive or invalid",
         )
-    tested_at = parse_time(raw.get("tested_at"), _ZONE())
-    if tested_at is None:
-        return RowError(
-            number,
-            "tested_at",
-            "invalid",
-            "检测时间无法识别（如 2026-11-23 14:05）",
-            "the time tested is not a time (e.g. 2026-11-23 14:05)",
+    try:
+        tested_at = clock.client_time(
+            raw.get("tested_at"),
+            received=now,
+            label=label or (f"第{number}行", f"row {number}"),
+            field="tested_at",
+            field_zh="检测时间",
+            limits=limits,
         )
-    if tested_at.timestamp() > now.timestamp() + FUTURE_SLACK_S:
-        return RowError(
-            number,
-            "tested_at",
-            "future",
-            "检测时间晚于当前时间",
-            "the time tested is in the future",
-        )
+    except clock.ClientTimeError as exc:
+        return RowError(number, "tested_at", exc.code, exc.zh, exc.en)
     lab = _text(raw.get("lab"))
     if lab and lab not in lab_names:
         return RowError(
@@ -230,7 +172,10 @@ def checked_rows(data: bytes, file_name: str, *, lab_names: frozenset[str], now:
     time on this loop); any other row — a bad one, a spreadsheet's typed cell — goes
     through `clean_row` itself, so there is one set of rules and one set of messages.
     """
-    zone, limit = _ZONE(), now.timestamp() + FUTURE_SLACK_S
+    limits = clock.window()
+    low = now.timestamp() - limits.past.total_seconds()
+    high = now.timestamp() + limits.future.total_seconds()
+    zone, fromts = _ZONE(), dt.datetime.fromtimestamp
     fromiso, results = dt.datetime.fromisoformat, _RESULTS
     for number, raw in read_table(data, file_name):
         barcode, result, text = raw["tube"], raw["result"], raw["tested_at"]
@@ -243,15 +188,17 @@ def checked_rows(data: bytes, file_name: str, *, lab_names: frozenset[str], now:
                     moment = fromiso(text)
                 except ValueError:
                     moment = None
-                if moment is not None:
+                if moment is not None and 1 < moment.year < 9999:
                     if moment.tzinfo is None:
                         moment = moment.replace(tzinfo=zone)
+                    seconds = moment.timestamp()
                     lab = lab.strip()
                     if (
-                        moment.timestamp() <= limit
+                        low <= seconds <= high
                         and (not lab or lab in lab_names)
                         and type(reason) is str
                     ):
+                        moment = fromts(seconds, _UTC)  # any offset, as PostgreSQL takes it
                         yield ResultRow(number, barcode, result, moment, lab, reason.strip()[:500])
                         continue
-        yield clean_row(number, raw, lab_names=lab_names, now=now)
+        yield clean_row(number, raw, lab_names=lab_names, now=now, limits=limits)

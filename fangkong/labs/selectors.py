@@ -53,7 +53,7 @@ from .models import (
 def recalls_for(user, *, rnd: TestingRound | None = None, area: str = "", status: str = ""):
     """Recalls in the user's jurisdiction, the open ones first, then by building."""
     recalls = Recall.objects.for_user(user).select_related(
-        "resident__household__building", "tube", "resample_tube", "site", "round"
+        "resident__household__building__parent", "tube", "resample_tube", "site", "round"
     )
     if rnd is not None:
         recalls = recalls.filter(round=rnd)

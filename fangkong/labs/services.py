@@ -30,6 +30,8 @@ What a stored result calls for, by the samples in its tube:
 import contextlib
 import datetime as dt
 import hashlib
+import io
+import logging
 import queue
 import threading
 from collections import Counter, defaultdict
@@ -40,6 +42,7 @@ from django.db import connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
+from fangkong.core import spreadsheets
 from fangkong.core.actors import user_of
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import DomainError
@@ -58,7 +61,7 @@ from fangkong.testing.models import (
 )
 
 from .conf import labs_conf
-from .files import FileError, ResultRow, RowError, checked_rows
+from .files import ResultRow, RowError, checked_rows
 from .models import (
     RECALLING,
     CaseSource,
@@ -110,6 +113,17 @@ RESULT_TYPES = [
 MAX_ERRORS_KEPT = 1000
 # Positive tubes named in an upload's audit record.
 MAX_AUDITED_TUBES = 1000
+INTERNAL_ERROR = (
+    "存储中断（系统内部错误），已存入的结果保留；请重新上传该文件：已存的结果不会重复",
+    "storing stopped on an internal error (results already stored are kept); upload the "
+    "file again: nothing already stored is duplicated",
+)
+STOPPED = (
+    "存储中断（后台进程停止），请重新上传该文件：已存的结果不会重复",
+    "storing stopped (its background worker died); upload the file again: nothing "
+    "already stored is duplicated",
+)
+logger = logging.getLogger(__name__)
 
 
 def lab_names(actor) -> frozenset[str]:
@@ -228,7 +242,11 @@ def _read_ahead(rows: Iterable, size: int) -> Iterator:
 
 def results_upload_submit(*, actor, file_name: str, data: bytes) -> ResultUpload:
     """A file from the upload page: stored now if small, else queued for the worker
-    (a million rows take about a minute, longer than a web request may)."""
+    (a million rows take about a minute, longer than a web request may).
+
+    The request only runs the reader's cheap checks (size, type, the zip's directory; a
+    zip bomb is refused here, as a failed upload with the reason); only a file small
+    when unpacked is read now, within the reader's limits."""
     require(can_upload_results(actor))
     upload = ResultUpload(
         lab=actor,
@@ -236,7 +254,12 @@ def results_upload_submit(*, actor, file_name: str, data: bytes) -> ResultUpload
         file_name=file_name[:255],
         sha256=hashlib.sha256(data).hexdigest(),
     )
-    inline = len(data) <= labs_conf().inline_max_bytes
+    try:
+        found = spreadsheets.inspect(io.BytesIO(data))
+    except DomainError as exc:
+        upload.save()
+        return upload_fail(actor=actor, upload=upload, zh=exc.zh, en=exc.en)
+    inline = found.unpacked <= labs_conf().inline_max_bytes
     upload.status = UploadStatus.RUNNING if inline else UploadStatus.QUEUED
     if not inline:
         upload.data = data
@@ -270,13 +293,54 @@ def results_upload_run(*, upload_id: int) -> ResultUpload | None:
 
 
 def _run(actor, upload: ResultUpload, data: bytes) -> ResultUpload:
+    """Store a file; whatever goes wrong, the upload ends done or failed, never running."""
     names, now = lab_names(actor), timezone.now()
     try:
         rows = checked_rows(data, upload.file_name, lab_names=names, now=now)
         outcome = results_import(actor=actor, rows=rows, upload=upload)
-    except FileError as exc:
-        return upload_fail(upload=upload, zh=exc.zh, en=exc.en)
+    except DomainError as exc:  # FileError, the reader's SpreadsheetError, …
+        return upload_fail(actor=actor, upload=upload, zh=exc.zh, en=exc.en)
+    except Exception:
+        logger.exception("results upload %s failed", upload.pk)
+        return upload_fail(actor=actor, upload=upload, zh=INTERNAL_ERROR[0], en=INTERNAL_ERROR[1])
     return upload_finish(actor=actor, upload=upload, outcome=outcome)
+
+
+def results_batch_store(*, actor, rows: Iterable[ResultRow | RowError]):
+    """A batch from a lab system (the API): an upload row and its outcome.
+
+    The upload is failed (and the error raised again) if storing stops half-way, so no
+    upload stays "running" after its request has ended."""
+    require(can_upload_results(actor))
+    upload = ResultUpload.objects.create(lab=actor, source="api")
+    try:
+        outcome = results_import(actor=actor, rows=rows, upload=upload)
+    except BaseException as exc:
+        zh, en = (exc.zh, exc.en) if isinstance(exc, DomainError) else INTERNAL_ERROR
+        upload_fail(actor=actor, upload=upload, zh=zh, en=en)
+        raise
+    upload_finish(actor=actor, upload=upload, outcome=outcome)
+    return upload, outcome
+
+
+def results_uploads_reap(*, older_than: dt.timedelta) -> int:
+    """Fail the uploads still running after `older_than`: their worker died (a restart,
+    the machine, memory), and the page would otherwise show them running for ever. A
+    million-row file takes about a minute, so an hour is far beyond any live one."""
+    cutoff = timezone.now() - older_than
+    stale = ResultUpload.objects.filter(status=UploadStatus.RUNNING, started_at__lt=cutoff)
+    reaped = stale.update(
+        status=UploadStatus.FAILED,
+        finished_at=timezone.now(),
+        error_zh=STOPPED[0],
+        error_en=STOPPED[1],
+        data=b"",
+    )
+    if reaped:
+        logger.warning(
+            "%s results uploads still running after %s: marked failed", reaped, older_than
+        )
+    return reaped
 
 
 def upload_finish(*, actor, upload: ResultUpload, outcome: ImportOutcome) -> ResultUpload:
@@ -301,10 +365,19 @@ def upload_finish(*, actor, upload: ResultUpload, outcome: ImportOutcome) -> Res
     return upload
 
 
-def upload_fail(*, upload: ResultUpload, zh: str, en: str) -> ResultUpload:
+@transaction.atomic
+def upload_fail(*, actor, upload: ResultUpload, zh: str, en: str) -> ResultUpload:
+    """Close an upload as failed (rows stored before the failure stay), audited."""
     upload.status, upload.error_zh, upload.error_en = UploadStatus.FAILED, zh, en
     upload.finished_at = timezone.now()
-    upload.save(update_fields=["status", "error_zh", "error_en", "finished_at"])
+    upload.data = b""
+    upload.save(update_fields=["status", "error_zh", "error_en", "finished_at", "data"])
+    audit_record(
+        actor=actor,
+        event="labs.results_upload",
+        target=upload,
+        detail={"status": UploadStatus.FAILED, "source": upload.source, "error": en},
+    )
     return upload
 
 
@@ -704,7 +777,7 @@ def _case_confirm(actor, tube: _Tube, sample: dict, resample: bool, now) -> int:
             "source": CaseSource.RESAMPLE if resample else CaseSource.SINGLE_TUBE,
             "reason": reason,
             "recorded_at": now,
-            "recorded_by": actor,
+            "recorded_by": user_of(actor),
         },
     )
     if not made:
@@ -802,14 +875,14 @@ def recalls_arrange(
     for recall in recalls:
         require_area(actor, recall.area_code)
         recall.via, recall.site = via, site if via == ResampleVia.SITE else None
-        recall.arranged_at, recall.arranged_by = now, actor
+        recall.arranged_at, recall.arranged_by = now, user_of(actor)
         if via == ResampleVia.HOME and recall.resident_id is not None:
             # The testing app's own service makes (or finds) the door-to-door task.
             task = testing_services.home_task_create(
                 actor=actor,
                 round=recall.round,
                 resident=recall.resident,
-                kind=TaskKind.ISOLATED,
+                kind=TaskKind.RESAMPLE,
                 note=f"单管复采 / single-tube resample (recall {recall.pk})",
             )
             recall.home_task = task if task.status == TaskStatus.OPEN else None

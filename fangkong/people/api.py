@@ -16,12 +16,15 @@ from fangkong.areas.services import household_get_or_create
 from fangkong.core.api import MAX_PAGE, PageOut, errors, page_out, require
 from fangkong.core.errors import DomainError
 from fangkong.core.idnumbers import IdType
-from fangkong.core.roles import Role
 from fangkong.core.shortcuts import get_scoped_or_404
 from fangkong.core.text import clean
-from fangkong.people.permissions import can_edit_residents, can_read_residents
+from fangkong.people.permissions import (
+    can_edit_residents,
+    can_read_residents,
+    can_search_residents,
+)
 
-from . import selectors, services
+from . import services
 from .models import Residency, Resident, Tag
 from .services import Outcome
 
@@ -121,7 +124,9 @@ class ResidentPatchIn(Schema):
 
 
 class RevealIn(Schema):
-    reason: str = Field("", max_length=500)
+    reason: str = Field(
+        "", max_length=500, description="why the full numbers are needed: required (400 without)"
+    )
 
 
 class RevealOut(Schema):
@@ -132,7 +137,7 @@ class RevealOut(Schema):
 
 def _may_read(user) -> bool:
     # A resident reads their own household; `for_user` cuts them to it.
-    return can_read_residents(user) or user.role == Role.RESIDENT
+    return can_search_residents(user)
 
 
 def _scoped(request, resident_id: int) -> Resident:
@@ -145,7 +150,6 @@ def _scoped(request, resident_id: int) -> Resident:
 
 def resident_out(r: Resident) -> dict:
     building = r.household.building
-    compound = building.parent.name if building.parent_id else ""
     return {
         "id": r.pk,
         "name": r.name,
@@ -160,7 +164,7 @@ def resident_out(r: Resident) -> dict:
             "building_code": building.code,
             "unit": r.household.unit,
             "room": r.household.room,
-            "address": f"{compound}{r.household}",
+            "address": str(r.household),
         },
         "area_code": r.area_code,
         "residency": r.residency,
@@ -198,13 +202,16 @@ def _validate(payload: ResidentIn) -> services.ResidentData:
     return services.resident_validate(**fields, tags=tag_flags(payload.tags))
 
 
-@router.get("/", response={200: PageOut[ResidentOut], **errors(403, 422)})
+@router.get("/", response={200: PageOut[ResidentOut], **errors(400, 403, 422, 429)})
 def resident_list(request, filters: Query[ResidentFilters]):
-    """Residents of the caller's jurisdiction, 20 a page, numbers masked."""
-    require(_may_read(request.auth))
-    page = selectors.resident_search_page(
-        request.auth,
-        filters.q,
+    """Residents of the caller's jurisdiction, 20 a page, numbers masked.
+
+    `q` finds a number by its last 4 characters, or whole (exactly) for roles that may
+    reveal numbers, each such search audited; 5 to 17 trailing digits are refused (400).
+    Searches are limited per user (429 with `Retry-After`)."""
+    page = services.resident_search(
+        actor=request.auth,
+        q=filters.q,
         area=filters.area,
         household=filters.household,
         page=filters.page,
@@ -218,16 +225,16 @@ def resident_detail(request, resident_id: int):
     return resident_detail_out(_scoped(request, resident_id))
 
 
-@router.post("/{resident_id}/reveal", response={200: RevealOut, **errors(403, 404, 422)})
+@router.post("/{resident_id}/reveal", response={200: RevealOut, **errors(400, 403, 404, 422)})
 def resident_reveal(
     request, resident_id: int, response: HttpResponse, payload: RevealIn | None = None
 ):
-    """The full ID and phone numbers, for roles that may see them. Every call is audited."""
+    """The full ID and phone numbers, for roles that may see them, with a reason (400 on
+    `reason` without one). Every call is audited with its reason."""
     require(can_read_residents(request.auth))
     resident = _scoped(request, resident_id)
-    numbers = services.resident_reveal(
-        actor=request.auth, resident=resident, reason=payload.reason if payload else ""
-    )
+    reason = payload.reason if payload else ""
+    numbers = services.resident_reveal(actor=request.auth, resident=resident, reason=reason)
     response["Cache-Control"] = "no-store"
     return {"id": resident.pk, **numbers}
 

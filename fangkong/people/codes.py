@@ -39,6 +39,7 @@ from nacl.signing import VerifyKey
 
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import DomainError, PermissionDenied
+from fangkong.core.pdf import chinese_font
 from fangkong.people.permissions import can_edit_residents, can_read_residents
 
 VERSION = "FK1"
@@ -228,6 +229,8 @@ def codes_print(*, actor, building, only_no_smartphone: bool = False) -> bytes:
     these stickers are for the people least able to get a code re-issued); the sheet is
     made outside any transaction and the audit record written once it exists.
     """
+    from fangkong.areas.models import Household
+
     from .models import Resident, Tag
 
     # Those who keep the roster of a building hand out its stickers.
@@ -235,10 +238,10 @@ def codes_print(*, actor, building, only_no_smartphone: bool = False) -> bytes:
         raise PermissionDenied(
             "您不能打印该楼栋的居民码", "you may not print this building's codes"
         )
-    residents = Resident.objects.within(building).select_related("household__building")
+    residents = Resident.objects.within(building).select_related("household__building__parent")
     if only_no_smartphone:
         residents = residents.with_tag(Tag.NO_SMARTPHONE)
-    residents = list(residents.order_by("household__unit", "household__room", "id"))
+    residents = list(residents.order_by(*Household.address_order("household__"), "id"))
     title = f"{building.full_name()} {timezone.localdate():%Y-%m-%d}"
     pdf = sticker_sheet_pdf(residents, title=title)
     audit_record(
@@ -261,9 +264,9 @@ STICKERS_PER_PAGE = COLUMNS * ROWS
 CELL_W = (PAGE_W - 2 * MARGIN_X) / COLUMNS
 CELL_H = (PAGE_H - MARGIN_TOP - MARGIN_BOTTOM) / ROWS
 QR_SIZE = 44 * MM
-# reportlab's built-in CID font: Chinese with no font file to ship (the reader's own
-# Song face is used). It has no "·" under UniGB-UCS2-H, so the sheet never writes one.
-FONT = "STSong-Light"
+# The project's own embedded font (fangkong/core/pdf.py): a sheet prints the same on any
+# printer, whether or not its computer has a Chinese font.
+FONT = "NotoSansSC"
 
 
 @dataclass(frozen=True)
@@ -318,12 +321,9 @@ def _draw_qr(canvas, text: str, x: float, y: float, size: float) -> None:
 def sticker_sheet_pdf(residents: Iterable, *, title: str = "") -> bytes:
     """The PDF bytes of a sheet of code stickers, one per resident, in the order given."""
     from reportlab.lib.pagesizes import A4
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.pdfgen.canvas import Canvas
 
-    if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+    chinese_font()
     residents = list(residents)
     slots = sticker_slots(len(residents))
     pages = sheet_pages(len(residents))

@@ -42,6 +42,9 @@ class RosterExportForm(forms.Form):
     full = forms.BooleanField(
         label=_("Full ID and phone numbers (written to the audit log)"), required=False
     )
+    reason = forms.CharField(
+        label=_("Reason for full numbers (required with them)"), required=False, max_length=500
+    )
 
     def __init__(self, user, *args, **kwargs):
         super().__init__(*args, **kwargs)

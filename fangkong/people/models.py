@@ -230,6 +230,7 @@ class ImportJob(models.Model):
     updated = models.PositiveIntegerField(_("updated"), default=0)
     unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
     rejected = models.PositiveIntegerField(_("rejected"), default=0)
+    warned = models.PositiveIntegerField(_("warnings"), default=0)
     header = models.JSONField(_("header"), default=list, blank=True)
     error_zh = models.TextField(_("error (Chinese)"), blank=True)
     error_en = models.TextField(_("error (English)"), blank=True)
@@ -284,14 +285,25 @@ class ImportUpload(models.Model):
         return f"upload of import {self.job_id}"
 
 
-class ImportRejection(models.Model):
-    """A row the import refused: where, why (in both languages) and its cells (encrypted)."""
+class _ImportRow(models.Model):
+    """Where in the file, and what about it (in both languages)."""
 
-    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="rejections")
     row = models.PositiveIntegerField(_("row"))
     column = models.CharField(_("column"), max_length=200, blank=True)
     reason_zh = models.TextField(_("reason (Chinese)"))
     reason_en = models.TextField(_("reason (English)"))
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.row}: {self.reason_en}"
+
+
+class ImportRejection(_ImportRow):
+    """A row the import refused: where, why (in both languages) and its cells (encrypted)."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="rejections")
     cells_cipher = models.BinaryField(_("cells (encrypted)"))
 
     class Meta:
@@ -300,5 +312,15 @@ class ImportRejection(models.Model):
         ordering = ["job", "row", "id"]
         indexes = [models.Index(fields=["job", "row"])]
 
-    def __str__(self) -> str:
-        return f"{self.row}: {self.reason_en}"
+
+class ImportWarning(_ImportRow):
+    """A row imported with a label the import did not know (kept in the person's note)."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="warnings")
+    value = models.CharField(_("value"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("import warning")
+        verbose_name_plural = _("import warnings")
+        ordering = ["job", "row", "id"]
+        indexes = [models.Index(fields=["job", "row"])]

@@ -32,3 +32,9 @@ can_see_own_household = permission(
     {Role.RESIDENT},
     "A resident sees their own household, its members' codes and statuses.",
 )
+can_search_residents = permission(
+    "people.search_residents",
+    {Role.COMMAND, Role.STREET, Role.COMMUNITY, Role.GRID, Role.BUILDING, Role.INSPECTOR}
+    | {Role.SAMPLER, Role.RESIDENT},
+    "List and search residents: the roster's readers; a resident, their own household.",
+)

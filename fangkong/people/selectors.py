@@ -1,88 +1,119 @@
-"""Reads of residents: scoped search by name, pinyin, initials and number digits."""
+"""Reads of residents: scoped search by name, pinyin, initials and numbers.
+
+A number is searched in one of two ways only, so that a search never tells more than
+the masked number on the screen already does:
+- its last four characters (the stored tails of ID and phone numbers), for every role
+  that may list residents;
+- the whole number, matched exactly through its keyed hash, for the roles that may
+  reveal numbers (the service audits each such search).
+Anything in between (5 to 17 trailing digits) is refused: matched against decrypted
+numbers by their ending, it let a role that sees only `4311**********1234` rebuild
+the hidden digits one at a time.
+"""
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db.models import Q
 
 from fangkong.core import idnumbers, pii
+from fangkong.core.errors import DomainError
 from fangkong.core.idnumbers import IdNumberError, IdType
-from fangkong.core.paging import Page, paginate
+from fangkong.core.paging import paginate
+from fangkong.core.phones import normalize_phone
 from fangkong.core.text import clean, clean_name
 
 from .models import Resident, Tag, id_hash, years_ago
 
-_DIGITS = re.compile(r"^\d{3,17}[\dX]?$")
+_TAIL = re.compile(r"^\d{3}[\dX]$")
+_MAINLAND = re.compile(r"^\d{17}[\dX]$")
 _LETTERS = re.compile(r"^[a-z]+$")
-# How many residents sharing four last digits are decrypted to match more digits.
-TAIL_CANDIDATES = 2000
+# What a document or phone number may look like once spaces and dashes are gone.
+_NUMBERISH = re.compile(r"^\+?[0-9A-Z]+$")
+_SEPARATORS = re.compile(r"[-()（）.]")
+
+TAIL_OR_WHOLE = DomainError(
+    "按号码查找请输入证件号或手机号的末4位，或完整号码",
+    "search a number by the last 4 characters of an ID or phone number, or the whole number",
+    field="q",
+)
 
 
-def resident_search(user, q: str = "", *, area: str = "", household: int | None = None):
-    """Residents the user may see, matching `q`, under `area`, in `household`.
+@dataclass(frozen=True)
+class Term:
+    """What a search box means, parsed once: the filter and, for a whole number, the
+    kinds of number it was looked up as (`id:ID`, `id:PP`, …, `phone`)."""
 
-    Returns the queryset and, for five or more digits, the digits that the decrypted
-    ID or phone number must end with (the stored tail holds only four).
-    """
-    residents = Resident.objects.for_user(user).select_related("household__building__parent")
-    if area:
-        residents = residents.within(area)
-    if household:
-        residents = residents.filter(household_id=household)
-    where, digits = match_q(q)
-    return residents.filter(where), digits
+    where: Q = field(default_factory=Q)
+    whole_number: tuple[str, ...] = ()
+    masked: str = ""  # a whole number as the audit log may show it
+
+    @property
+    def is_whole_number(self) -> bool:
+        return bool(self.whole_number)
 
 
-def match_q(raw: str) -> tuple[Q, str]:
-    """What a search box means: a name, pinyin or initials, or digits of ID or phone."""
+def search_term(raw: str) -> Term:
+    """Parse a search box: a name, pinyin or initials, a number's last four characters,
+    or a whole ID, passport, permit or phone number. DomainError for a partial number."""
     q = clean(raw)
     if not q:
-        return Q(), ""
-    upper = q.upper()
-    if _DIGITS.match(upper):
-        return _digits_q(upper)
+        return Term()
+    number = _SEPARATORS.sub("", q).upper()
+    if _NUMBERISH.match(number) and any(c.isdigit() for c in number):
+        return _number_term(number)
     lower = q.lower()
     if _LETTERS.match(lower):
-        return Q(name_initials__startswith=lower) | Q(name_pinyin__startswith=lower), ""
+        return Term(Q(name_initials__startswith=lower) | Q(name_pinyin__startswith=lower))
     # `q` has lost its inner spaces; a foreign name keeps them as typed.
     typed = clean_name(raw)
     by_name = Q(name__startswith=q)
     if typed != q:
         by_name |= Q(name__startswith=typed)
-    # A passport or permit number typed in full.
-    for id_type in (IdType.PASSPORT, IdType.HK_MACAO):
+    return Term(by_name)
+
+
+def _number_term(number: str) -> Term:
+    if _TAIL.match(number):
+        return Term(Q(id_tail=number) | Q(phone_tail=number))
+    where, kinds = Q(pk__in=[]), []
+    if _MAINLAND.match(number):
+        # Looked up even when its check character is wrong (it then finds nobody), so a
+        # refusal never depends on whether a guess is well formed.
+        where |= Q(id_hash=id_hash(IdType.MAINLAND, number))
+        kinds.append(f"id:{IdType.MAINLAND}")
+    for id_type in (IdType.PASSPORT, IdType.HK_MACAO, IdType.TAIWAN):
         try:
-            doc = idnumbers.parse(id_type, q)
+            doc = idnumbers.parse(id_type, number)
         except IdNumberError:
             continue
-        by_name |= Q(id_hash=id_hash(doc.type, doc.number))
-    return by_name, ""
+        where |= Q(id_hash=id_hash(doc.type, doc.number))
+        kinds.append(f"id:{doc.type}")
+    try:
+        phone = normalize_phone(number)
+    except IdNumberError:
+        phone = ""
+    if phone:
+        where |= Q(phone_hash=pii.lookup_hash("phone", phone))
+        kinds.append("phone")
+    if not kinds:
+        raise TAIL_OR_WHOLE
+    return Term(where, tuple(kinds), idnumbers.mask(number.lstrip("+")))
 
 
-def _digits_q(q: str) -> tuple[Q, str]:
-    if len(q) == 18:
-        return Q(id_hash=id_hash(IdType.MAINLAND, q)), ""
-    if len(q) == 11 and q.startswith("1"):
-        return Q(phone_hash=pii.lookup_hash("phone", q)), ""
-    if len(q) < 4:
-        return Q(pk__in=[]), ""
-    tail = q[-4:]
-    return Q(id_tail=tail) | Q(phone_tail=tail), (q if len(q) > 4 else "")
+def residents_matching(user, term: Term, *, area: str = "", household: int | None = None):
+    """Residents the user may see, matching a parsed term, under `area`, in `household`."""
+    residents = Resident.objects.for_user(user).select_related("household__building__parent")
+    if area:
+        residents = residents.within(area)
+    if household:
+        residents = residents.filter(household_id=household)
+    return residents.filter(term.where)
 
 
-def resident_search_page(user, q: str = "", *, area: str = "", household=None, page: int = 1):
-    residents, digits = resident_search(user, q, area=area, household=household)
-    if not digits:
-        return paginate(residents, page)
-    matches = [
-        r
-        for r in residents[:TAIL_CANDIDATES]
-        if r.id_number().endswith(digits) or r.phone().endswith(digits)
-    ]
-    page = max(1, page)
-    start = (page - 1) * 20
-    return Page(matches[start : start + 20], page, len(matches) > start + 20)
+def resident_search_page(user, term: Term, *, area: str = "", household=None, page: int = 1):
+    return paginate(residents_matching(user, term, area=area, household=household), page)
 
 
 # For proactive care and deliveries (fangkong.relief) ------------------------------------

@@ -4,20 +4,23 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q
 
 from fangkong.areas.models import Area, Household, Level
 from fangkong.areas.services import building_stats_store
-from fangkong.core import idnumbers, pii
+from fangkong.core import idnumbers, pii, ratelimit
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import Conflict, DomainError, PermissionDenied
-from fangkong.core.guards import authorize
+from fangkong.core.guards import authorize, require, required_reason
 from fangkong.core.idnumbers import IdNumberError
+from fangkong.core.paging import Page
 from fangkong.core.phones import normalize_phone
 from fangkong.core.text import clean_name
-from fangkong.people.permissions import can_edit_residents, can_reveal_pii
+from fangkong.people.permissions import can_edit_residents, can_reveal_pii, can_search_residents
 
+from . import selectors
 from .models import Residency, Resident, Tag, id_hash, years_ago
 from .pinyin import pinyin_keys
 
@@ -180,10 +183,12 @@ def resident_update(
     return Outcome.UPDATED
 
 
-def resident_reveal(*, actor, resident: Resident, reason: str = "") -> dict[str, str]:
-    """The full ID and phone numbers, for a role that may see them; always audited."""
+def resident_reveal(*, actor, resident: Resident, reason: str) -> dict[str, str]:
+    """The full ID and phone numbers, for a role that may see them, with a reason on
+    record (DomainError on `reason` without one); always audited."""
     if not can_reveal_pii(actor):
         raise PermissionDenied("您的角色不能查看完整证件号", "your role may not see full numbers")
+    reason = required_reason(reason)
     audit_record(
         actor=actor,
         event="resident.reveal",
@@ -192,6 +197,47 @@ def resident_reveal(*, actor, resident: Resident, reason: str = "") -> dict[str,
         reason=reason,
     )
     return {"id_number": resident.id_number(), "phone": resident.phone()}
+
+
+def resident_search(
+    *, actor, q: str = "", area: str = "", household: int | None = None, page: int = 1
+) -> Page:
+    """One page of the residents `actor` may see that match the search box `q`.
+
+    Pages and the API search only through here. A number is searched by its last four
+    characters, or whole (exact, by its keyed hash) by the roles that may reveal numbers;
+    every whole-number search is audited, whatever it finds. Every search with a term
+    counts against the user's limit (settings.SEARCH_RATE_LIMIT per
+    SEARCH_RATE_WINDOW_S), refused ones included: a script probing numbers is stopped
+    there. Raises DomainError for a partial number, PermissionDenied for a whole number
+    the role may not look up, RateLimited past the limit.
+    """
+    require(can_search_residents(actor))
+    if q.strip():
+        ratelimit.hit(
+            f"resident.search:{actor.pk}",
+            limit=settings.SEARCH_RATE_LIMIT,
+            window_s=settings.SEARCH_RATE_WINDOW_S,
+            what=("查找居民", "resident searches"),
+        )
+    term = selectors.search_term(q)
+    if term.is_whole_number and not can_reveal_pii(actor):
+        raise PermissionDenied(
+            "您的角色只能按号码末4位查找",
+            "your role may search a number only by its last 4 characters",
+            field="q",
+        )
+    found = selectors.resident_search_page(actor, term, area=area, household=household, page=page)
+    if term.is_whole_number:
+        audit_record(
+            actor=actor,
+            event="resident.search_number",
+            target=found.items[0] if len(found.items) == 1 else None,
+            target_label=term.masked,
+            area_code=found.items[0].area_code if len(found.items) == 1 else "",
+            detail={"as": list(term.whole_number), "found": [r.pk for r in found.items]},
+        )
+    return found
 
 
 def building_stats_refresh(codes: Iterable[str]) -> None:

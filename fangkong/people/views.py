@@ -3,11 +3,12 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
+from fangkong.core.errors import DomainError, RateLimited
 from fangkong.core.roles import Role
 from fangkong.core.shortcuts import get_scoped_or_404
 from fangkong.people.permissions import can_read_residents, can_reveal_pii
 
-from . import selectors, services
+from . import services
 from .models import Resident
 
 
@@ -18,6 +19,9 @@ def _page_number(request) -> int:
         return 1
 
 
+_REFUSAL_STATUS = {"forbidden": 403, "rate_limited": 429}
+
+
 @login_required
 def search(request):
     if not can_read_residents(request.user):
@@ -25,22 +29,31 @@ def search(request):
     q = request.GET.get("q", "")
     area = request.GET.get("area", "").strip()
     household = request.GET.get("household", "")
-    page = selectors.resident_search_page(
-        request.user,
-        q,
-        area=area if area.isdigit() else "",
-        household=int(household) if household.isdigit() else None,
-        page=_page_number(request),
-    )
-    context = {"page": page, "q": q, "area": area, "household": household}
+    context = {"q": q, "area": area, "household": household, "page": None}
+    status = 200
+    try:
+        context["page"] = services.resident_search(
+            actor=request.user,
+            q=q,
+            area=area if area.isdigit() else "",
+            household=int(household) if household.isdigit() else None,
+            page=_page_number(request),
+        )
+    except DomainError as exc:
+        context["refusal"] = exc
+        # htmx swaps only a 2xx answer: the refusal is shown in place of the results.
+        status = 200 if request.htmx else _REFUSAL_STATUS.get(exc.code, 400)
     template = "people/search.html#results" if request.htmx else "people/search.html"
-    return render(request, template, context)
+    response = render(request, template, context, status=status)
+    if isinstance(context.get("refusal"), RateLimited):
+        response["Retry-After"] = str(context["refusal"].retry_after)
+    return response
 
 
 @login_required
 def detail(request, pk):
     resident = get_scoped_or_404(
-        Resident.objects.select_related("household__building"), request.user, pk=pk
+        Resident.objects.select_related("household__building__parent"), request.user, pk=pk
     )
     # A resident reads their own household's records; for_user already limits them.
     if not (can_read_residents(request.user) or request.user.role == Role.RESIDENT):
@@ -56,7 +69,12 @@ def reveal(request, pk):
     resident = get_scoped_or_404(Resident.objects, request.user, pk=pk)
     if not can_reveal_pii(request.user):
         raise PermissionDenied
-    numbers = services.resident_reveal(
-        actor=request.user, resident=resident, reason=request.POST.get("reason", "")
-    )
-    return render(request, "people/detail.html#numbers", {"r": resident, "numbers": numbers})
+    context = {"r": resident}
+    try:
+        context["numbers"] = services.resident_reveal(
+            actor=request.user, resident=resident, reason=request.POST.get("reason", "")
+        )
+    except DomainError as exc:  # no reason given: say so where the numbers would be
+        context["refusal"] = exc
+    status = 400 if "refusal" in context and not request.htmx else 200
+    return render(request, "people/detail.html#numbers", context, status=status)

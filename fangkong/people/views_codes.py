@@ -24,7 +24,7 @@ def _own_household(user):
         return []
     members = list(
         Resident.objects.filter(household__residents__id=user.resident_id)
-        .select_related("household__building")
+        .select_related("household__building__parent")
         .order_by("id")
     )
     members.sort(key=lambda r: r.pk != user.resident_id)
@@ -51,7 +51,7 @@ def resident_code(request, pk):
     if not can_read_residents(request.user):
         raise PermissionDenied
     resident = get_scoped_or_404(
-        Resident.objects.select_related("household__building"), request.user, pk=pk
+        Resident.objects.select_related("household__building__parent"), request.user, pk=pk
     )
     text = codes.code_show(actor=request.user, resident=resident)
     return render(

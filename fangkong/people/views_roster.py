@@ -3,6 +3,7 @@
 import tempfile
 from pathlib import Path
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse
 from django.shortcuts import redirect, render
@@ -67,10 +68,11 @@ def import_status(request, pk):
         ImportJob.objects.select_related("area", "created_by"), request.user, pk=pk
     )
     deny_unless(can_import_roster(request.user))
-    rejections = []
+    rejections, warnings = [], []
     if not job.is_active:
         rejections = job.rejections.defer("cells_cipher")[:REJECTIONS_SHOWN]
-    context = {"job": job, "rejections": rejections}
+        warnings = job.warnings.all()[:REJECTIONS_SHOWN]
+    context = {"job": job, "rejections": rejections, "warnings": warnings}
     template = "people/import_status.html"
     return render(request, f"{template}#progress" if request.htmx else template, context)
 
@@ -87,7 +89,8 @@ def import_report(request, pk):
 
 @login_required
 def export(request):
-    """`?area=CODE`: the residents the user may see there; `&full=1` for full numbers."""
+    """`?area=CODE`: the residents the user may see there; `&full=1&reason=…` for full
+    numbers (a reason is required and kept in the audit log)."""
     deny_unless(can_export_roster(request.user))
     code = request.GET.get("area", "").strip()
     roots = request.user.scope_prefixes()
@@ -96,7 +99,14 @@ def export(request):
     area = get_scoped_or_404(Area.objects, request.user, code=code)
     full = request.GET.get("full", "") in ("1", "on", "true")
     deny_unless(not full or can_reveal_pii(request.user))
-    return _xlsx_response(
-        lambda out: roster_export(actor=request.user, area=area, out=out, full=full),
-        f"{area.name}-{area.code}.xlsx",
-    )
+    reason = request.GET.get("reason", "")
+    try:
+        return _xlsx_response(
+            lambda out: roster_export(
+                actor=request.user, area=area, out=out, full=full, reason=reason
+            ),
+            f"{area.name}-{area.code}.xlsx",
+        )
+    except DomainError as exc:  # a full export without a reason: back to the form, saying so
+        messages.error(request, str(exc))
+        return redirect("people:import")

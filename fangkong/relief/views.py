@@ -14,7 +14,8 @@ from django.views.decorators.http import require_POST
 from fangkong.core.errors import DomainError
 from fangkong.core.roles import Role
 from fangkong.core.shortcuts import deny_unless, get_scoped_or_404
-from fangkong.people.selectors import resident_search, resident_search_page
+from fangkong.people.selectors import residents_matching, search_term
+from fangkong.people.services import resident_search
 
 from . import selectors, services
 from .models import ACTIVE, DispatchTeam, Escalation, ReliefRequest, Status, Stock, Urgency
@@ -38,7 +39,7 @@ def _need(request, pk) -> ReliefRequest:
 def mine(request):
     deny_unless(can_request_help(request.user))
     resident = request.user.resident
-    members = resident_search(request.user)[0].order_by("id") if resident else []
+    members = residents_matching(request.user, search_term("")).order_by("id") if resident else []
     context = {
         "needs": selectors.household_needs(request.user),
         "categories": selectors.categories_for(resident.area_code, residents=True)
@@ -208,12 +209,14 @@ def register(request):
     q = request.GET.get("q", "")
     chosen = None
     if pk := number(request.GET.get("resident")):
-        chosen = resident_search(request.user)[0].filter(pk=pk).first()
+        chosen = residents_matching(request.user, search_term("")).filter(pk=pk).first()
         if chosen is None:
             raise Http404
     context = {
         "q": q,
-        "results": resident_search_page(request.user, q) if q and not chosen else None,
+        "results": done(request, lambda: resident_search(actor=request.user, q=q))
+        if q and not chosen
+        else None,
         "chosen": chosen,
         "categories": selectors.categories_for(chosen.area_code) if chosen else [],
         "urgencies": Urgency.choices,

@@ -60,7 +60,11 @@ class EventIn(BaseModel):
         description="made on the device when the scan happens (a UUID); the key of idempotency",
     )
     type: str = Field(max_length=40, description="tube_open, sample or tube_seal")
-    at: dt.datetime = Field(description="when it happened on the device; no offset: local time")
+    at: dt.datetime = Field(
+        description="when it happened on the device (the claimed time); no offset: local "
+        "time. Outside FANGKONG_CLIENT_TIME_PAST_S before to FANGKONG_CLIENT_TIME_FUTURE_S "
+        "after the server receives it (7 days, 10 minutes), the event is rejected (bad_time)"
+    )
     round: int | None = ID
     site: int | None = ID
     channel: int | None = ID
@@ -75,6 +79,12 @@ class EventIn(BaseModel):
 
 class UploadIn(Schema):
     device_id: str = Field("", max_length=64)
+    device_time: dt.datetime | None = Field(
+        None,
+        description="the device's clock as it sends the upload; further than "
+        "FANGKONG_CLIENT_CLOCK_SKEW_S (3 minutes) from the server's, the samples are "
+        "flagged clock_skew",
+    )
     events: list[EventIn] = Field(max_length=100_000)
 
 
@@ -87,7 +97,7 @@ class EventResultOut(Schema):
     client_id: str
     status: str = Field(description="accepted or rejected")
     flags: list[str] = Field(
-        description="repeat_in_round, outside_round, over_pool, unknown_person"
+        description="repeat_in_round, outside_round, over_pool, unknown_person, clock_skew"
     )
     code: str | None = Field(None, description="why it was rejected: stable, machine-readable")
     message: str | None = None
@@ -113,12 +123,14 @@ def upload(request, payload: UploadIn):
     `Retry-After` when the server sheds load: keep the events and send them again."""
     require(can_sample(request.auth))
     # A validated model keeps its fields in __dict__: read there, not via model_dump().
+    # Times are checked against the receive time by the upload path (core.clock).
     events = [ingest.Event(**e.__dict__) for e in payload.events]
-    for e in events:
-        e.at = aware(e.at)
     try:
         results = services.samples_upload(
-            actor=request.auth, device_id=payload.device_id, events=events
+            actor=request.auth,
+            device_id=payload.device_id,
+            events=events,
+            device_time=payload.device_time,
         )
     except services.Busy:
         return busy_response()

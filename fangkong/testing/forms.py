@@ -16,7 +16,7 @@ def _pool(label):
 
 
 class RoundLaunchForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=100)
+    name = forms.CharField(label=_("Round name"), max_length=100)
     areas = forms.ModelMultipleChoiceField(
         label=_("Areas"),
         queryset=Area.objects.none(),
@@ -54,7 +54,7 @@ class ReasonForm(forms.Form):
 
 
 class SiteForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=100)
+    name = forms.CharField(label=_("Site name"), max_length=100)
     address = forms.CharField(label=_("Address"), max_length=200, required=False)
     opens_at = forms.TimeField(label=_("Opens at"), required=False, widget=_TIME)
     closes_at = forms.TimeField(label=_("Closes at"), required=False, widget=_TIME)

@@ -6,7 +6,9 @@ a few statements per upload, never one per event (on PostgreSQL each batch trave
 one JSON parameter; see `_insert_statements`):
 
 1. Replays: events whose client id is already stored (as a `Sample`, or as an
-   `UploadEvent`) answer their stored result and write nothing (one query).
+   `UploadEvent`) write nothing (one query). They answer their stored result only to
+   the user and device that stored them; anyone else gets a neutral refusal
+   (`client_id_taken`) that tells nothing of the person.
 2. Checks that need no database (shape, barcode, signature of the code, ID number),
    then the rounds and channels the batch names (cached a few seconds per process)
    and its residents (one query).
@@ -52,9 +54,10 @@ from dataclasses import dataclass, field
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils import timezone
 
-from fangkong.core import idnumbers, pii
+from fangkong.core import clock, idnumbers, pii
 from fangkong.core.actors import SYSTEM
 from fangkong.core.idnumbers import IdNumberError
+from fangkong.core.text import mask_name
 from fangkong.people.models import Resident, id_hash
 
 from .models import (
@@ -141,10 +144,33 @@ class _Work:
     unknown: tuple | None = None  # (id_type, cipher, hash, masked) of an unknown person
     flags: int = 0
     sample_id: int | None = None
+    time_ok: bool = False  # `ev.at` passed the window and is a UTC instant now
 
     @property
     def key(self) -> tuple:
         return (self.ev.at, self.ev.client_id)
+
+
+def _check_time(w: _Work, now: dt.datetime, limits: clock.Window) -> None:
+    """The event's claimed time, inside the window around `now` (the receive time), as
+    UTC; a time ahead of the receive time by more than the skew allowance is flagged."""
+    ev = w.ev
+    if ev.at is None:
+        return
+    try:
+        ev.at = clock.client_time(
+            ev.at,
+            received=now,
+            label=(f"事件{ev.client_id}", f"event {ev.client_id}"),
+            field="at",
+            field_zh="时间",
+            limits=limits,
+        )
+    except clock.ClientTimeError as exc:
+        raise Refused("bad_time", exc.zh, exc.en) from None
+    w.time_ok = True
+    if clock.ahead(ev.at, now, limits):
+        w.flags |= SampleFlag.CLOCK_SKEW
 
 
 def _clean_event(ev: Event) -> None:
@@ -173,8 +199,6 @@ def _clean_event(ev: Event) -> None:
             f"混采人数应在1到{MAX_POOL}之间",
             f"pool size must be between 1 and {MAX_POOL}",
         )
-    if timezone.is_naive(ev.at):
-        ev.at = timezone.make_aware(ev.at)
 
 
 def _read_person(w: _Work) -> None:
@@ -536,6 +560,7 @@ def ingest(
     events: list[Event],
     home_area: str = "",
     timeouts: tuple[int, int] | None = None,
+    device_time: dt.datetime | None = None,
 ) -> list[Result]:
     """Store one upload; one result per event, in order. Call inside a transaction.
 
@@ -543,8 +568,14 @@ def ingest(
     transaction, set in the same round trip as the first query, with sequential scans
     off: every statement here is an index probe, and a plan made while a round's tables
     were still empty (a fresh round on a fresh database) would otherwise scan them whole
-    for every upload for as long as the connection keeps it (docs/benchmarks.md)."""
+    for every upload for as long as the connection keeps it (docs/benchmarks.md).
+
+    `device_time`: the device's clock when it sent the upload; further than the skew
+    allowance from the receive time, every sample of the upload is flagged `clock_skew`.
+    Each event's own time must lie in the window around the receive time (core.clock)."""
     now = timezone.now()
+    limits = clock.window()
+    device_skewed = clock.skewed(device_time, now, limits)
     device_id = (device_id or "")[:64]
     results: dict[str, Result] = {}
     order = [ev.client_id for ev in events]
@@ -561,7 +592,8 @@ def ingest(
                 [f"{timeouts[0]}ms", f"{timeouts[1]}ms"],
             )
         )
-    results.update(_stored_results(ids, before))
+    owner = (getattr(actor, "pk", None), device_id)
+    results.update(_stored_results(ids, before, owner=owner))
     seen = set(results)
     works: list[_Work] = []
     for ev in events:
@@ -572,7 +604,10 @@ def ingest(
 
     # 2. Checks: the event alone, then what it names.
     for w in works:
+        if device_skewed:
+            w.flags |= SampleFlag.CLOCK_SKEW
         try:
+            _check_time(w, now, limits)
             _clean_event(w.ev)
             if w.ev.type == "sample":
                 _read_person(w)
@@ -615,7 +650,7 @@ def ingest(
                 w.flags |= SampleFlag.REPEAT_IN_ROUND
     raced = _samples_insert(samples, tubes, actor, device_id, now)
     if raced:  # stored meanwhile by a concurrent copy of this upload: answer as a replay
-        results.update(_stored_results([w.ev.client_id for w in raced]))
+        results.update(_stored_results([w.ev.client_id for w in raced], owner=owner))
         samples = [w for w in samples if w.sample_id is not None]
         people = _people(samples)
 
@@ -648,7 +683,7 @@ def ingest(
                 w.ev.client_id, EventStatus.REJECTED, [], r.code, r.en, r.zh
             )
         elif w.ev.type == "sample":
-            person = {"name": w.name, "id_masked": w.id_masked}
+            person = {"name": mask_name(w.name), "id_masked": w.id_masked}
             results[w.ev.client_id] = Result(
                 w.ev.client_id, EventStatus.ACCEPTED, flag_slugs(w.flags), resident=person
             )
@@ -657,9 +692,18 @@ def ingest(
     return [results[cid] for cid in order]
 
 
-def _stored_results(client_ids: list[str], before=()) -> dict[str, Result]:
+TAKEN = (
+    "client_id_taken",
+    "该记录编号已被其他设备使用，请在设备上重新扫描",
+    "this client id was already used by another device; scan again on this device",
+)
+
+
+def _stored_results(client_ids: list[str], before=(), *, owner: tuple) -> dict[str, Result]:
     """Stored answers for client ids: accepted samples, then kept events (one query,
-    sent with the statements `before` it)."""
+    sent with the statements `before` it). `owner` is (user id, device id) of the
+    upload: a stored answer goes back only to the user and device that stored it, so a
+    guessed or copied client id tells nobody else a name."""
     if not client_ids:
         _run(list(before))
         return {}
@@ -667,20 +711,22 @@ def _stored_results(client_ids: list[str], before=()) -> dict[str, Result]:
     in_events, p2 = _any("e.client_id", client_ids)
     sql = (
         f"SELECT 's', s.client_id, 'accepted', s.flags, '', '', '', r.name, r.id_masked, "
-        f"s.id_masked FROM {Sample._meta.db_table} s LEFT JOIN {Resident._meta.db_table} r "
-        f"ON r.id = s.resident_id WHERE {in_samples} "
+        f"s.id_masked, s.sampler_id, s.device_id FROM {Sample._meta.db_table} s "
+        f"LEFT JOIN {Resident._meta.db_table} r ON r.id = s.resident_id WHERE {in_samples} "
         f"UNION ALL SELECT 'e', e.client_id, e.status, 0, e.code, e.message, e.message_zh, "
-        f"NULL, NULL, '' FROM {UploadEvent._meta.db_table} e WHERE {in_events}"
+        f"NULL, NULL, '', e.user_id, e.device_id FROM {UploadEvent._meta.db_table} e "
+        f"WHERE {in_events}"
     )
     out: dict[str, Result] = {}
     rows = _run([*before, (sql, [*p1, *p2])])
-    for kind, cid, status, flags, code, message, message_zh, name, masked, own in sorted(
-        rows, reverse=True
-    ):
+    for row in sorted(rows, key=lambda r: r[:2], reverse=True):
+        kind, cid, status, flags, code, message, message_zh, name, masked, own = row[:10]
         if cid in out:  # a sample's id reused for an event by a faulty device: the sample wins
             continue
-        if kind == "s":
-            person = {"name": name or "", "id_masked": masked or own}
+        if tuple(row[10:]) != owner:
+            out[cid] = Result(cid, EventStatus.REJECTED, [], *TAKEN)
+        elif kind == "s":
+            person = {"name": mask_name(name or ""), "id_masked": masked or own}
             out[cid] = Result(cid, status, flag_slugs(flags), resident=person)
         else:
             out[cid] = Result(cid, status, [], code, message, message_zh)
@@ -1107,7 +1153,7 @@ def _events_store(works: list[_Work], refs: _Refs, actor, device_id: str, now) -
                 (ev.tube or "")[:40],
                 device_id,
                 getattr(actor, "pk", None),
-                _dt(ev.at) if isinstance(ev.at, dt.datetime) else None,
+                _dt(ev.at) if w.time_ok else None,  # never a time outside the window
                 _dt(now),
                 EventStatus.REJECTED if refused else EventStatus.ACCEPTED,
                 refused.code if refused else "",

@@ -344,6 +344,9 @@ class SampleFlag(enum.IntFlag):
     OUTSIDE_ROUND = 2
     OVER_POOL = 4
     UNKNOWN_PERSON = 8
+    # The device's clock is off the server's by more than FANGKONG_CLIENT_CLOCK_SKEW_S:
+    # its time of the swab is kept as claimed, but not to be trusted to the minute.
+    CLOCK_SKEW = 16
 
     @property
     def slug(self) -> str:
@@ -355,6 +358,7 @@ SAMPLE_FLAG_LABELS = {
     SampleFlag.OUTSIDE_ROUND: _("Lives outside the round's areas"),
     SampleFlag.OVER_POOL: _("More people than the pool size"),
     SampleFlag.UNKNOWN_PERSON: _("ID number matches no resident"),
+    SampleFlag.CLOCK_SKEW: _("The device's clock was off"),
 }
 
 
@@ -607,6 +611,8 @@ class TaskKind(models.TextChoices):
     BEDRIDDEN = "bedridden", _("Bedridden")
     ISOLATED = "isolated", _("Isolated at home")
     SEALED_HOUSEHOLD = "sealed", _("Household in a sealed building")
+    # A positive pool's member resampled alone at home: not an isolation (labs' recalls).
+    RESAMPLE = "resample", _("Single-tube resample (recall)")
 
 
 class TaskStatus(models.TextChoices):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django.db.models import Exists, F, OuterRef, Sum, Value
 from django.db.models.functions import Greatest, Substr
 
-from fangkong.areas.models import CODE_LENGTH, Area, Grid, Level, ZoneDesignation
+from fangkong.areas.models import CODE_LENGTH, Area, Grid, Household, Level, ZoneDesignation
 from fangkong.areas.selectors import zones_in_force
 from fangkong.core.scoping import minimal_prefixes
 from fangkong.people.models import Resident
@@ -197,7 +197,7 @@ def unsampled_residents(rnd: TestingRound, building: Area):
         .filter(~Exists(sampled), ~Exists(exempt))
         .select_related("household")
         .only(*UNSAMPLED_FIELDS)
-        .order_by("household__unit", "household__room", "id")
+        .order_by(*Household.address_order("household__"), "id")
     )
 
 
@@ -220,7 +220,7 @@ def exempt_residents(rnd: TestingRound, building: Area):
         Exemption.objects.current()
         .filter(round=rnd, area_code=building.code)
         .select_related("resident__household", "granted_by")
-        .order_by("resident__household__unit", "resident__household__room")
+        .order_by(*Household.address_order("resident__household__"))
     )
 
 
@@ -230,8 +230,8 @@ def home_tasks(rnd: TestingRound, user, *, area: str = "", status: str = ""):
         tasks = tasks.within(area)
     if status:
         tasks = tasks.filter(status=status)
-    return tasks.select_related("household", "resident", "team", "tube").order_by(
-        "area_code", "household__unit", "household__room", "id"
+    return tasks.select_related("household__building__parent", "resident", "team", "tube").order_by(
+        "area_code", *Household.address_order("household__"), "id"
     )
 
 

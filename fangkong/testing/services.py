@@ -347,7 +347,9 @@ def channel_set_status(*, actor, channel: Channel, status: str) -> Channel:
 # Uploads ---------------------------------------------------------------------------
 
 
-def samples_upload(*, actor, device_id: str, events: list[ingest.Event]) -> list[ingest.Result]:
+def samples_upload(
+    *, actor, device_id: str, events: list[ingest.Event], device_time: dt.datetime | None = None
+) -> list[ingest.Result]:
     """Store an upload from a sampling device; one result per event (see ingest.py).
 
     Not audited row by row: every stored sample names its device and sampler, and every
@@ -369,6 +371,7 @@ def samples_upload(*, actor, device_id: str, events: list[ingest.Event]) -> list
                 device_id=device_id,
                 events=events,
                 timeouts=(conf.statement_ms, conf.lock_ms),
+                device_time=device_time,
             )
     except OperationalError as exc:  # timeouts, deadlocks, a lost connection
         raise Busy("服务器繁忙，请稍后重试", "the server is busy; retry later") from exc
@@ -561,10 +564,11 @@ def home_tasks_generate(*, actor, round: TestingRound, area: Area | None = None)
 def home_task_create(
     *, actor, round: TestingRound, resident: Resident, kind: str = TaskKind.ISOLATED, note: str = ""
 ) -> HomeSamplingTask:
-    """A door-to-door task for one person (isolated at home, or bedridden)."""
+    """A door-to-door task for one person (isolated at home, bedridden, or a recall's
+    single-tube resample)."""
     _require(can_plan_home_sampling(actor))
     _require_area(actor, resident.area_code)
-    if kind not in (TaskKind.ISOLATED, TaskKind.BEDRIDDEN):
+    if kind not in (TaskKind.ISOLATED, TaskKind.BEDRIDDEN, TaskKind.RESAMPLE):
         raise DomainError("任务类型无效", "unknown task kind", field="kind")
     if not round.is_active:
         raise DomainError("该轮次已结束", "this round is closed")
@@ -580,7 +584,7 @@ def home_task_create(
             "household_id": resident.household_id,
             "area_code": resident.area_code,
             "note": (note or "").strip(),
-            "created_by": actor,
+            "created_by": user_of(actor),
         },
     )
     if made:

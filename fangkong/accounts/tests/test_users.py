@@ -33,17 +33,25 @@ def test_grid_keepers_hold_their_buildings(tree):
 
 
 def test_create_user_command(tree, capsys):
-    call_command("create_user", "li", role="community", area=[tree.community_a.code], password="x")
+    call_command(
+        "create_user",
+        "li",
+        role="community",
+        area=[tree.community_a.code],
+        password="Dongfeng-2022",
+    )
     user = User.objects.get(username="li")
     assert user.role == "community" and user.scope_prefixes() == [tree.community_a.code]
     assert AuditEvent.objects.filter(event="user.create", target_id=str(user.pk)).exists()
     with pytest.raises(CommandError, match="unknown area"):
-        call_command("create_user", "wang", role="community", area=["999999"], password="x")
+        call_command(
+            "create_user", "wang", role="community", area=["999999"], password="Dongfeng-2022"
+        )
 
 
 def test_cli_accepts_hyphenated_command_names(tree, capsys, monkeypatch):
     # A command run from argv closes every connection when done; on PostgreSQL that
     # would be this test's own, still inside its transaction.
     monkeypatch.setattr(connections, "close_all", lambda: None)
-    main(["fangkong", "create-user", "zhao", "--role", "grid", "--password", "x"])
+    main(["fangkong", "create-user", "zhao", "--role", "grid", "--password", "Lingling-2022"])
     assert User.objects.filter(username="zhao", role="grid").exists()

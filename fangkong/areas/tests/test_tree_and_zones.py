@@ -164,3 +164,17 @@ def test_only_the_command_centre_declares_zones_on_pages(client_for, worker_a, c
     response = client_for(command_user).post(url, {"kind": "sealed", "reason": "病例"})
     assert response.status_code == 302
     assert selectors.zone_in_force(tree.compound_a).reason == "病例"
+
+
+def test_rooms_sort_as_numbers_and_addresses_name_the_compound(tree):
+    from fangkong.areas.models import Household
+    from fangkong.areas.selectors import building_households
+
+    for room in ("1002", "102", "99", "A3"):
+        Household.objects.create(building=tree.building_a2, unit="1", room=room)
+    rooms = [h.room for h in building_households(tree.building_a2) if h.unit == "1"]
+    assert rooms.index("99") < rooms.index("102") < rooms.index("1002")
+    household = Household.objects.select_related("building__parent").get(
+        building=tree.building_a2, room="102"
+    )
+    assert str(household).startswith(tree.compound_a.name + tree.building_a2.name)

@@ -69,3 +69,10 @@ def test_no_two_schemas_share_a_name(schema):
             places.setdefault(cls.__name__, set()).add(f"{cls.__module__}.{cls.__qualname__}")
     shared = {name: sorted(where) for name, where in places.items() if len(where) > 1}
     assert not shared, f"rename one of each: {shared}"
+
+
+def test_the_api_docs_page_loads_nothing_from_the_internet(client, worker_a):
+    client.force_login(worker_a)
+    page = client.get("/api/v1/docs").content.decode()
+    assert "swagger-ui-bundle.js" in page and "/static/ninja/" in page
+    assert "cdn" not in page.lower() and "https://" not in page

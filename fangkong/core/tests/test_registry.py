@@ -66,7 +66,9 @@ def test_each_role_lands_on_the_home_its_apps_declare(tree, client, role, home):
 
 def test_the_menu_shows_only_what_the_role_may_open(tree, client):
     client.force_login(make_user("s", "sampler", tree.community_a))
-    nav = [url for _label, url in client.get(reverse("testing:sampler")).context["nav"]]
+    nav = client.get(reverse("testing:sampler")).context["nav"]
+    assert [url for _label, url, current in nav if current] == [reverse("testing:sampler")]
+    nav = [url for _label, url, _current in nav]
     assert reverse("testing:sampler") in nav
     assert reverse("core:audit") not in nav and reverse("labs:upload") not in nav
 
@@ -80,3 +82,10 @@ def test_docs_permissions_md_is_the_current_table():
 
     written = (Path(settings.PROJECT_DIR) / "docs" / "permissions.md").read_text(encoding="utf-8")
     assert written == markdown_table(), "run: fangkong permissions --markdown > docs/permissions.md"
+
+
+def test_one_menu_entry_is_current_even_when_two_share_a_start(tree, client, command_user):
+    client.force_login(command_user)
+    nav = client.get(reverse("testing:sampler")).context["nav"]
+    assert [url for _label, url, current in nav if current] == [reverse("testing:sampler")]
+    assert reverse("testing:rounds") in [url for _label, url, _current in nav]

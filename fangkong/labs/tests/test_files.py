@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
+from fangkong.core.spreadsheets import SpreadsheetError
 from fangkong.labs.files import (
     FileError,
     ResultRow,
@@ -87,9 +88,10 @@ def test_xlsx_files_are_read_with_real_datetimes():
     assert timezone.localtime(row.tested_at).hour == 9
 
 
-def test_a_broken_xlsx_is_a_file_error():
-    with pytest.raises(FileError):
+def test_a_broken_xlsx_is_refused_by_the_shared_reader():
+    with pytest.raises(SpreadsheetError) as exc:
         list(read_table(b"PK\x03\x04 not really", "r.xlsx"))
+    assert "cannot read this Excel file" in exc.value.en and "无法读取" in exc.value.zh
 
 
 CELLS = st.sampled_from(

@@ -49,6 +49,10 @@ def test_arranging_at_home_makes_door_to_door_tasks(client_for, worker_a, recall
     assert response.status_code == 302
     tasks = HomeSamplingTask.objects.filter(resident__in=recalled[0])
     assert tasks.count() == 3 and {t.status for t in tasks} == {TaskStatus.OPEN}
+    # A resample is not an isolation: the task and its audit say what it is.
+    assert {t.kind for t in tasks} == {"resample"}
+    created = AuditEvent.objects.filter(event="testing.home_task_create")
+    assert {e.detail["kind"] for e in created} == {"resample"}
     assert set(Recall.objects.filter(pk__in=ids).values_list("via", flat=True)) == {"home"}
     assert Recall.objects.filter(pk__in=ids, home_task__isnull=False).count() == 3
     assert AuditEvent.objects.filter(event="labs.recall_arrange").exists()

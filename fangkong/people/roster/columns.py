@@ -75,15 +75,18 @@ _SYNONYMS = {
 
 # Names of the tags, as a cell of a tag column or the header of a yes/no column says them.
 _TAG_WORDS = {
-    Tag.LIVING_ALONE: "独居 独居老人 livingalone",
-    Tag.DISABLED: "残疾 残疾人 残障 disabled",
-    Tag.BEDRIDDEN: "卧床 长期卧床 失能 bedridden",
-    Tag.REGULAR_TREATMENT: "透析/定期治疗 透析 定期治疗 血透 regulartreatment dialysis",
-    Tag.PREGNANT: "孕妇 孕产妇 pregnant",
-    Tag.INFANT: "婴幼儿 婴儿 infant",
-    Tag.NO_SMARTPHONE: "无智能手机 nosmartphone",
-    Tag.FOREIGN: "外籍 外籍人员 外国人 foreign",
-    Tag.STRANDED_STUDENT: "滞留学生 strandedstudent",
+    Tag.LIVING_ALONE: "独居 独居老人 孤寡老人 孤老 独居人员 livingalone",
+    Tag.DISABLED: "残疾 残疾人 残障 残疾人员 持证残疾人 肢体残疾 视力残疾 听力残疾 disabled",
+    Tag.BEDRIDDEN: "卧床 长期卧床 失能 失能老人 半失能 瘫痪 卧床老人 bedridden",
+    Tag.REGULAR_TREATMENT: (
+        "透析/定期治疗 透析 定期治疗 血透 血液透析 腹透 腹膜透析 透析患者 化疗 放疗 "
+        "regulartreatment dialysis"
+    ),
+    Tag.PREGNANT: "孕妇 孕产妇 孕期 怀孕 pregnant",
+    Tag.INFANT: "婴幼儿 婴儿 新生儿 infant",
+    Tag.NO_SMARTPHONE: "无智能手机 无手机 老年机 无智能机 nosmartphone",
+    Tag.FOREIGN: "外籍 外籍人员 外国人 外籍人士 境外人员 foreign",
+    Tag.STRANDED_STUDENT: "滞留学生 滞留大学生 strandedstudent",
 }
 # The name the export writes for each tag (and the first one the import accepts).
 TAG_NAMES = {tag: words.split()[0] for tag, words in _TAG_WORDS.items()}

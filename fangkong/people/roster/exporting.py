@@ -13,6 +13,7 @@ from django.utils import timezone
 from fangkong.areas.models import Area, Level, ancestor_codes
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import PermissionDenied
+from fangkong.core.guards import required_reason
 from fangkong.people.permissions import can_export_roster, can_reveal_pii
 
 from ..models import Resident, Sex
@@ -65,17 +66,19 @@ def _tags(bits: int) -> str:
 
 
 @transaction.atomic
-def roster_export(*, actor, area: Area, out: BinaryIO, full: bool = False) -> int:
+def roster_export(*, actor, area: Area, out: BinaryIO, full: bool = False, reason: str = "") -> int:
     """Write the residents under `area` that `actor` may see to `out`; how many. Audited.
 
-    Masked numbers unless `full` (for a role that may reveal them). `actor` None is the
-    system (the CLI), which sees everything.
+    Masked numbers unless `full` (for a role that may reveal them, and with a `reason`
+    on record: DomainError on `reason` without one). `actor` None is an operator at the
+    command line, who sees everything but gives a reason for a full export too.
     """
     _check_may_export(actor, area, full)
+    reason = required_reason(reason) if full else (reason or "").strip()
     residents = Resident.objects.all() if actor is None else Resident.objects.for_user(actor)
     residents = (
         residents.within(area)
-        .select_related("household__building")
+        .select_related("household__building__parent")
         .order_by("area_code", "household__unit", "household__room", "id")
     )
     compounds = _compound_names(area)
@@ -112,6 +115,7 @@ def roster_export(*, actor, area: Area, out: BinaryIO, full: bool = False) -> in
         event="roster.export",
         target=area,
         area_code=area.code,
+        reason=reason,
         detail={"rows": n, "full": full},
     )
     return n

@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from fangkong.areas.models import Area, Household, Level
 from fangkong.areas.services import building_get_or_create
-from fangkong.core import pii
+from fangkong.core import pii, spreadsheets
 from fangkong.core.actors import user_of
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import DomainError, PermissionDenied
@@ -40,6 +40,7 @@ from ..models import (
     ImportRejection,
     ImportStatus,
     ImportUpload,
+    ImportWarning,
     Resident,
     Tag,
     id_hash,
@@ -47,8 +48,7 @@ from ..models import (
 from ..services import COMPARED, Outcome, building_stats_refresh, resident_apply
 from . import columns
 from .columns import Col
-from .parsing import Header, Rejection, Roster, RosterRow, open_roster
-from .reading import RosterFileError
+from .parsing import Header, Rejection, Roster, RosterFileError, RosterRow, open_roster
 
 logger = logging.getLogger(__name__)
 
@@ -152,12 +152,22 @@ def _job_create(
 def roster_import_submit(*, actor, area: Area, file_name: str, data: bytes) -> ImportJob:
     """An upload from the page: checked now; run now if small, else by the worker.
 
-    Raises DomainError (RosterFileError for a file that is not a usable roster) before
-    anything is stored.
+    The request never parses a file that could cost much: it runs the reader's cheap
+    checks (size, type, the zip's directory: a zip bomb is refused here), and only a file
+    small when unpacked (FANGKONG_SHEET_INLINE_BYTES) and of at most
+    ROSTER_INLINE_MAX_ROWS rows is read now, its header checked before anything is
+    stored. A bigger one is stored and read by the worker, within the reader's limits;
+    a file it refuses fails the job with the reason.
+
+    Raises DomainError (SpreadsheetError or RosterFileError for a file that cannot be a
+    roster) before anything is stored.
     """
     _check_may_import(actor, area)
-    size = _inspect(io.BytesIO(data), area)
-    inline = size is not None and size <= settings.ROSTER_INLINE_MAX_ROWS
+    found = spreadsheets.inspect(io.BytesIO(data))
+    size, limit = found.rows, settings.ROSTER_INLINE_MAX_ROWS
+    if found.small and (size is None or size <= limit):
+        size = _inspect(io.BytesIO(data), area)  # bounded: a small file, read with limits
+    inline = found.small and size is not None and size <= limit
     with transaction.atomic():
         job = _job_create(
             actor=actor,
@@ -342,6 +352,7 @@ class _Chunk:
     touched: set[str]
     rejections: list[Rejection]
     last_row: int
+    warnings: list = dataclasses.field(default_factory=list)
 
 
 class _Importer:
@@ -379,6 +390,7 @@ class _Importer:
                     _commit_without_waiting()
                     done = self._apply(chunk)
                     self._reject(done.rejections)
+                    self._warn(done.warnings)
                     totals = self.counts + done.counts
                     ImportJob.objects.filter(pk=self.job.pk).update(
                         processed_rows=done.last_row, **_count_fields(totals)
@@ -462,12 +474,13 @@ class _Importer:
             household = households[(building.pk, row.unit, row.room)]
             resident = known.get(key)
             old_area = resident.area_code if resident else ""
+            done.warnings += row.warnings
             if resident is None:
                 resident = Resident()
                 resident_apply(resident, row.data, household)
                 new.append(resident)
                 outcome = Outcome.CREATED
-            elif self._update(resident, row.data, household, now):
+            elif self._update(resident, row, household, now):
                 changed.append(resident)
                 outcome = Outcome.UPDATED
             else:
@@ -476,6 +489,7 @@ class _Importer:
                 done.touched |= {household.area_code, old_area} - {""}
             done.counts[str(outcome)] += 1
         done.counts["rejected"] += len(done.rejections)
+        done.counts["warned"] += len(done.warnings)
         _insert_residents(new, now)
         Resident.objects.bulk_update(changed, UPDATE_FIELDS, batch_size=500)
         return done
@@ -488,9 +502,9 @@ class _Importer:
         done.rejections.append(Rejection(row.row, label, *OUTSIDE_JURISDICTION, row.cells))
         return False
 
-    def _update(self, resident: Resident, data, household: Household, now) -> bool:
+    def _update(self, resident: Resident, row: RosterRow, household: Household, now) -> bool:
         """Apply a row to a known resident; whether anything changed (then it is to save)."""
-        data = self._with_absent_kept(resident, data)
+        data = self._with_absent_kept(resident, row)
         if _unchanged(resident, data, household):
             return False
         old_note = resident.note
@@ -500,11 +514,12 @@ class _Importer:
         resident.updated_at = now
         return True
 
-    def _with_absent_kept(self, resident: Resident, data):
-        """A column the file does not have leaves that field of a known resident alone."""
-        header = self.header
+    def _with_absent_kept(self, resident: Resident, row: RosterRow):
+        """A column the file does not have (or a residency the row does not say) leaves
+        that field of a known resident alone."""
+        header, data = self.header, row.data
         kept = {}
-        if not header.has(Col.RESIDENCY):
+        if not row.residency_said:
             kept["residency"] = resident.residency
         if not header.has(Col.LANGUAGE):
             kept["language"] = resident.language
@@ -526,6 +541,22 @@ class _Importer:
                     cells_cipher=pii.encrypt(json.dumps(r.cells, ensure_ascii=False)),
                 )
                 for r in rejections
+            ],
+            batch_size=CHUNK_ROWS,
+        )
+
+    def _warn(self, warnings: list) -> None:
+        ImportWarning.objects.bulk_create(
+            [
+                ImportWarning(
+                    job_id=self.job.pk,
+                    row=w.row,
+                    column=w.column[:200],
+                    value=w.value[:200],
+                    reason_zh=w.zh,
+                    reason_en=w.en,
+                )
+                for w in warnings
             ],
             batch_size=CHUNK_ROWS,
         )
@@ -725,4 +756,4 @@ def _insert_residents(residents: list[Resident], now) -> None:
 
 
 def _count_fields(counts: Counter) -> dict[str, int]:
-    return {k: counts.get(k, 0) for k in ("created", "updated", "unchanged", "rejected")}
+    return {k: counts.get(k, 0) for k in ("created", "updated", "unchanged", "rejected", "warned")}

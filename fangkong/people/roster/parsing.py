@@ -12,24 +12,28 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import BinaryIO
 
 from openpyxl.utils import get_column_letter
 
 from fangkong.core.errors import DomainError
 from fangkong.core.idnumbers import IdType
+from fangkong.core.spreadsheets import Limits, SpreadsheetError, cell_text, open_sheets
+from fangkong.core.spreadsheets import RawRow as Row
 from fangkong.core.text import clean
 
-from ..models import Tag
+from ..models import Residency, Tag
 from ..services import ResidentData, resident_validate
 from . import columns
 from .columns import Col
-from .reading import RosterFileError, Row, open_sheets
 
 SCAN_ROWS = 20  # the header is looked for in this many non-blank rows
 REQUIRED = (Col.NAME, Col.ID_NUMBER, Col.BUILDING, Col.ROOM)
 MAX_BUILDING, MAX_UNIT, MAX_ROOM = 50, 20, 20
+
+
+class RosterFileError(SpreadsheetError):
+    """The file as a whole cannot be read as a roster (as against one bad row)."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,17 @@ class Header:
         return int(sum(set(self.tag_columns.values()), Tag(0)))
 
 
+@dataclass(frozen=True)
+class Warning:
+    """A row kept with a label the import does not know: the label went to the note."""
+
+    row: int
+    column: str
+    value: str
+    zh: str
+    en: str
+
+
 @dataclass
 class RosterRow:
     """A row that passed every check that needs no database."""
@@ -69,6 +84,10 @@ class RosterRow:
     unit: str
     room: str
     raw: list  # the row's cells as read, made text only if the row is rejected later
+    warnings: list[Warning] = field(default_factory=list)
+    # Whether the row says the residency (its column, or a category such as 租户); if
+    # not, a known resident keeps theirs.
+    residency_said: bool = True
 
     @property
     def cells(self) -> list[str]:
@@ -93,9 +112,10 @@ class Roster:
 
 
 @contextlib.contextmanager
-def open_roster(stream: BinaryIO) -> Iterator[Roster]:
-    """The first sheet of the file that has a header, its rows parsed as they stream."""
-    with open_sheets(stream) as sheets:
+def open_roster(stream: BinaryIO, limits: Limits | None = None) -> Iterator[Roster]:
+    """The first sheet of the file that has a header, its rows parsed as they stream
+    (read by core.spreadsheets, within its limits)."""
+    with open_sheets(stream, limits) as sheets:
         first_error = None
         for sheet in sheets:
             try:
@@ -109,27 +129,6 @@ def open_roster(stream: BinaryIO) -> Iterator[Roster]:
 
 
 # Cells ----------------------------------------------------------------------------------
-
-
-def cell_text(value: object) -> str:
-    """A cell as text, as a person reading the sheet would copy it."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float):
-        if not value.is_integer():
-            return repr(value)
-        # As Excel shows it: 15 significant digits, so 431102197503091234 (stored by
-        # Excel as 4.31102197503091E+17) reads 431102197503091000.
-        return format(Decimal(repr(value)).to_integral_value(), "f")
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(" ")
-    if isinstance(value, dt.date | dt.time):
-        return value.isoformat()
-    return str(value)
 
 
 def _is_date(value: object) -> bool:
@@ -261,6 +260,8 @@ class _RowReader:
         self.header = header
         self.cells = cells
         self.problems: list[tuple[str, str, str]] = []  # (column, zh, en)
+        self.unknown: list[tuple[Col, list[str]]] = []  # labels kept as a note
+        self.residency_said = header.has(Col.RESIDENCY)
 
     def raw(self, col: Col) -> object:
         index = self.header.columns.get(col)
@@ -314,30 +315,74 @@ class _RowReader:
             return None
         return text
 
-    def residency(self) -> str:
-        residency = columns.residency_of(self.text(Col.RESIDENCY))
+    def labels(self) -> tuple[str, int]:
+        """Residency and tag bits from the residency and category (tag) columns.
+
+        Every community labels its people its own way, and a label never costs a person
+        their place in the roster: a word meaning residency (租户, 暂住, 流动人口 …) sets
+        it, a known synonym sets its tag, and any other label (党员, 低保户, 返乡人员 …)
+        is kept in the note and reported as a warning. Only a contradiction (户籍 in one
+        column, 租户 in the other) rejects the row. Residency not said by the row is
+        permanent for a new resident and left alone for a known one.
+        """
+        stated = self.text(Col.RESIDENCY)
+        residency = columns.residency_of(stated)
+        bits, unknown = columns.tags_of(stated) if residency is None else (0, [])
         if residency is None:
-            self.fail(
-                Col.RESIDENCY,
-                f"居住类型“{self.text(Col.RESIDENCY)}”无法识别，应为户籍/常住或租户/流动/暂住",
-                f"residency “{self.text(Col.RESIDENCY)}” is unknown; use 户籍/常住 (permanent) "
-                "or 租户/流动/暂住 (tenant)",
+            if unknown:
+                self.unknown.append((Col.RESIDENCY, [stated.strip()]))
+                bits = 0  # "独居 党员" in the residency column: all kept as the note
+            self.residency_said = False
+        elif not columns.key(stated):
+            self.residency_said = False  # blank
+        if self.header.has(Col.TAGS):
+            tag_bits, words = columns.tags_of(self.text(Col.TAGS))
+            bits |= tag_bits
+            strange = []
+            for word in words:
+                meant = columns.RESIDENCY_BY_KEY.get(columns.key(word))
+                if meant is None:
+                    strange.append(word)
+                elif self.residency_said and residency != meant:
+                    self.fail(
+                        Col.TAGS,
+                        f"“{word}”与居住类型“{stated or columns.RESIDENCY_NAMES[residency]}”矛盾",
+                        f"“{word}” contradicts the residency "
+                        f"“{stated or columns.RESIDENCY_NAMES[residency]}”",
+                    )
+                else:
+                    residency, self.residency_said = meant, True
+            if strange:
+                self.unknown.append((Col.TAGS, strange))
+        return residency or Residency.PERMANENT, bits
+
+    def note(self) -> str:
+        """The note column, with the labels the import did not know after it."""
+        parts = [_plain(self.raw(Col.NOTE))]
+        for col, words in self.unknown:
+            label = self.header.labels[self.header.columns[col]] or columns.COL_NAMES[col][0]
+            parts.append(f"{label}：{'、'.join(words)}")
+        return "；".join(p for p in parts if p)
+
+    def warnings(self, number: int) -> list[Warning]:
+        out = []
+        for col, words in self.unknown:
+            value = "、".join(words)
+            out.append(
+                Warning(
+                    number,
+                    self.header.label_of(col),
+                    value,
+                    f"“{value}”不是系统认识的类别，已记入备注，此人照常导入",
+                    f"“{value}” is not a category the import knows: kept in the note; "
+                    "the person is imported",
+                )
             )
-            return ""
-        return residency
+        return out
 
     def tags(self) -> tuple[int, str]:
-        """Tag bits from the tag column and the yes/no columns; a treatment written there."""
+        """Tag bits from the yes/no columns; a treatment written there."""
         bits, treatment = 0, ""
-        if self.header.has(Col.TAGS):
-            bits, unknown = columns.tags_of(self.text(Col.TAGS))
-            if unknown:
-                names = list(columns.TAG_NAMES.values())
-                self.fail(
-                    Col.TAGS,
-                    f"重点人群“{'、'.join(unknown)}”无法识别，可用：{'、'.join(names)}",
-                    f"unknown tag “{', '.join(unknown)}”; the tags are: {', '.join(names)}",
-                )
         for index, tag in self.header.tag_columns.items():
             value = self.cells[index] if index < len(self.cells) else None
             answer = columns.yes_no(value)
@@ -360,8 +405,9 @@ def parse_row(header: Header, number: int, cells: list) -> RosterRow | Rejection
     r = _RowReader(header, cells)
     id_type = r.id_type()
     id_number = r.id_number()
-    residency = r.residency()
-    tags, tag_treatment = r.tags()
+    residency, tags = r.labels()
+    yes_no_tags, tag_treatment = r.tags()
+    tags |= yes_no_tags
     building = r.address_part(Col.BUILDING, columns.building_label, MAX_BUILDING, required=True)
     unit = r.address_part(Col.UNIT, columns.unit_label, MAX_UNIT, required=False)
     room = r.address_part(Col.ROOM, columns.room_label, MAX_ROOM, required=True)
@@ -377,7 +423,7 @@ def parse_row(header: Header, number: int, cells: list) -> RosterRow | Rejection
                 tags=tags,
                 language=_plain(r.raw(Col.LANGUAGE)),
                 treatment=_plain(r.raw(Col.TREATMENT)) or tag_treatment,
-                note=_plain(r.raw(Col.NOTE)),
+                note=r.note(),
             )
         except DomainError as exc:
             col = _FIELD_COLUMN.get(exc.field, Col.NAME)
@@ -396,7 +442,17 @@ def parse_row(header: Header, number: int, cells: list) -> RosterRow | Rejection
             cell_texts(cells),
         )
     compound = clean(r.text(Col.COMPOUND))
-    return RosterRow(number, data, compound, building, unit, room, cells)
+    return RosterRow(
+        number,
+        data,
+        compound,
+        building,
+        unit,
+        room,
+        cells,
+        warnings=r.warnings(number),
+        residency_said=r.residency_said,
+    )
 
 
 def _truncated(digits: str) -> bool:

@@ -17,6 +17,7 @@ from ..models import ImportJob
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 REPORT_HEADER = ["行号 Row", "列 Column", "原因 Reason (zh)", "Reason (en)"]
+WARNING_HEADER = ["行号 Row", "列 Column", "内容 Value", "说明 (zh)", "Note (en)"]
 _SHEET_TITLE_BAD = re.compile(r"[\[\]:*?/\\]")
 
 
@@ -46,7 +47,8 @@ def cells(sheet, values: list) -> list:
 
 
 def roster_report(*, actor, job: ImportJob, out: BinaryIO) -> int:
-    """Write the rejected rows of `job` to `out` as .xlsx; how many.
+    """Write the rejected rows of `job` to `out` as .xlsx, and on a second sheet the rows
+    imported with a warning (a label kept in the note); how many rejected.
 
     The cells are the file's own, ID numbers included, so reading them is audited.
     `actor` None is the system (the CLI).
@@ -61,12 +63,17 @@ def roster_report(*, actor, job: ImportJob, out: BinaryIO) -> int:
         row = [rejection.row, rejection.column, rejection.reason_zh, rejection.reason_en]
         sheet.append(cells(sheet, row + original))
         n += 1
+    warned = workbook.create_sheet("warnings")
+    warned.append(cells(warned, WARNING_HEADER))
+    for w in job.warnings.order_by("row", "id").iterator(chunk_size=2000):
+        warned.append(cells(warned, [w.row, w.column, w.value, w.reason_zh, w.reason_en]))
     workbook.save(out)
     audit_record(
         actor=actor,
         event="roster.report",
         target=job,
         area_code=job.area_code,
-        detail={"rows": n, "file": job.file_name},
+        # The rows are the file's own cells: whole ID and phone numbers, as typed.
+        detail={"rows": n, "file": job.file_name, "full_numbers": True},
     )
     return n

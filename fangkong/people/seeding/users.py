@@ -18,7 +18,7 @@ from pathlib import Path
 from django.contrib.auth.hashers import make_password
 
 from fangkong.accounts.models import User
-from fangkong.accounts.services import user_create
+from fangkong.accounts.services import password_check, user_create
 from fangkong.areas.models import Area, Level
 from fangkong.areas.services import grid_create
 from fangkong.core.actors import SYSTEM
@@ -122,6 +122,9 @@ def demo_users_create(plan: Plan, rng: random.Random) -> list[DemoLogin]:
 def _set_passwords(logins: list[DemoLogin]) -> None:
     """Hash the passwords a thread a core: the hasher takes a good part of a second each
     and lets go of the GIL meanwhile."""
+    users = User.objects.in_bulk([x.username for x in logins], field_name="username")
+    for login in logins:  # random, but held to the same rules as any password
+        password_check(login.password, users[login.username])
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         hashes = list(pool.map(make_password, [x.password for x in logins]))
     for login, hashed in zip(logins, hashes, strict=True):

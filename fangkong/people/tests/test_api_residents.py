@@ -88,14 +88,20 @@ def test_reveal_gives_full_numbers_and_is_audited(api, worker_a, resident_a):
     )
 
 
-def test_reveal_needs_no_body(api, resident_a):
-    assert api.post(f"/residents/{resident_a.pk}/reveal").status_code == 200
+@pytest.mark.parametrize("body", [None, {}, {"reason": ""}, {"reason": "   "}])
+def test_reveal_without_a_reason_is_refused_and_shows_nothing(api, resident_a, body):
+    response = api.post(f"/residents/{resident_a.pk}/reveal", body)
+    assert response.status_code == 400
+    error = error_of(response)
+    assert error["field"] == "reason" and error["message_zh"] == "必须填写理由"
+    assert resident_a.id_number() not in response.content.decode()
+    assert not AuditEvent.objects.filter(event="resident.reveal").exists()
 
 
 @pytest.mark.parametrize("role", ["grid", "building", "sampler", "worker"])
 def test_roles_that_may_not_reveal_get_403_and_nothing_is_audited(tree, resident_a, role):
     user = make_user(f"u_{role}", role, tree.community_a)
-    response = api_as(user).post(f"/residents/{resident_a.pk}/reveal")
+    response = api_as(user).post(f"/residents/{resident_a.pk}/reveal", {"reason": "核对"})
     assert response.status_code == 403
     assert error_of(response)["code"] == "forbidden"
     assert not AuditEvent.objects.filter(event="resident.reveal").exists()

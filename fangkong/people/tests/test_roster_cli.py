@@ -95,11 +95,20 @@ def test_the_system_moves_a_person_registered_elsewhere(tmp_path, tree, resident
 
 def test_export_then_import_changes_nothing(tmp_path, tree, resident_a, resident_b):
     out_file = tmp_path / "export.xlsx"
-    _out, err = run("export_roster", str(out_file), "--area", tree.community_a.code, "--full")
+    _out, err = run(
+        "export_roster",
+        str(out_file),
+        "--area",
+        tree.community_a.code,
+        "--full",
+        "--reason",
+        "迁移",
+    )
     assert "1 residents" in err
     rows = read_xlsx(out_file.read_bytes())
     assert rows[2][6] == resident_a.id_number()
-    assert AuditEvent.objects.get(event="roster.export").detail == {"rows": 1, "full": True}
+    event = AuditEvent.objects.get(event="roster.export")
+    assert event.detail == {"rows": 1, "full": True} and event.reason == "迁移"
     before = Resident.objects.get(pk=resident_a.pk).updated_at
     out, _err = run("import_roster", str(out_file), "--area", tree.community_a.code, "--json")
     assert json.loads(out.splitlines()[-1]) == {
@@ -109,6 +118,14 @@ def test_export_then_import_changes_nothing(tmp_path, tree, resident_a, resident
         "rejected": 0,
     }
     assert Resident.objects.get(pk=resident_a.pk).updated_at == before
+
+
+def test_a_full_export_without_a_reason_writes_nothing(tmp_path, tree, resident_a):
+    out_file = tmp_path / "export.xlsx"
+    with pytest.raises(CommandError, match="--reason"):
+        run("export_roster", str(out_file), "--area", tree.community_a.code, "--full")
+    assert not out_file.exists()
+    assert not AuditEvent.objects.filter(event="roster.export").exists()
 
 
 def test_export_is_masked_unless_full(tmp_path, tree, resident_a):

@@ -13,8 +13,13 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from fangkong.core.idnumbers import make_mainland
 from fangkong.people.models import Residency, Tag
 from fangkong.people.roster.columns import TAG_NAMES
-from fangkong.people.roster.parsing import Rejection, RosterRow, open_roster, parse_rows
-from fangkong.people.roster.reading import RosterFileError
+from fangkong.people.roster.parsing import (
+    Rejection,
+    RosterFileError,
+    RosterRow,
+    open_roster,
+    parse_rows,
+)
 
 from .rosterfiles import csv_bytes, xlsx
 
@@ -47,6 +52,8 @@ RESIDENCY_WORDS = {
     Residency.TENANT: ["租户", "流动", "暂住", "外来"],
 }
 YES, NO = ["是", "Y", "y", "√", "1"], ["否", "N", "", "0"]
+# Categories communities write that the import does not know: each keeps its person.
+LOCAL_LABELS = ["党员", "低保户", "返乡人员", "密接", "退役军人", "候鸟老人", "网格长", "志愿者"]
 
 
 @dataclass
@@ -59,6 +66,8 @@ class Person:
     room: int
     tags: int
     residency: str
+    labels: list[str]  # unknown categories written in the category column
+    residency_in_category: str = ""
 
 
 @st.composite
@@ -80,6 +89,7 @@ def people(draw) -> Person:
         room=draw(st.integers(101, 3299)),
         tags=int(tags),
         residency=draw(st.sampled_from(Residency.values)),
+        labels=draw(st.lists(st.sampled_from(LOCAL_LABELS), unique=True, max_size=3)),
     )
 
 
@@ -151,6 +161,11 @@ def messy_rosters(draw, *, gbk_safe: bool):
     fields = ["compound", "building", "unit", "room", "name", "id", "phone", "residency"]
     fields += ["tags"] if tag_style == "column" else [f"tag:{int(t)}" for t in Tag]
     fields = draw(st.permutations(fields))
+    for p in crowd:
+        if tag_style != "column":
+            p.labels = []  # yes/no columns have nowhere to write them
+        elif p.residency == Residency.TENANT and draw(st.booleans()):
+            p.residency_in_category = draw(st.sampled_from(RESIDENCY_WORDS[Residency.TENANT]))
 
     def header(field: str) -> str:
         if field.startswith("tag:"):
@@ -162,6 +177,8 @@ def messy_rosters(draw, *, gbk_safe: bool):
             return draw(st.sampled_from(YES if p.tags & int(field[4:]) else NO))
         if field == "tags":
             names = [TAG_NAMES[t] for t in Tag if p.tags & t]
+            names += [p.residency_in_category] if p.residency_in_category else []
+            names = draw(st.permutations(names + p.labels))
             return draw(st.sampled_from(["、", ",", "，", "; ", " "])).join(names)
         return {
             "compound": lambda: mess.spaces("幸福小区"),
@@ -209,6 +226,13 @@ def assert_same_people(parsed: list, crowd: list[Person]) -> None:
         )
         assert row.data.tags == p.tags
         assert row.data.residency == p.residency
+        if p.labels:  # kept: in the note (in the order written) and as one warning
+            (warning,) = row.warnings
+            assert sorted(warning.value.split("、")) == sorted(p.labels)
+            assert row.data.note.endswith("：" + warning.value)
+            assert warning.row == row.row and warning.zh and warning.en
+        else:
+            assert not row.warnings and row.data.note == ""
 
 
 @SLOW

@@ -54,7 +54,7 @@ def test_importing_into_another_jurisdiction_is_refused(client_for, worker_a, tr
     [
         (b"", "文件是空的", "the file is empty"),
         (b"\xd0\xcf\x11\xe0" + bytes(600), "旧版Excel", "save it as .xlsx"),
-        (bytes(range(256)) * 8, "无法识别的文件", "not a roster file"),
+        (bytes(range(256)) * 8, "无法识别的文件", "not a spreadsheet"),
         (csv_bytes([["随便", "什么"], ["1", "2"]]), "找不到表头", "no header row"),
     ],
     ids=["empty", "xls", "binary", "no-header"],
@@ -188,11 +188,24 @@ def test_export_is_masked_by_default_and_audited(
 
 
 def test_full_export_needs_the_role_and_is_audited_as_such(client_for, worker_a, tree, resident_a):
-    status, rows = export(client_for(worker_a), area=tree.community_a.code, full="1")
+    client = client_for(worker_a)
+    status, rows = export(client, area=tree.community_a.code, full="1", reason="移交街道")
     assert rows[2][6] == resident_a.id_number() and rows[2][7] == "13800138000"
-    assert AuditEvent.objects.get(event="roster.export").detail["full"] is True
+    event = AuditEvent.objects.get(event="roster.export")
+    assert event.detail["full"] is True and event.reason == "移交街道"
     grid = make_user("grid", "grid", tree.community_a)  # may export, may not reveal
-    assert export(client_for(grid), area=tree.community_a.code, full="1")[0] == 403
+    assert export(client_for(grid), area=tree.community_a.code, full="1", reason="x")[0] == 403
+
+
+def test_a_full_export_without_a_reason_is_refused_with_a_message(client_for, worker_a, tree):
+    client = client_for(worker_a)
+    response = client.get(reverse("people:export"), {"area": tree.community_a.code, "full": "1"})
+    assert response.status_code == 302 and response["Location"] == reverse("people:import")
+    page = client.get(response["Location"]).content.decode()
+    assert "必须填写理由" in page and "a reason is required" in page
+    assert not AuditEvent.objects.filter(event="roster.export").exists()
+    # The form asks for it beside the box that asks for full numbers.
+    assert 'name="reason"' in page
 
 
 def test_export_of_another_jurisdiction_is_not_found(client_for, worker_a, tree, resident_b):
@@ -217,7 +230,9 @@ def test_a_full_export_imported_again_changes_nothing(client_for, worker_a, tree
     make_resident(tree.household_a1, "张三丰", tags=Tag.BEDRIDDEN | Tag.REGULAR_TREATMENT)
     make_resident(tree.household_a2, "John Smith", residency="tenant")
     client = client_for(worker_a)
-    response = client.get(reverse("people:export"), {"area": tree.community_a.code, "full": "1"})
+    response = client.get(
+        reverse("people:export"), {"area": tree.community_a.code, "full": "1", "reason": "核对"}
+    )
     data = b"".join(response.streaming_content)
     before = {r.pk: r.updated_at for r in Resident.objects.all()}
     upload(client, tree.community_a, data, name="export.xlsx")

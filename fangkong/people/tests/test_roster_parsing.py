@@ -8,8 +8,7 @@ import pytest
 from fangkong.core.idnumbers import IdType
 from fangkong.people.models import Residency, Tag
 from fangkong.people.roster import columns
-from fangkong.people.roster.parsing import Rejection, RosterRow, open_roster
-from fangkong.people.roster.reading import RosterFileError
+from fangkong.people.roster.parsing import Rejection, RosterFileError, RosterRow, open_roster
 
 from .rosterfiles import HEADER, csv_bytes, id_number, person, roster, xlsx
 
@@ -276,7 +275,8 @@ def test_tags_from_a_tag_column_and_from_yes_no_columns():
         == Tag.FOREIGN | Tag.STRANDED_STUDENT | Tag.BEDRIDDEN | Tag.REGULAR_TREATMENT | Tag.PREGNANT
     )
     assert second.data.treatment == "血液透析 周二四六"
-    assert isinstance(third, Rejection) and "低保户" in third.en and "独居" in third.en
+    assert isinstance(third, RosterRow) and third.data.tags == 0  # kept: see below
+    assert third.data.note == "重点人群：低保户"
     assert isinstance(fourth, Rejection) and fourth.column == "F 独居" and "yes or no" in fourth.en
 
 
@@ -299,13 +299,54 @@ def test_residency_words(word, residency):
     assert good(parse(csv_bytes(rows))[1])[0].data.residency == residency
 
 
-def test_an_unknown_residency_word_is_rejected():
+def test_an_unknown_residency_word_keeps_the_row_with_the_word_in_the_note():
     rows = [
-        ["姓名", "身份证号", "楼栋", "房号", "居住类型"],
-        ["甲", id_number(), "1", "101", "候鸟"],
+        ["姓名", "身份证号", "楼栋", "房号", "居住类型", "备注"],
+        ["甲", id_number(), "1", "101", "候鸟", "冬天在海南"],
     ]
-    (rejection,) = parse(csv_bytes(rows))[1]
-    assert "候鸟" in rejection.zh and "residency" in rejection.en
+    (row,) = parse(csv_bytes(rows))[1]
+    assert isinstance(row, RosterRow) and not row.residency_said
+    assert row.data.residency == Residency.PERMANENT  # a new person: the default
+    assert row.data.note == "冬天在海南；居住类型：候鸟"
+    (warning,) = row.warnings
+    assert (warning.row, warning.column, warning.value) == (2, "E 居住类型", "候鸟")
+    assert "候鸟" in warning.zh and "kept in the note" in warning.en
+
+
+@pytest.mark.parametrize(
+    ("category", "residency", "tags", "note"),
+    [
+        ("租户", Residency.TENANT, 0, ""),
+        ("流动人口", Residency.TENANT, 0, ""),
+        ("暂住、独居", Residency.TENANT, Tag.LIVING_ALONE, ""),
+        ("党员", Residency.PERMANENT, 0, "人员类别：党员"),
+        ("低保户、孤寡老人", Residency.PERMANENT, Tag.LIVING_ALONE, "人员类别：低保户"),
+        ("返乡人员，密接", Residency.PERMANENT, 0, "人员类别：返乡人员、密接"),
+        ("血液透析 瘫痪", Residency.PERMANENT, Tag.REGULAR_TREATMENT | Tag.BEDRIDDEN, ""),
+    ],
+)
+def test_a_category_label_never_rejects_a_person(category, residency, tags, note):
+    rows = [
+        ["姓名", "身份证号", "楼栋", "房号", "人员类别"],
+        ["甲", id_number(), "1", "101", category],
+    ]
+    (row,) = parse(csv_bytes(rows))[1]
+    assert isinstance(row, RosterRow), row
+    assert (row.data.residency, row.data.tags, row.data.note) == (residency, tags, note)
+    assert [w.value for w in row.warnings] == ([note.split("：")[1]] if note else [])
+    assert row.residency_said == (residency == Residency.TENANT)
+
+
+def test_a_category_contradicting_the_residency_column_rejects_the_row():
+    rows = [
+        ["姓名", "身份证号", "楼栋", "房号", "居住类型", "人员类别"],
+        ["甲", id_number(), "1", "101", "户籍", "租户"],
+        ["乙", id_number(), "1", "102", "租户", "暂住"],
+    ]
+    rejected, agreed = parse(csv_bytes(rows))[1]
+    assert isinstance(rejected, Rejection) and rejected.column == "F 人员类别"
+    assert "矛盾" in rejected.zh and "contradicts the residency" in rejected.en
+    assert isinstance(agreed, RosterRow) and agreed.data.residency == Residency.TENANT
 
 
 def test_document_types_other_than_the_id_card():
@@ -349,17 +390,13 @@ def test_a_roster_on_the_second_sheet_is_found():
 @pytest.mark.parametrize(
     ("data", "en"),
     [
-        (b"", "empty"),
-        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(500), ".xls"),
-        (b"PK\x03\x04 not really a zip", "cannot read this Excel file"),
-        (bytes(range(256)) * 4, "not a roster file"),
         (b"just some text\nwithout a header\n", "no header row"),
         (csv_bytes([["姓名", "身份证号"], ["张三", "1"]]), "楼栋 (building), 房号 (room)"),
-        (b"a,b\n\x80\xff\n", "encoding"),
     ],
-    ids=["empty", "xls", "bad-zip", "binary", "no-header", "missing-columns", "encoding"],
+    ids=["no-header", "missing-columns"],
 )
-def test_a_bad_file_gets_a_bilingual_message(data, en):
+def test_a_file_that_is_no_roster_gets_a_bilingual_message(data, en):
+    """(Files that are no spreadsheet at all: core/tests/test_spreadsheets.py.)"""
     with pytest.raises(RosterFileError) as exc:
         parse(data)
     assert en in exc.value.en
@@ -380,7 +417,7 @@ SHARED_STRINGS_XML = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 def test_the_fast_shared_string_table_reads_what_openpyxl_reads():
     from openpyxl.reader.strings import read_string_table
 
-    from fangkong.people.roster.reading import read_shared_strings
+    from fangkong.core.spreadsheets import read_shared_strings
 
     data = SHARED_STRINGS_XML.encode()
     ours = read_shared_strings(io.BytesIO(data))

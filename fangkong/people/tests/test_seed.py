@@ -20,7 +20,7 @@ from fangkong.core import idnumbers, pii
 from fangkong.core.errors import Conflict
 from fangkong.core.idnumbers import IdType
 from fangkong.core.roles import Role
-from fangkong.people import selectors
+from fangkong.people import services
 from fangkong.people.models import Residency, Resident, Tag, years_ago
 from fangkong.people.pinyin import pinyin_keys
 from fangkong.people.seeding import seed_district
@@ -179,13 +179,13 @@ def test_seeded_people_are_found_by_name_pinyin_initials_and_digits(seeded):
     someone = Resident.objects.filter(id_type=IdType.MAINLAND).order_by("id")[5]
     assert (someone.name_pinyin, someone.name_initials) == pinyin_keys(someone.name)
     for q in (someone.name, someone.name_initials, someone.name_pinyin, someone.id_tail):
-        page = selectors.resident_search_page(command, q)
+        page = services.resident_search(actor=command, q=q)
         found = list(page.items)
         while someone not in found and page.has_next:
-            page = selectors.resident_search_page(command, q, page=page.number + 1)
+            page = services.resident_search(actor=command, q=q, page=page.number + 1)
             found += page.items
         assert someone in found, q
-    assert selectors.resident_search_page(command, someone.id_number()).items == [someone]
+    assert services.resident_search(actor=command, q=someone.id_number()).items == [someone]
 
 
 def test_pii_columns_are_what_resident_setters_would_store(seeded):

@@ -20,7 +20,7 @@ from fangkong.core.notifications import Recipient, notify
 from fangkong.core.phones import PhoneError, mask_phone, normalize_phone
 from fangkong.core.pii import encrypt
 from fangkong.core.roles import Role
-from fangkong.people.selectors import resident_contact, resident_search
+from fangkong.people.selectors import resident_contact, residents_matching, search_term
 
 from ..models import (
     ACTIVE,
@@ -130,7 +130,9 @@ def _household(actor, household: Household | int | None, resident_id: int | None
         authorize(actor, area=household.area_code)
     if resident_id is not None:
         members = (
-            resident_search(actor, household=household.pk)[0] if not is_system(actor) else None
+            residents_matching(actor, search_term(""), household=household.pk)
+            if not is_system(actor)
+            else None
         )
         if members is not None and not members.filter(pk=resident_id).exists():
             raise DomainError(
@@ -142,7 +144,7 @@ def _household(actor, household: Household | int | None, resident_id: int | None
 
 
 def _resident_for(actor, resident_id: int):
-    visible = resident_search(actor)[0] if not is_system(actor) else None
+    visible = residents_matching(actor, search_term("")) if not is_system(actor) else None
     if visible is not None and not visible.filter(pk=resident_id).exists():
         raise NotFound("没有这位居民或不在您的辖区内", "no such resident here", field="resident")
     contact = resident_contact(resident_id)

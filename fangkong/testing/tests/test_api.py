@@ -56,7 +56,7 @@ def test_a_sampler_uploads_with_a_token_and_a_replay_answers_the_same(
     assert first.status_code == 200
     results = first.json()["results"]
     assert [r["status"] for r in results] == ["accepted"] * 4
-    assert results[1]["resident"] == {"name": people_a[0].name, "id_masked": people_a[0].id_masked}
+    assert results[1]["resident"] == {"name": "张*丰", "id_masked": people_a[0].id_masked}
     assert "server_time" in first.json()
     again = _post(client, headers, body)
     assert again.json()["results"] == results

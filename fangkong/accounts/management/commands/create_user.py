@@ -3,11 +3,15 @@ from django.core.management.base import BaseCommand, CommandError
 from fangkong.accounts.models import User
 from fangkong.accounts.services import user_create
 from fangkong.core.actors import command_line
+from fangkong.core.errors import DomainError
 from fangkong.core.roles import Role
 
 
 class Command(BaseCommand):
-    help = "Create a user with a role and the area subtrees they hold."
+    help = (
+        "Create a user with a role and the area subtrees they hold. The password must pass "
+        "the password validators (length, common, numeric, similarity to the name)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("username")
@@ -26,12 +30,15 @@ class Command(BaseCommand):
             import getpass
 
             password = getpass.getpass("Password: ")
-        user = user_create(
-            actor=command_line(),
-            username=username,
-            password=password,
-            role=role,
-            areas=areas,
-            display_name=name,
-        )
+        try:
+            user = user_create(
+                actor=command_line(),
+                username=username,
+                password=password,
+                role=role,
+                areas=areas,
+                display_name=name,
+            )
+        except DomainError as exc:  # a weak password, a name taken: say which, change nothing
+            raise CommandError(str(exc)) from None
         self.stdout.write(f"created {user.username} ({role}) holding {', '.join(area) or '-'}")

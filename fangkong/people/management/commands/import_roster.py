@@ -67,4 +67,5 @@ class Command(BaseCommand):
 
 
 def _counts(job: ImportJob) -> str:
-    return ", ".join(f"{k} {v}" for k, v in job.counts().items())
+    counts = {**job.counts(), **({"warned": job.warned} if job.warned else {})}
+    return ", ".join(f"{k} {v}" for k, v in counts.items())

@@ -42,6 +42,7 @@
     outside_round: ["不在本轮区域", "lives outside this round's areas"],
     over_pool: ["超出混采人数", "more people than the pool size"],
     unknown_person: ["证件号未登记，待核实", "ID number matches no resident; kept for review"],
+    clock_skew: ["手机时间不准，请校准", "this phone's clock is off; set it right"],
   };
   const bi = (zh, en) => ({ zh, en });
 
@@ -560,7 +561,11 @@
         method: "POST",
         credentials: "same-origin",
         headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
-        body: JSON.stringify({ device_id: await deviceId(), events: batch.map((r) => r.event) }),
+        body: JSON.stringify({
+          device_id: await deviceId(),
+          device_time: isoNow(),
+          events: batch.map((r) => r.event),
+        }),
       });
       state.online = true;
       if (resp.ok) {
