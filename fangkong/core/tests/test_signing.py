@@ -79,7 +79,7 @@ def test_a_new_key_signs_from_its_date_and_old_codes_still_verify():
 @given(st.integers(min_value=1, max_value=2**62))
 def test_an_opaque_id_hides_the_id_and_gives_it_back(pk):
     subject = signing.opaque_id("worker", pk)
-    assert str(pk) not in subject
+    assert len(subject) == 22  # one AES block, whatever the id's size
     assert signing.id_of("worker", subject) == pk
     assert signing.opaque_id("worker", pk) == subject
     with pytest.raises(signing.CodeError):
