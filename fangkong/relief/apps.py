@@ -25,3 +25,11 @@ class ReliefConfig(FangkongApp):
         Nav(_("Relief numbers"), "relief:numbers", "relief.read_numbers", order=75),
     )
     demo_steps = (("demo_relief", "--if-empty"),)
+
+    def ready(self) -> None:
+        super().ready()
+        from django.db.models.signals import post_migrate
+
+        from .categories import ensure_builtin
+
+        post_migrate.connect(ensure_builtin, sender=self, dispatch_uid="relief.builtin_categories")

@@ -10,7 +10,7 @@
     var grid = { left: 8, right: 8, top: 36, bottom: 8, containLabel: true };
     var charts = [];
     if (byCategory) {
-      var c = echarts.init(byCategory, null, { renderer: "svg" });
+      var c = echarts.init(byCategory, null, { renderer: "canvas" });
       c.setOption({
         legend: { top: 0 }, grid: grid, tooltip: { trigger: "axis" },
         xAxis: { type: "value", minInterval: 1 },
@@ -23,7 +23,7 @@
       charts.push(c);
     }
     if (byArea) {
-      var a = echarts.init(byArea, null, { renderer: "svg" });
+      var a = echarts.init(byArea, null, { renderer: "canvas" });
       a.setOption({
         legend: { top: 0 }, grid: grid, tooltip: { trigger: "axis" },
         xAxis: { type: "value", minInterval: 1 },
