@@ -7,7 +7,7 @@ RESIDENTS ?= 20000
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: env install demo test e2e lint format serve worker migrate messages clean
+.PHONY: env install demo test test-spark e2e lint format serve worker migrate messages clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
@@ -47,7 +47,13 @@ test: install
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/fangkong makemigrations --check --dry-run -v 0
-	$(BIN)/pytest -q -n 2 -m "not e2e"
+	$(BIN)/pytest -q -n 2 -m "not e2e and not spark"
+
+# Exposure matching on Apache Spark in local mode (slow: a JVM; needs Java 17). Installs the
+# `spark` extra (pyspark, ~450 MB) into the same virtual environment.
+test-spark: install
+	$(BIN)/pip install --quiet -e '.[dev,spark]'
+	$(BIN)/pytest -q -p no:xdist -m spark fangkong
 
 e2e: install
 	$(BIN)/fangkong collectstatic --noinput -v 0

@@ -120,6 +120,7 @@ INSTALLED_APPS = [
     "fangkong.people",
     "fangkong.testing",
     "fangkong.labs",
+    "fangkong.screening",
     "fangkong.relief",
 ]
 

@@ -123,7 +123,7 @@ def user_create(
         user.areas.set(areas)
     audit_record(
         actor=actor,
-        event="user.create",
+        event="accounts.user_create",
         target=user,
         area_code=areas[0].code if len(areas) == 1 else "",
         detail={"role": role, "areas": [a.code for a in areas]},
@@ -143,7 +143,7 @@ def user_set_password(*, actor, user: User, password: str) -> None:
     user.save(update_fields=["password"])
     audit_record(
         actor=actor,
-        event="user.set_password",
+        event="accounts.user_set_password",
         target=user,
         area_code=_area_of(user),
         detail={"by": "self" if not is_system(actor) and actor.pk == user.pk else "admin"},
@@ -173,7 +173,7 @@ def user_update(
     user.save(update_fields=changed)
     audit_record(
         actor=actor,
-        event="user.update",
+        event="accounts.user_update",
         target=user,
         area_code=_area_of(user),
         detail={f: [before[f], getattr(user, f)] for f in changed},
@@ -203,7 +203,7 @@ def user_set_areas(*, actor, user: User, areas) -> bool:
     user._scope_prefixes = None  # recomputed from the new areas
     audit_record(
         actor=actor,
-        event="user.set_areas",
+        event="accounts.user_set_areas",
         target=user,
         area_code=_area_of(user),
         detail={"from": before, "to": after},
@@ -224,7 +224,11 @@ def user_disable(*, actor, user: User, reason: str) -> None:
     user.is_active = False
     user.save(update_fields=["is_active"])
     audit_record(
-        actor=actor, event="user.disable", target=user, area_code=_area_of(user), reason=reason
+        actor=actor,
+        event="accounts.user_disable",
+        target=user,
+        area_code=_area_of(user),
+        reason=reason,
     )
 
 
@@ -238,7 +242,7 @@ def user_enable(*, actor, user: User, reason: str = "") -> None:
     user.save(update_fields=["is_active"])
     audit_record(
         actor=actor,
-        event="user.enable",
+        event="accounts.user_enable",
         target=user,
         area_code=_area_of(user),
         reason=(reason or "").strip(),
@@ -264,7 +268,7 @@ def token_issue(*, actor, user: User, name: str = "") -> str:
     )
     audit_record(
         actor=actor,
-        event="token.issue",
+        event="accounts.token_issue",
         target=token,
         area_code=_area_of(user),
         detail={"user": user.username},
@@ -297,7 +301,7 @@ def token_revoke(*, actor, token: ApiToken) -> None:
     token.save(update_fields=["revoked_at"])
     audit_record(
         actor=actor,
-        event="token.revoke",
+        event="accounts.token_revoke",
         target=token,
         area_code=_area_of(token.user),
         detail={"user": token.user.username},

@@ -48,7 +48,7 @@ def area_create(*, actor, code: str, name: str, level: int, parent: Area | None 
     if Area.objects.filter(code=code).exists():
         raise DomainError(f"区域代码{code}已存在", f"area code {code} exists", field="code")
     area = Area.objects.create(code=code, name=name, level=level, parent=parent)
-    audit_record(actor=actor, event="area.create", target=area, area_code=code)
+    audit_record(actor=actor, event="areas.area_create", target=area, area_code=code)
     return area
 
 
@@ -75,7 +75,7 @@ def building_get_or_create(*, actor, compound: Area, name: str) -> tuple[Area, b
     building = Area.objects.create(
         code=next_child_code(compound), name=name, level=Level.BUILDING, parent=compound
     )
-    audit_record(actor=actor, event="area.create", target=building, area_code=building.code)
+    audit_record(actor=actor, event="areas.area_create", target=building, area_code=building.code)
     return building, True
 
 
@@ -104,7 +104,7 @@ def grid_create(*, actor, community: Area, name: str, keeper=None, buildings=())
         )
     grid = Grid.objects.create(community=community, name=name, keeper=keeper)
     grid.buildings.set(buildings)
-    audit_record(actor=actor, event="grid.create", target=grid, area_code=community.code)
+    audit_record(actor=actor, event="areas.grid_create", target=grid, area_code=community.code)
     return grid
 
 
@@ -138,7 +138,7 @@ def zone_declare(
     )
     audit_record(
         actor=actor,
-        event="zone.declare",
+        event="areas.zone_declare",
         target=area,
         area_code=area.code,
         reason=reason,
@@ -154,7 +154,7 @@ def _lift(actor, zone: ZoneDesignation, reason: str) -> None:
     zone.save(update_fields=["lifted_at", "lifted_by", "lift_reason"])
     audit_record(
         actor=actor,
-        event="zone.lift",
+        event="areas.zone_lift",
         target=zone.area,
         area_code=zone.area_code,
         reason=reason,

@@ -5,11 +5,37 @@ an operator's command, `core.actors.command_line()`; "system" for the applicatio
 work, `core.actors.SYSTEM`).
 """
 
+import re
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 
 from .models import AuditEvent
+
+# Event types: `<app label>.<object>_<verb>` ("areas.zone_declare"), declared with a label
+# by each app in its `events.py`, so the audit page speaks Chinese and a typo fails.
+_NAME = re.compile(r"^[a-z]+\.[a-z]+(_[a-z]+)+$")
+_EVENTS: dict[str, Any] = {}
+
+
+def event_type(code: str, label) -> str:
+    """Declare an audit event type (in an app's events.py); returns its code."""
+    if not _NAME.match(code):
+        raise ImproperlyConfigured(f"audit event {code!r} is not named <app>.<object>_<verb>")
+    if code in _EVENTS:
+        raise ImproperlyConfigured(f"audit event {code} is declared twice")
+    _EVENTS[code] = label
+    return code
+
+
+def event_label(code: str) -> str:
+    """The event's label in the current language; its code if it is not declared."""
+    return str(_EVENTS.get(code, code))
+
+
+def event_types() -> dict[str, Any]:
+    return dict(sorted(_EVENTS.items()))
 
 
 def audit_record(
@@ -24,6 +50,10 @@ def audit_record(
 ) -> AuditEvent:
     if actor is None:
         raise TypeError("audit needs an actor: a user, or fangkong.core.actors.SYSTEM")
+    if event not in _EVENTS:
+        raise ImproperlyConfigured(
+            f"audit event {event} is not declared: add it to its app's events.py"
+        )
     return AuditEvent.objects.create(
         actor=actor if getattr(actor, "pk", None) else None,
         actor_name=actor.username[:150],

@@ -4,8 +4,8 @@ An app subclasses `FangkongApp` and says what it brings: its pages' URL prefix, 
 router's prefix, its menu entries, the context processors of its pages and its demo
 steps. The project's URLs, API, menu, home page and `fangkong demo` are built from these
 declarations, so adding an app touches only the app and one line of INSTALLED_APPS.
-Its permissions live in `<app>/permissions.py` and its policies in `<app>/policies.py`,
-imported when the app is ready.
+Its permissions live in `<app>/permissions.py`, its policies in `<app>/policies.py` and
+its audit event types in `<app>/events.py`, imported when the app is ready.
 """
 
 from collections.abc import Callable, Iterator, Sequence
@@ -65,7 +65,7 @@ class FangkongApp(AppConfig):
 
     def ready(self) -> None:
         # An app's permissions and policies are declared in these modules, if it has them.
-        for module in ("permissions", "policies"):
+        for module in ("permissions", "policies", "events"):
             if find_spec(f"{self.name}.{module}") is not None:
                 import_module(f"{self.name}.{module}")
 

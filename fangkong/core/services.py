@@ -56,7 +56,7 @@ def policy_set(
             )
             audit_record(
                 actor=actor,
-                event="policy.set",
+                event="core.policy_set",
                 target=row,
                 target_label=f"{key} v{row.version}",
                 area_code=area_code,

@@ -5,6 +5,7 @@ from django.db import connection
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
+from .audit import event_types
 from .permissions import can_read_audit
 from .registry import nav_entries
 from .selectors import AUDIT_FILTERS, audit_events
@@ -26,7 +27,9 @@ def audit_log(request):
     filters = {k: request.GET.get(k, "").strip() for k in AUDIT_FILTERS}
     events = audit_events(request.user, filters)
     page = Paginator(events, 50).get_page(request.GET.get("page"))
-    return render(request, "core/audit.html", {"page": page, "filters": filters})
+    types = [(code, str(label)) for code, label in event_types().items()]
+    context = {"page": page, "filters": filters, "event_types": types}
+    return render(request, "core/audit.html", context)
 
 
 def healthz(request):

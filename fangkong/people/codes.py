@@ -209,8 +209,8 @@ def qr_runs(text: str) -> tuple[int, list[tuple[int, int, int]]]:
 #
 # A code carries nothing beyond the name and the masked ID a reader of residents sees
 # anyway, but it is what a sampler scans to record that a person was tested, so a staff
-# member showing someone else's code is written down ("codes.view"), as is every sheet
-# printed ("codes.print"). A resident showing their own household's codes is not.
+# member showing someone else's code is written down ("people.code_view"), as is every sheet
+# printed ("people.codes_print"). A resident showing their own household's codes is not.
 
 
 @transaction.atomic
@@ -218,7 +218,9 @@ def code_show(*, actor, resident) -> str:
     """The code of `resident`, for a staff member who may read them; audited."""
     if not can_read_residents(actor) or not actor.may_see_area(resident.area_code):
         raise PermissionDenied("您不能查看该居民的码", "you may not see this resident's code")
-    audit_record(actor=actor, event="codes.view", target=resident, area_code=resident.area_code)
+    audit_record(
+        actor=actor, event="people.code_view", target=resident, area_code=resident.area_code
+    )
     return code_for(resident)
 
 
@@ -246,7 +248,7 @@ def codes_print(*, actor, building, only_no_smartphone: bool = False) -> bytes:
     pdf = sticker_sheet_pdf(residents, title=title)
     audit_record(
         actor=actor,
-        event="codes.print",
+        event="people.codes_print",
         target=building,
         area_code=building.code,
         detail={"stickers": len(residents), "only_no_smartphone": only_no_smartphone},

@@ -145,7 +145,7 @@ def resident_register(
     resident.save()
     audit_record(
         actor=actor,
-        event=f"resident.{'create' if outcome == Outcome.CREATED else 'update'}",
+        event="people.resident_create" if outcome == Outcome.CREATED else "people.resident_update",
         target=resident,
         area_code=resident.area_code,
         detail={"fields": changed, "from_area": old_area} if old_area else {"fields": changed},
@@ -173,7 +173,7 @@ def resident_update(
     resident.save()
     audit_record(
         actor=actor,
-        event="resident.update",
+        event="people.resident_update",
         target=resident,
         area_code=resident.area_code,
         reason=reason,
@@ -191,7 +191,7 @@ def resident_reveal(*, actor, resident: Resident, reason: str) -> dict[str, str]
     reason = required_reason(reason)
     audit_record(
         actor=actor,
-        event="resident.reveal",
+        event="people.resident_reveal",
         target=resident,
         area_code=resident.area_code,
         reason=reason,
@@ -231,7 +231,7 @@ def resident_search(
     if term.is_whole_number:
         audit_record(
             actor=actor,
-            event="resident.search_number",
+            event="people.resident_search_number",
             target=found.items[0] if len(found.items) == 1 else None,
             target_label=term.masked,
             area_code=found.items[0].area_code if len(found.items) == 1 else "",

@@ -195,7 +195,7 @@ def test_setting_a_password_is_audited_without_it(worker_a, tree, client):
     )
     services.user_set_password(actor=worker_a, user=grid, password=PASSWORD)
     assert logged_in(attempt(client, "grid1", PASSWORD))
-    event = AuditEvent.objects.get(event="user.set_password")
+    event = AuditEvent.objects.get(event="accounts.user_set_password")
     assert event.actor == worker_a and event.target_id == str(grid.pk)
     assert PASSWORD not in str(event.detail) + event.target_label
 

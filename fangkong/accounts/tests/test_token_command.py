@@ -23,7 +23,7 @@ def test_prints_one_working_token_and_audits_it(worker_a):
     assert key.startswith("fk_") and "\n" not in key
     client = ApiClient(headers={"authorization": f"Bearer {key}"})
     assert client.get("/me").json()["username"] == "worker_a"
-    event = AuditEvent.objects.get(event="token.issue")
+    event = AuditEvent.objects.get(event="accounts.token_issue")
     assert event.detail == {"user": "worker_a"}
     assert ApiToken.objects.get().name == "sampling phone 3"
 
@@ -33,7 +33,7 @@ def test_revoke_by_prefix_stops_the_token_and_audits_it(worker_a):
     token("worker_a", "--revoke", key[:10])
     client = ApiClient(headers={"authorization": f"Bearer {key}"})
     assert client.get("/me").status_code == 401
-    assert AuditEvent.objects.filter(event="token.revoke").count() == 1
+    assert AuditEvent.objects.filter(event="accounts.token_revoke").count() == 1
     assert "revoked" in token("worker_a", "--list")
 
 

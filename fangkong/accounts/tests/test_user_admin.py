@@ -41,7 +41,7 @@ def events(name):
 
 def test_an_administrator_creates_roles_below_theirs_inside_their_area(grid, worker_a, tree):
     assert grid.role == "grid" and grid.scope_prefixes() == [tree.building_a1.code]
-    (event,) = events("user.create")
+    (event,) = events("accounts.user_create")
     assert event.actor == worker_a and event.area_code == tree.building_a1.code
     assert event.detail == {"role": "grid", "areas": [tree.building_a1.code]}
 
@@ -65,7 +65,7 @@ def test_creating_outside_ones_rank_or_area_is_refused(worker_a, tree, role, are
             areas=[getattr(tree, area)],
         )
     assert not User.objects.filter(username="x").exists(), why
-    assert not events("user.create")
+    assert not events("accounts.user_create")
 
 
 def test_roles_that_administer_nobody_cannot_create(tree):
@@ -93,10 +93,10 @@ def test_role_and_name_changes_are_audited_with_before_and_after(worker_a, grid)
     assert services.user_update(actor=worker_a, user=grid, role="building", display_name="王楼长")
     grid.refresh_from_db()
     assert (grid.role, grid.display_name) == ("building", "王楼长")
-    (event,) = events("user.update")
+    (event,) = events("accounts.user_update")
     assert event.detail == {"role": ["grid", "building"], "display_name": ["王网格", "王楼长"]}
     assert services.user_update(actor=worker_a, user=grid, display_name="王楼长") == []
-    assert len(events("user.update")) == 1  # nothing changed, nothing recorded
+    assert len(events("accounts.user_update")) == 1  # nothing changed, nothing recorded
 
 
 def test_nobody_raises_a_user_to_their_own_rank_or_changes_one_outside(
@@ -116,7 +116,7 @@ def test_nobody_raises_a_user_to_their_own_rank_or_changes_one_outside(
 def test_areas_move_only_inside_the_actors_jurisdiction(worker_a, street_user, tree, grid):
     assert services.user_set_areas(actor=worker_a, user=grid, areas=[tree.building_a2])
     assert User.objects.get(pk=grid.pk).scope_prefixes() == [tree.building_a2.code]
-    (event,) = events("user.set_areas")
+    (event,) = events("accounts.user_set_areas")
     assert event.detail == {"from": [tree.building_a1.code], "to": [tree.building_a2.code]}
     for areas in ([tree.community_b], [tree.building_a1, tree.building_b1], [tree.street]):
         with pytest.raises(PermissionDenied):
@@ -149,11 +149,11 @@ def test_disabling_needs_a_reason_and_ends_sessions_and_tokens_at_once(client, w
     services.user_disable(actor=worker_a, user=grid, reason="调离本社区")
     assert client.get(reverse("people:search")).status_code == 302  # to the login page
     assert bearer.get("/me").status_code == 401
-    (event,) = events("user.disable")
+    (event,) = events("accounts.user_disable")
     assert event.reason == "调离本社区" and event.actor == worker_a
     services.user_enable(actor=worker_a, user=grid, reason="返岗")
     assert bearer.get("/me").status_code == 200
-    assert events("user.enable")[0].reason == "返岗"
+    assert events("accounts.user_enable")[0].reason == "返岗"
 
 
 def test_nobody_disables_themselves_or_someone_outside(worker_a, worker_b, grid):
@@ -179,8 +179,8 @@ def test_tokens_are_made_and_revoked_by_their_user_or_administrator(worker_a, wo
         services.token_revoke(actor=worker_b, token=token)
     services.token_revoke(actor=worker_a, token=token)
     services.token_revoke(actor=grid, token=token)  # again: nothing more happens
-    assert [e.actor for e in events("token.revoke")] == [worker_a]
-    assert len(events("token.issue")) == 2
+    assert [e.actor for e in events("accounts.token_revoke")] == [worker_a]
+    assert len(events("accounts.token_issue")) == 2
 
 
 def test_a_disabled_user_gets_no_new_token(worker_a, grid):
@@ -198,13 +198,13 @@ def test_command_line_actions_name_the_operating_system_user(tree, monkeypatch):
     main(["fangkong", "token", "zhao", "--name", "tablet"])
     names = {e.event: e.actor_name for e in AuditEvent.objects.all()}
     who = f"cli:{getpass.getuser()}"
-    assert names == {"user.create": who, "token.issue": who}
+    assert names == {"accounts.user_create": who, "accounts.token_issue": who}
     assert AuditEvent.objects.filter(actor__isnull=True).count() == 2
 
 
 def test_the_system_acts_under_its_name_and_never_as_nobody(tree):
     services.user_create(actor=SYSTEM, username="a", password=None, role="grid")
     services.user_create(actor=System("cli:ops"), username="b", password=None, role="grid")
-    assert [e.actor_name for e in events("user.create")] == ["system", "cli:ops"]
+    assert [e.actor_name for e in events("accounts.user_create")] == ["system", "cli:ops"]
     with pytest.raises(TypeError):
         services.user_create(actor=None, username="c", password=None, role="grid")

@@ -42,7 +42,7 @@ def test_create_user_command(tree, capsys):
     )
     user = User.objects.get(username="li")
     assert user.role == "community" and user.scope_prefixes() == [tree.community_a.code]
-    assert AuditEvent.objects.filter(event="user.create", target_id=str(user.pk)).exists()
+    assert AuditEvent.objects.filter(event="accounts.user_create", target_id=str(user.pk)).exists()
     with pytest.raises(CommandError, match="unknown area"):
         call_command(
             "create_user", "wang", role="community", area=["999999"], password="Dongfeng-2022"

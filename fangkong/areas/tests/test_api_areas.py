@@ -89,7 +89,7 @@ def test_command_centre_declares_a_zone_with_a_reason(command_user, tree):
     assert dt.datetime.fromisoformat(zone["ends_at"]) == dt.datetime(
         2098, 12, 31, 16, tzinfo=dt.UTC
     )
-    event = AuditEvent.objects.get(event="zone.declare")
+    event = AuditEvent.objects.get(event="areas.zone_declare")
     assert event.reason == "阳性病例居住楼栋" and event.actor == command_user
     body = api.get(f"/areas/{tree.building_a1.code}").json()
     assert body["zone"]["id"] == zone["id"]

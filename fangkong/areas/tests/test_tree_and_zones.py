@@ -82,8 +82,8 @@ def test_declaring_a_zone_needs_a_reason_and_keeps_history(command_user, tree):
     events = list(
         AuditEvent.objects.filter(area_code=tree.compound_a.code).values_list("event", "reason")
     )
-    assert ("zone.declare", "病例居住地") in events and (
-        "zone.lift",
+    assert ("areas.zone_declare", "病例居住地") in events and (
+        "areas.zone_lift",
         "superseded: 7天无新增",
     ) in events
 

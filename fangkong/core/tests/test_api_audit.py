@@ -12,9 +12,11 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def events(worker_a, worker_b, tree):
-    audit_record(actor=worker_a, event="resident.reveal", area_code=tree.building_a1.code)
-    audit_record(actor=worker_b, event="resident.reveal", area_code=tree.building_b1.code)
-    audit_record(actor=worker_a, event="zone.declare", area_code=tree.community_a.code, reason="r")
+    audit_record(actor=worker_a, event="people.resident_reveal", area_code=tree.building_a1.code)
+    audit_record(actor=worker_b, event="people.resident_reveal", area_code=tree.building_b1.code)
+    audit_record(
+        actor=worker_a, event="areas.zone_declare", area_code=tree.community_a.code, reason="r"
+    )
 
 
 def _events(response) -> list[tuple[str, str]]:
@@ -26,10 +28,10 @@ def test_command_centre_reads_the_log_newest_first(command_user, events):
     items = api_as(command_user).get("/audit/").json()["items"]
     # Issuing the command centre's own token is the newest event.
     assert [e["event"] for e in items] == [
-        "token.issue",
-        "zone.declare",
-        "resident.reveal",
-        "resident.reveal",
+        "accounts.token_issue",
+        "areas.zone_declare",
+        "people.resident_reveal",
+        "people.resident_reveal",
     ]
     assert items[1]["reason"] == "r" and items[1]["area_code"] == "431102001001"
 
@@ -38,12 +40,12 @@ def test_command_centre_reads_the_log_newest_first(command_user, events):
     "params, expected",
     [
         (
-            {"event": "resident."},
-            [("worker_b", "resident.reveal"), ("worker_a", "resident.reveal")],
+            {"event": "people.resident_"},
+            [("worker_b", "people.resident_reveal"), ("worker_a", "people.resident_reveal")],
         ),
-        ({"actor": "worker_b"}, [("worker_b", "resident.reveal")]),
-        ({"area": "431102001001", "event": "zone"}, [("worker_a", "zone.declare")]),
-        ({"area": "431102001002"}, [("worker_b", "resident.reveal")]),
+        ({"actor": "worker_b"}, [("worker_b", "people.resident_reveal")]),
+        ({"area": "431102001001", "event": "areas.zone"}, [("worker_a", "areas.zone_declare")]),
+        ({"area": "431102001002"}, [("worker_b", "people.resident_reveal")]),
     ],
 )
 def test_filters(command_user, events, params, expected):
@@ -60,7 +62,9 @@ def test_date_filters_are_local_days(command_user, events):
 
 
 def test_pages_of_fifty(command_user):
-    AuditEvent.objects.bulk_create(AuditEvent(event="x.y", actor_name="s") for _ in range(60))
+    AuditEvent.objects.bulk_create(
+        AuditEvent(event="core.policy_set", actor_name="s") for _ in range(60)
+    )
     api = api_as(command_user)
     first, second = api.get("/audit/").json(), api.get("/audit/", {"page": 2}).json()
     assert (len(first["items"]), first["has_next"]) == (50, True)

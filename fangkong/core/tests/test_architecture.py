@@ -61,3 +61,33 @@ def test_no_app_reaches_into_another_apps_internals():
                 if outside and parts[2] in INTERNALS:
                     offences.append(f"{path}: {name}")
     assert offences == [], "\n".join(offences)
+
+
+def _event_literals() -> set[str]:
+    """Every `event="…"` passed to audit_record in the apps' code."""
+    found = set()
+    for config in fangkong_apps():
+        for path in _code_of(config):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.keyword) and node.arg == "event":
+                    for value in ast.walk(node.value):
+                        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                            found.add(value.value)
+    return found
+
+
+def test_every_audit_event_recorded_is_declared_and_every_declared_one_is_recorded():
+    from fangkong.core.audit import event_types
+
+    declared, used = set(event_types()), _event_literals()
+    assert used - declared == set(), "declare these in their app's events.py"
+    assert declared - used == set(), "declared but never recorded"
+
+
+def test_audit_events_follow_one_naming_scheme_and_have_a_label():
+    from fangkong.core.audit import event_types
+
+    for code, label in event_types().items():
+        app, name = code.split(".")
+        assert app in {c.label for c in fangkong_apps()} and "_" in name, code
+        assert str(label) and str(label) != code

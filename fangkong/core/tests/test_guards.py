@@ -20,7 +20,7 @@ def test_a_service_refuses_to_act_for_nobody(tree):
 def test_the_system_acts_under_its_name_and_the_audit_says_so(tree):
     zone = areas.zone_declare(actor=SYSTEM, area=tree.community_a, kind="sealed", reason="病例")
     assert zone.declared_by is None
-    event = AuditEvent.objects.get(event="zone.declare")
+    event = AuditEvent.objects.get(event="areas.zone_declare")
     assert (event.actor, event.actor_name) == (None, "system")
     assert command_line().username.startswith("cli:") and isinstance(command_line(), System)
 

@@ -27,17 +27,24 @@ def test_pages_need_a_login(client, tree):
 def test_only_the_command_centre_reads_the_audit_log(client_for, worker_a, command_user):
     assert client_for(worker_a).get(reverse("core:audit")).status_code == 403
     audit_record(
-        actor=worker_a, event="resident.reveal", target_label="张三", area_code="431102001001"
+        actor=worker_a,
+        event="people.resident_reveal",
+        target_label="张三",
+        area_code="431102001001",
     )
     audit_record(
-        actor=worker_a, event="roster.export", target_label="东风社区", area_code="431102001001"
+        actor=worker_a,
+        event="people.roster_export",
+        target_label="东风社区",
+        area_code="431102001001",
     )
     client = client_for(command_user)
-    page = client.get(reverse("core:audit"), {"event": "resident."}).content.decode()
-    assert "<code>resident.reveal</code>" in page
-    assert "<code>roster.export</code>" not in page
+    page = client.get(reverse("core:audit"), {"event": "people.resident_"}).content.decode()
+    assert "<code>people.resident_reveal</code>" in page
+    assert "<code>people.roster_export</code>" not in page
+    assert "查看完整号码" in page  # the event's label, in Chinese
     page = client.get(reverse("core:audit"), {"actor": "nobody"}).content.decode()
-    assert "<code>resident.reveal</code>" not in page
+    assert "<code>people.resident_reveal</code>" not in page
     # A malformed date is ignored, not a crash.
     assert client.get(reverse("core:audit"), {"since": "2026-13-45"}).status_code == 200
 
@@ -57,12 +64,12 @@ def test_the_audit_log_is_cut_to_the_readers_jurisdiction(client_for, tree):
 
     street_chief = make_user("chief", "command", tree.community_a)
     audit_record(
-        actor=SYSTEM, event="zone.declare", target_label="甲", area_code=tree.community_a.code
+        actor=SYSTEM, event="areas.zone_declare", target_label="甲", area_code=tree.community_a.code
     )
     audit_record(
-        actor=SYSTEM, event="zone.declare", target_label="乙", area_code=tree.community_b.code
+        actor=SYSTEM, event="areas.zone_declare", target_label="乙", area_code=tree.community_b.code
     )
-    audit_record(actor=SYSTEM, event="token.issue", target_label="丙")
+    audit_record(actor=SYSTEM, event="accounts.token_issue", target_label="丙")
     page = client_for(street_chief).get(reverse("core:audit")).content.decode()
     assert "<td>甲</td>" in page and "<td>丙</td>" in page
     assert "<td>乙</td>" not in page

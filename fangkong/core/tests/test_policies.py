@@ -49,7 +49,7 @@ def test_a_new_version_applies_from_its_date_on_and_old_records_keep_theirs(
     rule = DEADLINE.at(tomorrow)
     assert (rule.version, rule.value.day_hours) == (1, 1)
     assert DEADLINE.version(decided_under).value.day_hours == 2
-    event = AuditEvent.objects.get(event="policy.set")
+    event = AuditEvent.objects.get(event="core.policy_set")
     assert event.reason == "省指挥部通知" and event.detail["value"]["night_hours"] == 4
 
 

@@ -112,7 +112,7 @@ def roster_export(*, actor, area: Area, out: BinaryIO, full: bool = False, reaso
     workbook.save(out)
     audit_record(
         actor=actor,
-        event="roster.export",
+        event="people.roster_export",
         target=area,
         area_code=area.code,
         reason=reason,

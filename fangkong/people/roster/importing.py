@@ -429,7 +429,7 @@ class _Importer:
             self._refresh_job(**fields)
             audit_record(
                 actor=self.actor,
-                event="roster.import",
+                event="people.roster_import",
                 target=self.job,
                 area_code=self.area.code,
                 detail={

@@ -70,7 +70,7 @@ def roster_report(*, actor, job: ImportJob, out: BinaryIO) -> int:
     workbook.save(out)
     audit_record(
         actor=actor,
-        event="roster.report",
+        event="people.roster_report",
         target=job,
         area_code=job.area_code,
         # The rows are the file's own cells: whole ID and phone numbers, as typed.

@@ -88,7 +88,7 @@ def seed_district(
         result.logins = demo_users_create(plan, random.Random(seed))
         audit_record(
             actor=SYSTEM,
-            event="demo.seed",
+            event="people.demo_seed",
             area_code=data.DISTRICT_CODE,
             target_label=data.DISTRICT_NAME,
             detail={"residents": result.residents, "seed": seed},

@@ -90,7 +90,7 @@ def test_by_search(api, alice, bob, query):
 def test_by_reveal(api, alice, bob):
     assert api.post(f"/residents/{alice.pk}/reveal", {"reason": "核对"}).status_code == 200
     assert api.post(f"/residents/{bob.pk}/reveal", {"reason": "核对"}).status_code == 404
-    assert AuditEvent.objects.filter(event="resident.reveal").count() == 1
+    assert AuditEvent.objects.filter(event="people.resident_reveal").count() == 1
 
 
 def test_by_creating_into_the_other_building(api, tree):

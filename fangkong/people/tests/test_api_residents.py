@@ -80,7 +80,7 @@ def test_reveal_gives_full_numbers_and_is_audited(api, worker_a, resident_a):
         "phone": resident_a.phone(),
     }
     assert response["Cache-Control"] == "no-store"
-    event = AuditEvent.objects.get(event="resident.reveal")
+    event = AuditEvent.objects.get(event="people.resident_reveal")
     assert (event.actor, event.target_id, event.reason) == (
         worker_a,
         str(resident_a.pk),
@@ -95,7 +95,7 @@ def test_reveal_without_a_reason_is_refused_and_shows_nothing(api, resident_a, b
     error = error_of(response)
     assert error["field"] == "reason" and error["message_zh"] == "必须填写理由"
     assert resident_a.id_number() not in response.content.decode()
-    assert not AuditEvent.objects.filter(event="resident.reveal").exists()
+    assert not AuditEvent.objects.filter(event="people.resident_reveal").exists()
 
 
 @pytest.mark.parametrize("role", ["grid", "building", "sampler", "worker"])
@@ -104,7 +104,7 @@ def test_roles_that_may_not_reveal_get_403_and_nothing_is_audited(tree, resident
     response = api_as(user).post(f"/residents/{resident_a.pk}/reveal", {"reason": "核对"})
     assert response.status_code == 403
     assert error_of(response)["code"] == "forbidden"
-    assert not AuditEvent.objects.filter(event="resident.reveal").exists()
+    assert not AuditEvent.objects.filter(event="people.resident_reveal").exists()
 
 
 def test_volunteer_cannot_list_residents(volunteer, resident_a):
@@ -173,10 +173,12 @@ def test_create_then_again_updates_or_leaves_unchanged(api, worker_a, where):
     assert moved.json()["resident"]["tags"] == ["pregnant"]
 
     assert Resident.objects.count() == 1
-    events = AuditEvent.objects.filter(event__startswith="resident.").values_list("event", "actor")
+    events = AuditEvent.objects.filter(event__startswith="people.resident_").values_list(
+        "event", "actor"
+    )
     assert list(events.order_by("id")) == [
-        ("resident.create", worker_a.pk),
-        ("resident.update", worker_a.pk),
+        ("people.resident_create", worker_a.pk),
+        ("people.resident_update", worker_a.pk),
     ]
 
 
@@ -260,7 +262,7 @@ def test_put_updates_and_audits_with_the_reason(api, resident_a):
     assert response.status_code == 200
     assert response.json()["outcome"] == "updated"
     assert response.json()["resident"]["tags"] == ["disabled"]
-    event = AuditEvent.objects.get(event="resident.update")
+    event = AuditEvent.objects.get(event="people.resident_update")
     assert event.reason == "入户核实" and event.detail["fields"] == ["tags"]
 
 

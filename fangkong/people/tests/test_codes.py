@@ -281,7 +281,7 @@ def test_a_worker_sees_a_code_of_their_community_and_the_view_is_audited(
     response = client_for(worker_a).get(reverse("people:code", args=[resident_a.pk]))
     assert response.status_code == 200
     assert _qr_count(response) == 1
-    event = AuditEvent.objects.get(event="codes.view")
+    event = AuditEvent.objects.get(event="people.code_view")
     assert event.actor == worker_a and event.target_id == str(resident_a.pk)
 
 
@@ -289,7 +289,7 @@ def test_a_worker_sees_a_code_of_their_community_and_the_view_is_audited(
 def test_a_worker_cannot_see_a_code_of_another_community(client_for, worker_a, resident_b):
     response = client_for(worker_a).get(reverse("people:code", args=[resident_b.pk]))
     assert response.status_code == 404
-    assert not AuditEvent.objects.filter(event="codes.view").exists()
+    assert not AuditEvent.objects.filter(event="people.code_view").exists()
 
 
 @pytest.mark.django_db
@@ -343,7 +343,7 @@ def test_a_worker_prints_a_building_of_their_community_and_it_is_audited(
     assert response["Content-Type"] == "application/pdf"
     assert response.content.startswith(b"%PDF")
     assert _pdf_pages(response.content) == 2  # 13 residents, 12 a page
-    event = AuditEvent.objects.get(event="codes.print")
+    event = AuditEvent.objects.get(event="people.codes_print")
     assert event.actor == worker_a and event.area_code == tree.building_a1.code
     assert event.detail["stickers"] == codes.STICKERS_PER_PAGE + 1
 
@@ -354,14 +354,14 @@ def test_printing_can_be_limited_to_residents_without_a_smartphone(client_for, w
     make_resident(tree.household_a1, "青年")
     url = reverse("people:building_codes", args=[tree.building_a1.code])
     client_for(worker_a).post(url, {"only": "no_smartphone"})
-    assert AuditEvent.objects.get(event="codes.print").detail["stickers"] == 1
+    assert AuditEvent.objects.get(event="people.codes_print").detail["stickers"] == 1
 
 
 @pytest.mark.django_db
 def test_a_worker_of_a_cannot_print_a_building_of_b(client_for, worker_a, tree, resident_b):
     url = reverse("people:building_codes", args=[tree.building_b1.code])
     assert client_for(worker_a).post(url).status_code == 404
-    assert not AuditEvent.objects.filter(event="codes.print").exists()
+    assert not AuditEvent.objects.filter(event="people.codes_print").exists()
 
 
 @pytest.mark.django_db

@@ -61,7 +61,7 @@ def test_household_filter_cannot_reach_another_community(client_for, worker_a, t
 def test_reveal_of_other_community_is_not_found_and_not_audited(client_for, worker_a, resident_b):
     response = client_for(worker_a).post(reverse("people:reveal", args=[resident_b.pk]))
     assert response.status_code == 404
-    assert not AuditEvent.objects.filter(event="resident.reveal").exists()
+    assert not AuditEvent.objects.filter(event="people.resident_reveal").exists()
 
 
 def test_area_page_of_other_community_is_not_found(client_for, worker_a, tree):

@@ -46,7 +46,9 @@ def test_registration_derives_sex_and_birth_and_encrypts(worker_a, tree):
     assert resident.phone() == "13900001111"
     assert resident.phone_masked == "139****1111"
     assert resident.id_masked.startswith("4311") and "*" in resident.id_masked
-    assert AuditEvent.objects.filter(event="resident.create", target_id=str(resident.pk)).exists()
+    assert AuditEvent.objects.filter(
+        event="people.resident_create", target_id=str(resident.pk)
+    ).exists()
 
 
 def test_second_registration_of_the_same_id_updates_never_duplicates(worker_a, tree):
@@ -100,7 +102,7 @@ def test_the_id_number_cannot_be_changed_by_an_update(worker_a, tree, resident_a
 def test_reveal_is_audited_and_limited_by_role(worker_a, volunteer, resident_a):
     numbers = services.resident_reveal(actor=worker_a, resident=resident_a, reason="核对")
     assert numbers["id_number"] == resident_a.id_number()
-    event = AuditEvent.objects.get(event="resident.reveal")
+    event = AuditEvent.objects.get(event="people.resident_reveal")
     assert event.actor == worker_a and event.reason == "核对"
     with pytest.raises(PermissionDenied):
         services.resident_reveal(actor=volunteer, resident=resident_a, reason="核对")
@@ -111,14 +113,14 @@ def test_a_reveal_without_a_reason_is_refused_and_not_audited(worker_a, resident
     with pytest.raises(DomainError) as refused:
         services.resident_reveal(actor=worker_a, resident=resident_a, reason=reason)
     assert refused.value.field == "reason"
-    assert not AuditEvent.objects.filter(event="resident.reveal").exists()
+    assert not AuditEvent.objects.filter(event="people.resident_reveal").exists()
 
 
 def test_reveal_page_shows_full_numbers_and_audits(client_for, worker_a, resident_a):
     url = reverse("people:reveal", args=[resident_a.pk])
     response = client_for(worker_a).post(url, {"reason": "上门核酸联系"})
     assert resident_a.id_number() in response.content.decode()
-    event = AuditEvent.objects.get(event="resident.reveal", actor=worker_a)
+    event = AuditEvent.objects.get(event="people.resident_reveal", actor=worker_a)
     assert event.reason == "上门核酸联系"
 
 
@@ -133,7 +135,7 @@ def test_reveal_page_without_a_reason_says_so_and_shows_nothing(client_for, work
         assert resident_a.id_number() not in page and resident_a.id_masked in page
     detail = client.get(reverse("people:detail", args=[resident_a.pk])).content.decode()
     assert 'name="reason" required' in detail
-    assert not AuditEvent.objects.filter(event="resident.reveal").exists()
+    assert not AuditEvent.objects.filter(event="people.resident_reveal").exists()
 
 
 def test_detail_page_shows_only_the_masked_number(client_for, worker_a, resident_a):

@@ -39,7 +39,7 @@ def test_json_line_comes_last_and_progress_goes_to_stderr(roster_file, tree):
         "rejected": 1,
     }
     assert "row 7/7" in err
-    event = AuditEvent.objects.get(event="roster.import")
+    event = AuditEvent.objects.get(event="people.roster_import")
     # Command-line actions are recorded as the operating-system user who ran them.
     assert event.actor is None and event.actor_name == f"cli:{getpass.getuser()}"
 
@@ -107,7 +107,7 @@ def test_export_then_import_changes_nothing(tmp_path, tree, resident_a, resident
     assert "1 residents" in err
     rows = read_xlsx(out_file.read_bytes())
     assert rows[2][6] == resident_a.id_number()
-    event = AuditEvent.objects.get(event="roster.export")
+    event = AuditEvent.objects.get(event="people.roster_export")
     assert event.detail == {"rows": 1, "full": True} and event.reason == "迁移"
     before = Resident.objects.get(pk=resident_a.pk).updated_at
     out, _err = run("import_roster", str(out_file), "--area", tree.community_a.code, "--json")
@@ -125,7 +125,7 @@ def test_a_full_export_without_a_reason_writes_nothing(tmp_path, tree, resident_
     with pytest.raises(CommandError, match="--reason"):
         run("export_roster", str(out_file), "--area", tree.community_a.code, "--full")
     assert not out_file.exists()
-    assert not AuditEvent.objects.filter(event="roster.export").exists()
+    assert not AuditEvent.objects.filter(event="people.roster_export").exists()
 
 
 def test_export_is_masked_unless_full(tmp_path, tree, resident_a):

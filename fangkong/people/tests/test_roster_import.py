@@ -94,7 +94,7 @@ def test_the_rejected_rows_report(worker_a, tree, messy):
     # The original cells, as text: the spoilt number shows as Excel left it.
     assert rows[0][4:9] == ["幸福小区", "三号楼", "1", "102", "王五"]
     assert rows[0][9] == "431102197503091000"
-    event = AuditEvent.objects.get(event="roster.report", target_id=str(job.pk))
+    event = AuditEvent.objects.get(event="people.roster_report", target_id=str(job.pk))
     # The report is the file's own cells: the log says it carries whole numbers.
     assert event.detail["full_numbers"] is True and event.detail["rows"] == 3
 
@@ -199,15 +199,15 @@ def test_a_community_of_several_compounds_needs_the_compound_column(worker_a, tr
 
 def test_one_audit_event_per_import_and_none_per_resident(worker_a, tree, messy):
     job = submit(worker_a, tree.community_a, messy, name="东风.xlsx")
-    (event,) = AuditEvent.objects.filter(event="roster.import")
+    (event,) = AuditEvent.objects.filter(event="people.roster_import")
     assert event.actor == worker_a
     assert event.area_code == tree.community_a.code
     assert event.detail["file"] == "东风.xlsx"
     assert event.detail["sha256"] == job.sha256 and len(job.sha256) == 64
     assert {k: event.detail[k] for k in job.counts()} == job.counts()
-    assert not AuditEvent.objects.filter(event__startswith="resident.").exists()
+    assert not AuditEvent.objects.filter(event__startswith="people.resident_").exists()
     # The new building is part of the area tree, so its creation is on record.
-    assert AuditEvent.objects.filter(event="area.create").count() == 1
+    assert AuditEvent.objects.filter(event="areas.area_create").count() == 1
 
 
 def test_the_uploaded_file_is_not_kept_and_rejected_cells_are_encrypted(worker_a, tree, messy):
@@ -240,7 +240,7 @@ def test_a_file_that_breaks_midway_fails_the_job_and_keeps_the_rows_before(
     assert job.status == ImportStatus.FAILED
     assert "internal error" in job.error_en
     assert job.created == 2 and Resident.objects.count() == 2
-    assert AuditEvent.objects.get(event="roster.import").detail["status"] == "failed"
+    assert AuditEvent.objects.get(event="people.roster_import").detail["status"] == "failed"
 
 
 def test_read_ahead_hands_on_items_and_errors_and_stops_when_left():

@@ -85,7 +85,7 @@ def test_another_jurisdictions_job_and_report_are_not_found(client_for, worker_a
     assert client.get(reverse("people:import_status", args=[job_of_b.pk])).status_code == 404
     assert client.get(reverse("people:import_report", args=[job_of_b.pk])).status_code == 404
     assert "b.csv" not in client.get(reverse("people:import")).content.decode()
-    assert not AuditEvent.objects.filter(event="roster.report").exists()
+    assert not AuditEvent.objects.filter(event="people.roster_report").exists()
 
 
 def test_the_report_downloads_as_xlsx_and_is_audited(client_for, worker_b, job_of_b):
@@ -95,7 +95,7 @@ def test_the_report_downloads_as_xlsx_and_is_audited(client_for, worker_b, job_o
     header, row = read_xlsx(b"".join(response.streaming_content))
     assert header[:4] == ["行号 Row", "列 Column", "原因 Reason (zh)", "Reason (en)"]
     assert row[:2] == [5, "G 联系电话"] and row[8] == "坏"
-    assert AuditEvent.objects.filter(event="roster.report", actor=worker_b).count() == 1
+    assert AuditEvent.objects.filter(event="people.roster_report", actor=worker_b).count() == 1
 
 
 def test_the_status_page_lists_the_rejected_rows_in_the_users_language(
@@ -183,7 +183,7 @@ def test_export_is_masked_by_default_and_audited(
     ]
     assert [p[4] for p in people] == ["张三丰"]
     assert people[0][6] == resident_a.id_masked and people[0][7] == "138****8000"
-    event = AuditEvent.objects.get(event="roster.export")
+    event = AuditEvent.objects.get(event="people.roster_export")
     assert event.detail == {"rows": 1, "full": False} and event.area_code == tree.community_a.code
 
 
@@ -191,7 +191,7 @@ def test_full_export_needs_the_role_and_is_audited_as_such(client_for, worker_a,
     client = client_for(worker_a)
     status, rows = export(client, area=tree.community_a.code, full="1", reason="移交街道")
     assert rows[2][6] == resident_a.id_number() and rows[2][7] == "13800138000"
-    event = AuditEvent.objects.get(event="roster.export")
+    event = AuditEvent.objects.get(event="people.roster_export")
     assert event.detail["full"] is True and event.reason == "移交街道"
     grid = make_user("grid", "grid", tree.community_a)  # may export, may not reveal
     assert export(client_for(grid), area=tree.community_a.code, full="1", reason="x")[0] == 403
@@ -203,7 +203,7 @@ def test_a_full_export_without_a_reason_is_refused_with_a_message(client_for, wo
     assert response.status_code == 302 and response["Location"] == reverse("people:import")
     page = client.get(response["Location"]).content.decode()
     assert "必须填写理由" in page and "a reason is required" in page
-    assert not AuditEvent.objects.filter(event="roster.export").exists()
+    assert not AuditEvent.objects.filter(event="people.roster_export").exists()
     # The form asks for it beside the box that asks for full numbers.
     assert 'name="reason"' in page
 
@@ -212,7 +212,7 @@ def test_export_of_another_jurisdiction_is_not_found(client_for, worker_a, tree,
     client = client_for(worker_a)
     assert export(client, area=tree.community_b.code)[0] == 404
     assert export(client, area=tree.street.code)[0] == 404
-    assert not AuditEvent.objects.filter(event="roster.export").exists()
+    assert not AuditEvent.objects.filter(event="people.roster_export").exists()
 
 
 def test_a_volunteer_cannot_export(client_for, volunteer, tree):

@@ -81,7 +81,7 @@ def test_a_masked_role_cannot_confirm_a_guessed_whole_number(tree, target, role)
         assert error_of(response)["field"] == "q"
     with pytest.raises(PermissionDenied):
         services.resident_search(actor=user, q=target.id_number())
-    assert not AuditEvent.objects.filter(event="resident.search_number").exists()
+    assert not AuditEvent.objects.filter(event="people.resident_search_number").exists()
 
 
 def test_a_whole_number_search_by_a_revealing_role_is_exact_and_audited(worker_a, target):
@@ -89,7 +89,7 @@ def test_a_whole_number_search_by_a_revealing_role_is_exact_and_audited(worker_a
     for q in (target.id_number(), "137 1234 5678"):
         items = client.get("/residents/", {"q": q}).json()["items"]
         assert [i["id"] for i in items] == [target.pk]
-    events = list(AuditEvent.objects.filter(event="resident.search_number").order_by("id"))
+    events = list(AuditEvent.objects.filter(event="people.resident_search_number").order_by("id"))
     assert [e.actor for e in events] == [worker_a, worker_a]
     assert [e.target_id for e in events] == [str(target.pk)] * 2
     assert events[0].detail["as"] == ["id:ID"] and "phone" in events[1].detail["as"]
@@ -103,7 +103,7 @@ def test_a_whole_number_search_by_a_revealing_role_is_exact_and_audited(worker_a
 
 def test_a_whole_number_that_finds_nobody_is_audited_too(worker_a, target):
     assert api_as(worker_a).get("/residents/", {"q": "13800000000"}).json()["items"] == []
-    event = AuditEvent.objects.get(event="resident.search_number")
+    event = AuditEvent.objects.get(event="people.resident_search_number")
     assert "phone" in event.detail["as"] and event.detail["found"] == []
     assert event.target_id == ""
 

@@ -211,7 +211,7 @@ def checkin_record(
         row.save(update_fields=["last_done_at", "next_due_at"])
     audit_record(
         actor=actor,
-        event="relief.checkin",
+        event="relief.checkin_record",
         target=row,
         area_code=row.area_code,
         detail={"outcome": outcome, "request": need.pk if need else None},
@@ -257,7 +257,7 @@ def treatment_plan_create(
     )
     audit_record(
         actor=actor,
-        event="relief.treatment_plan",
+        event="relief.treatment_plan_create",
         target=plan,
         area_code=plan.area_code,
         detail={"weekdays": days, "pickup": pickup_time.isoformat()},

@@ -41,7 +41,7 @@ def hotline_staff_add(*, actor, user, area: Area, role: str = StaffRole.COUNSELL
     )
     audit_record(
         actor=actor,
-        event="relief.hotline_staff",
+        event="relief.hotline_staff_add",
         target=row,
         area_code=area.code,
         detail={"user": user.username, "role": role},
@@ -237,7 +237,7 @@ def ticket_set_risk(*, actor, ticket: HotlineTicket, risk: str, reason: str) -> 
     row.save(update_fields=["risk"])
     audit_record(
         actor=actor,
-        event="relief.ticket_risk",
+        event="relief.ticket_set_risk",
         target=row,
         area_code=row.area_code,
         reason=reason,

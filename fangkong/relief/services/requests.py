@@ -48,6 +48,7 @@ from ..permissions import (
 from ..policies import SLA
 from ..sla import deadline_for
 from ._common import check_deliverer, event, require_mine, staff_of, tell_household
+from ._common import event as record_event
 
 MAX_CODE_ATTEMPTS = 5
 DISPATCHABLE = (Status.OPEN, Status.ASSIGNED, Status.ACCEPTED)
@@ -515,7 +516,7 @@ def _code_failed(*, actor, request: ReliefRequest) -> None:
     need = _locked(request)
     _taker_check(actor, need, ACTIVE, "送达", "delivered")
     ReliefRequest.objects.filter(pk=need.pk).update(code_attempts=F("code_attempts") + 1)
-    audit_record(actor=actor, event="relief.code_wrong", target=need, area_code=need.area_code)
+    audit_record(actor=actor, event="relief.code_refuse", target=need, area_code=need.area_code)
 
 
 @transaction.atomic
@@ -578,7 +579,7 @@ def request_report_problem(*, actor, request: ReliefRequest, reason: str) -> Rel
     event(need, EventKind.PROBLEM, actor, reason)
     audit_record(
         actor=actor,
-        event="relief.request_problem",
+        event="relief.request_report_problem",
         target=need,
         area_code=need.area_code,
         reason=reason,
@@ -623,7 +624,7 @@ def request_complain(*, actor, request: ReliefRequest, reason: str) -> ReliefReq
             "只能对已送达的诉求投诉", "you can complain only about a delivered need", field="status"
         )
     event(need, EventKind.COMPLAINED, actor, reason)
-    return _reopen(actor, need, reason, "relief.request_complain")
+    return _reopen(actor, need, reason, event="relief.request_complain")
 
 
 @transaction.atomic
@@ -634,10 +635,10 @@ def request_reopen(*, actor, request: ReliefRequest, reason: str) -> ReliefReque
     need = _locked(request)
     if need.status in ACTIVE:
         raise DomainError("诉求仍在处理中", "the need is still open", field="status")
-    return _reopen(actor, need, reason, "relief.request_reopen")
+    return _reopen(actor, need, reason, event="relief.request_reopen")
 
 
-def _reopen(actor, need: ReliefRequest, reason: str, audit_event: str) -> ReliefRequest:
+def _reopen(actor, need: ReliefRequest, reason: str, *, event: str) -> ReliefRequest:
     now = timezone.now()
     rule = SLA.at(now, need.area_code)
     need.status, need.reopened = Status.OPEN, need.reopened + 1
@@ -661,10 +662,8 @@ def _reopen(actor, need: ReliefRequest, reason: str, audit_event: str) -> Relief
             f"您家同类诉求#{other.pk if other else ''}正在处理中，请在该诉求中说明",
             f"this household has the same need open (#{other.pk if other else ''}): add to it",
         ) from None
-    event(need, EventKind.REOPENED, actor, reason, deadline=need.deadline.isoformat())
-    audit_record(
-        actor=actor, event=audit_event, target=need, area_code=need.area_code, reason=reason
-    )
+    record_event(need, EventKind.REOPENED, actor, reason, deadline=need.deadline.isoformat())
+    audit_record(actor=actor, event=event, target=need, area_code=need.area_code, reason=reason)
     _tell_staff(need, ["community"], f"诉求#{need.pk}被重新打开：{reason[:60]}")
     return need
 
@@ -727,7 +726,7 @@ def request_set_urgency(
     event(need, EventKind.URGENCY, actor, reason, before=before, after=urgency)
     audit_record(
         actor=actor,
-        event="relief.request_urgency",
+        event="relief.request_set_urgency",
         target=need,
         area_code=need.area_code,
         reason=reason,
@@ -769,7 +768,7 @@ def escalation_acknowledge(*, actor, escalation: Escalation, note: str = "") -> 
         row.save(update_fields=["acknowledged_at", "acknowledged_by", "note"])
         audit_record(
             actor=actor,
-            event="relief.escalation_ack",
+            event="relief.escalation_acknowledge",
             target=row,
             area_code=row.area_code,
             reason=row.note,

@@ -131,10 +131,10 @@ def stock_receive(
         raise DomainError("重复提交", "sent twice at once; reload", field="client_id") from None
     audit_record(
         actor=actor,
-        event=f"relief.stock_{kind}",
+        event="relief.stock_receive",
         target=stock,
         area_code=point.area_code,
-        detail={"item": item, "quantity": quantity, "source": source},
+        detail={"kind": kind, "item": item, "quantity": quantity, "source": source},
     )
     return moved
 

@@ -199,7 +199,7 @@ def _escalate(actor, claimed, now, staff: _Staff, rules, names) -> int:
     ids = [row[0] for row in claimed]
     audit_record(
         actor=actor,
-        event="relief.sla_escalate",
+        event="relief.needs_escalate",
         target_label=f"{len(ids)} needs",
         detail={"requests": ids[:1000], "told": len(per_user)},
     )
@@ -277,7 +277,7 @@ def _miss(actor, pk: int, due: dt.datetime, now: dt.datetime, rule) -> bool:
         return False
     audit_record(
         actor=actor,
-        event="relief.checkin_missed",
+        event="relief.checkin_miss",
         target=schedule,
         area_code=schedule.area_code,
         detail={"due": due.isoformat(), "request": registered.request.pk},

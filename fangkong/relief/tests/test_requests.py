@@ -92,7 +92,7 @@ def test_a_wrong_code_is_refused_counted_and_after_five_only_a_photo_will_do(
         assert refused.value.field == "code" and "确认码" in refused.value.zh
     need.refresh_from_db()
     assert need.code_attempts == 5 and need.status == Status.ASSIGNED
-    assert AuditEvent.objects.filter(event="relief.code_wrong").count() == 5
+    assert AuditEvent.objects.filter(event="relief.code_refuse").count() == 5
     with pytest.raises(DomainError):
         services.request_deliver(actor=volunteer, request=need, code=need.confirm_code)
     done = services.request_deliver(

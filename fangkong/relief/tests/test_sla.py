@@ -83,7 +83,7 @@ def test_an_overdue_critical_need_escalates_at_once_to_street_and_command(
     need.refresh_from_db()
     assert need.escalated_at == local(NEXT_DAY, 0, 31)
     assert need.events.filter(kind="escalated").count() == 1
-    assert AuditEvent.objects.filter(event="relief.sla_escalate").count() == 1
+    assert AuditEvent.objects.filter(event="relief.needs_escalate").count() == 1
     # The next pass escalates nothing again.
     assert _watch(clock, local(NEXT_DAY, 0, 45)).escalated == 0
     assert Escalation.objects.count() == 1

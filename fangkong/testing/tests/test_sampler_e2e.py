@@ -193,19 +193,31 @@ def test_a_sampler_keeps_working_offline_and_every_sample_arrives_once(
     # Answered events keep no full ID number on the phone.
     assert typed.id_number() not in json.dumps(records, ensure_ascii=False)
 
-    # Replaying everything the phone ever sent changes nothing.
-    replay = page.evaluate(
-        """async (events) => {
+    # Replaying everything the phone ever sent changes nothing: from the same device it
+    # gets the same answers; from another, a refusal that tells it nobody's name.
+    replay_js = """async ([device, events]) => {
           const token = document.cookie.match(/csrftoken=([^;]+)/)[1];
+          if (device === null) {
+            device = await new Promise((resolve) => {
+              const req = indexedDB.open("fangkong-sampler", 1);
+              req.onsuccess = () => {
+                const get = req.result.transaction(["kv"]).objectStore("kv").get("device_id");
+                get.onsuccess = () => resolve(get.result.v);
+              };
+            });
+          }
           const resp = await fetch("/api/v1/testing/uploads", {method: "POST",
             headers: {"Content-Type": "application/json", "X-CSRFToken": token},
-            body: JSON.stringify({device_id: "replay", events})});
+            body: JSON.stringify({device_id: device, events})});
           return [resp.status, await resp.json()];
-        }""",
-        [{k: v for k, v in r["event"].items() if k != "id_masked"} for r in records],
-    )
+        }"""
+    sent = [{k: v for k, v in r["event"].items() if k != "id_masked"} for r in records]
+    replay = page.evaluate(replay_js, [None, sent])
     assert replay[0] == 200
     assert [x["status"] for x in replay[1]["results"]] == [r["state"] for r in records]
+    elsewhere = page.evaluate(replay_js, ["another-phone", sent])
+    assert {x["code"] for x in elsewhere[1]["results"]} == {"client_id_taken"}
+    assert not any(x.get("resident") for x in elsewhere[1]["results"])
     assert Sample.objects.count() == 9
     assert Tube.objects.filter(barcode__in=["T0000001", "T0000002"]).count() == 2
 

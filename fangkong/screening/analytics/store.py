@@ -1,0 +1,297 @@
+"""Venue scans stored for analytics: append-only Parquet, partitioned by day.
+
+Layout under `FANGKONG_ANALYTICS_DIR` (analytics_conf().scans_dir):
+
+    scans/day=2026-11-20/b-<batch>-0.parquet   person_key, venue_code, scanned_at
+    scans/_batches/<ab>/<batch>.json           one manifest per batch, by client id
+    scans/_staging/<batch>/                    a batch being written (never read)
+
+- `person_key` is the keyed hash of the person's identity document, the same value as
+  `Resident.id_hash` (`pii.lookup_hash("ID:<type>", number)`): 40 hex characters. A
+  plain ID number is never stored: rows that arrive with one are hashed on the way in,
+  and a `person_key` that is not 40 hex characters is refused.
+- `scanned_at` is a UTC timestamp (microseconds); the partition `day` is its UTC date.
+- Each file is sorted by venue and time, so a reader skips row groups by their
+  statistics.
+- A batch is idempotent by its client id: `<batch>` is a hash of the client id, its
+  files carry it in their names, and its manifest is written last. Replaying a batch
+  whose manifest exists changes nothing (the same content answers with the first
+  outcome; different content under the same client id is a `Conflict`). A batch that
+  crashed before its manifest is written again in full on retry, over the same names.
+"""
+
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+from collections.abc import Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+from django.utils import timezone
+
+from fangkong.core import idnumbers, pii
+from fangkong.core.errors import Conflict, DomainError
+
+from .conf import AnalyticsConf, analytics_conf
+from .engines import DuckDBEngine, us_from_datetime
+from .files import MAX_PROBLEMS, Loaded, RowProblem, columns_of, load_scans_for_store
+
+KEY = re.compile(r"^[0-9a-f]{40}$")
+MAX_CLIENT_ID = 200
+
+
+def person_key(id_type: str, id_number: str) -> str:
+    """The stored key of a person: the keyed hash of their checked ID number. Raises
+    `idnumbers.IdNumberError` (bilingual) for a number that fails its checks."""
+    doc = idnumbers.parse(id_type, id_number)
+    return pii.lookup_hash(f"ID:{doc.type}", doc.number)
+
+
+@dataclass
+class BatchOutcome:
+    client_id: str
+    rows: int
+    bad_rows: int
+    days: list[str]
+    replayed: bool = False
+    problems: list[RowProblem] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ScanIn:
+    """One scan as the place-code system sends it: a person key, or an ID number to
+    hash (id_type defaults to the mainland card)."""
+
+    venue_code: str
+    scanned_at: dt.datetime
+    person_key: str = ""
+    id_number: str = ""
+    id_type: str = idnumbers.IdType.MAINLAND
+
+
+def scans_append(
+    *, client_id: str, scans: Sequence[ScanIn], conf: AnalyticsConf | None = None
+) -> BatchOutcome:
+    """Store one batch of scans (from the API). Bad rows are reported by their number in
+    the batch (1 = first) and field, and left out; the rest are stored."""
+    conf = conf or analytics_conf()
+    client_id = _client_id(client_id)
+    keys, venues, times, problems = [], [], [], []
+    for number, scan in enumerate(scans, start=1):
+        found = _check_scan(number, scan)
+        if isinstance(found, list):
+            problems += found
+            continue
+        keys.append(found[0])
+        venues.append(found[1])
+        times.append(found[2])
+    table = pa.table(
+        {
+            "person_key": pa.array(keys, pa.string()),
+            "venue_code": pa.array(venues, pa.string()),
+            "at_us": pa.array(times, pa.int64()),
+        }
+    )
+    digest = hashlib.sha256(
+        json.dumps(sorted(zip(keys, venues, times, strict=True))).encode()
+    ).hexdigest()
+    bad = len({p.row for p in problems})
+    with _engine(conf) as duck:
+        duck.con.register("batch_rows", table)
+        duck.con.execute("CREATE OR REPLACE TEMP TABLE batch AS SELECT * FROM batch_rows")
+        return _commit(duck, conf, client_id, digest, "batch", bad, problems[:MAX_PROBLEMS])
+
+
+def scans_import_file(
+    *, path: Path, client_id: str | None = None, conf: AnalyticsConf | None = None
+) -> BatchOutcome:
+    """Store a file of scans (CSV or Parquet, millions of rows): columns venue_code,
+    scanned_at, and person_key or id_number (with id_type, optional). Without a client
+    id the file's content is its id, so importing the same file twice stores it once."""
+    conf = conf or analytics_conf()
+    digest = _file_digest(path) if path.is_file() else ""
+    client_id = _client_id(client_id or f"file:{digest}")
+    with _engine(conf) as duck:
+        names = columns_of(duck.con, path)
+        by_number = "person_key" not in names and "id_number" in names
+        loaded = load_scans_for_store(duck.con, path, by_id_number=by_number, table="in_store")
+        problems = list(loaded.problems)
+        bad = loaded.bad_rows
+        if by_number:
+            keyed = _hash_ids(duck, loaded, problems)
+            bad += keyed
+        duck.con.execute(
+            "CREATE OR REPLACE TEMP TABLE batch AS "
+            "SELECT person_key, venue_code, at_us FROM in_store WHERE person_key IS NOT NULL"
+        )
+        problems.sort(key=lambda p: p.row)
+        return _commit(duck, conf, client_id, digest, "batch", bad, problems[:MAX_PROBLEMS])
+
+
+def stored_days(conf: AnalyticsConf | None = None) -> list[str]:
+    conf = conf or analytics_conf()
+    if not conf.scans_dir.is_dir():
+        return []
+    return sorted(p.name.removeprefix("day=") for p in conf.scans_dir.glob("day=*") if p.is_dir())
+
+
+# Inside ------------------------------------------------------------------------------
+
+
+def _check_scan(number: int, scan: ScanIn):
+    problems = []
+
+    def bad(field_name: str, zh: str, en: str):
+        problems.append(RowProblem("batch", number, field_name, "", zh, en))
+
+    venue = (scan.venue_code or "").strip()
+    if not venue:
+        bad("venue_code", "必填，不能为空", "is required")
+    elif len(venue) > 128:
+        bad("venue_code", "超过 128 个字符", "is longer than 128 characters")
+    when = scan.scanned_at
+    if not isinstance(when, dt.datetime) or timezone.is_naive(when):
+        bad("scanned_at", "须为带时区的时间", "must be a time with its zone")
+    key = (scan.person_key or "").strip().lower()
+    if scan.id_number:
+        try:
+            key = person_key(scan.id_type, scan.id_number)
+        except idnumbers.IdNumberError as exc:
+            bad("id_number", exc.zh, exc.en)
+    elif not KEY.match(key):
+        bad("person_key", "须为 40 位十六进制的人员键", "must be a person key of 40 hex characters")
+    if problems:
+        return problems
+    return key, venue, us_from_datetime(when)
+
+
+def _hash_ids(duck: DuckDBEngine, loaded: Loaded, problems: list) -> int:
+    """Replace `id_number` by its person key, in Arrow batches; rows whose number fails
+    its checks are reported and get no key. Returns how many."""
+    reader = duck.con.sql("SELECT rec, id_type, id_number FROM in_store").to_arrow_reader()
+    recs, keys, failed = [], [], 0
+    for batch in reader:
+        for rec, id_type, number in zip(*(c.to_pylist() for c in batch.columns), strict=True):
+            try:
+                keys.append(person_key(id_type or idnumbers.IdType.MAINLAND, number))
+            except idnumbers.IdNumberError as exc:
+                keys.append(None)
+                failed += 1
+                if len(problems) < MAX_PROBLEMS:
+                    row = loaded.row_of(rec)
+                    problems.append(RowProblem(loaded.file, row, "id_number", "", exc.zh, exc.en))
+            recs.append(rec)
+    hashed = pa.table(
+        {"rec": pa.array(recs, pa.int64()), "person_key": pa.array(keys, pa.string())}
+    )
+    duck.con.register("hashed", hashed)
+    duck.con.execute(
+        "CREATE OR REPLACE TEMP TABLE in_store AS "
+        "SELECT s.*, h.person_key FROM in_store s JOIN hashed h USING (rec)"
+    )
+    return failed
+
+
+def _commit(duck, conf, client_id, digest, table, bad, problems) -> BatchOutcome:
+    batch = hashlib.sha256(client_id.encode()).hexdigest()[:32]
+    manifest = conf.scans_dir / "_batches" / batch[:2] / f"{batch}.json"
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(manifest.with_suffix(".lock")):
+        if manifest.exists():
+            done = json.loads(manifest.read_text())
+            if done["digest"] != digest:
+                raise Conflict(
+                    f"批次编号 {client_id} 已用于另一批扫码记录",
+                    f"client id {client_id} was already used for another batch of scans",
+                    field="client_id",
+                )
+            return BatchOutcome(
+                client_id, done["rows"], done["bad_rows"], done["days"], replayed=True
+            )
+        staging = conf.scans_dir / "_staging" / batch
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        (rows,) = duck.con.execute(f"SELECT count(*) FROM {table}").fetchone()
+        if rows:
+            duck.con.execute(
+                f"""
+                COPY (
+                  SELECT person_key, venue_code, make_timestamp(at_us)::TIMESTAMPTZ AS scanned_at,
+                         CAST(make_timestamp(at_us) AS DATE) AS day
+                  FROM {table} ORDER BY day, venue_code, at_us
+                ) TO {_quote(str(staging))}
+                (FORMAT parquet, PARTITION_BY (day), FILENAME_PATTERN 'b-{batch}-{{i}}',
+                 COMPRESSION zstd)
+                """
+            )
+        days = sorted(p.name.removeprefix("day=") for p in staging.glob("day=*"))
+        for day in days:
+            target = conf.scans_dir / f"day={day}"
+            target.mkdir(exist_ok=True)
+            for stale in target.glob(f"b-{batch}-*.parquet"):  # an earlier, crashed try
+                stale.unlink()
+            for part in sorted((staging / f"day={day}").glob("*.parquet")):
+                os.replace(part, target / part.name)
+        outcome = BatchOutcome(client_id, rows, bad, days, problems=problems)
+        record = {k: v for k, v in asdict(outcome).items() if k != "problems"}
+        record |= {"digest": digest, "stored_at": timezone.now().isoformat()}
+        _write_atomically(manifest, json.dumps(record))
+        shutil.rmtree(staging, ignore_errors=True)
+        return outcome
+
+
+@contextmanager
+def _engine(conf: AnalyticsConf):
+    duck = DuckDBEngine(conf)
+    try:
+        yield duck
+    finally:
+        duck.close()
+
+
+@contextmanager
+def _locked(path: Path):
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    temp = path.with_suffix(".tmp")
+    with open(temp, "w") as out:
+        out.write(text)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(temp, path)
+
+
+def _client_id(value: str | None) -> str:
+    value = (value or "").strip()
+    if not value or len(value) > MAX_CLIENT_ID:
+        raise DomainError(
+            f"批次编号必填，且不超过 {MAX_CLIENT_ID} 个字符",
+            f"a client id is required, at most {MAX_CLIENT_ID} characters",
+            field="client_id",
+        )
+    return value
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
