@@ -121,25 +121,21 @@ def cancel(request, pk):
 
 @login_required
 def queue(request):
+    """The queue; its next pages come by htmx as the rows alone (no counts, no forms)."""
     deny_unless(can_triage(request.user))
     filters = {k: request.GET.get(k, "").strip() for k in ("area", "category", "status", "urgency")}
     page = selectors.queue(request.user, after=request.GET.get("after", ""), **filters)
-    context = {
-        "page": page,
-        "filters": filters,
+    context = {"page": page, "filters": filters}
+    if request.htmx and request.GET.get("after"):
+        return render(request, "relief/queue.html#rows", context)
+    context |= {
         "counts": selectors.queue_counts(request.user, filters["area"]),
         "statuses": [(s, Status(s).label) for s in ACTIVE],
         "urgencies": Urgency.choices,
         "deliverers": _deliverers(request.user),
         "teams": DispatchTeam.objects.for_user(request.user).filter(active=True),
-        "client_id": client_id(),
     }
-    template = (
-        "relief/queue.html#rows"
-        if request.htmx and request.GET.get("after")
-        else "relief/queue.html"
-    )
-    return render(request, template, context)
+    return render(request, "relief/queue.html", context)
 
 
 def _deliverers(user):

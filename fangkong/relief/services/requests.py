@@ -103,8 +103,10 @@ def _urgency(value: str | None, category: Category) -> str:
 
 
 def _household(actor, household: Household | int | None, resident_id: int | None):
-    """The household the need is for, and the resident (if named), checked for the actor:
-    a resident asks for their own household only."""
+    """The household the need is for (its id and area code), and the asking resident's
+    contact if a resident asks, checked for the actor: a resident asks for their own
+    household only."""
+    own = None
     if actor.role == Role.RESIDENT:
         authorize(actor, can_request_help)
         if actor.resident_id is None:
@@ -118,7 +120,7 @@ def _household(actor, household: Household | int | None, resident_id: int | None
             raise PermissionDenied(
                 "只能为本户登记诉求", "you may ask only for your own household", field="household"
             )
-        household = Household.objects.get(pk=own.household_id)
+        household_id, area_code = own.household_id, own.area_code
     else:
         authorize(actor, can_register_for_resident)
         if household is None and resident_id is not None:
@@ -129,9 +131,10 @@ def _household(actor, household: Household | int | None, resident_id: int | None
         if household is None:
             raise NotFound("没有这一户", "no such household", field="household")
         authorize(actor, area=household.area_code)
-    if resident_id is not None:
+        household_id, area_code = household.pk, household.area_code
+    if resident_id is not None and resident_id != getattr(own, "resident_id", None):
         members = (
-            residents_matching(actor, search_term(""), household=household.pk)
+            residents_matching(actor, search_term(""), household=household_id)
             if not is_system(actor)
             else None
         )
@@ -141,7 +144,7 @@ def _household(actor, household: Household | int | None, resident_id: int | None
                 "this resident does not live in this household",
                 field="resident",
             )
-    return household
+    return household_id, area_code, own
 
 
 def _resident_for(actor, resident_id: int):
@@ -154,7 +157,7 @@ def _resident_for(actor, resident_id: int):
     return contact
 
 
-def _contact(actor, resident_id: int | None, phone: str) -> tuple[str, str]:
+def _contact(own, resident_id: int | None, phone: str) -> tuple[str, str]:
     """Who to call about the need: a phone typed by the worker, else the asking resident,
     else the resident it is for."""
     if phone:
@@ -162,11 +165,12 @@ def _contact(actor, resident_id: int | None, phone: str) -> tuple[str, str]:
             return "", normalize_phone(phone)
         except PhoneError as exc:
             raise DomainError(exc.zh, exc.en, field="contact_phone") from None
-    for pk in (getattr(actor, "resident_id", None), resident_id):
-        if pk:
-            contact = resident_contact(pk)
-            if contact and contact.phone:
-                return contact.name, contact.phone
+    if own is not None and own.phone:
+        return own.name, own.phone
+    if resident_id:
+        contact = resident_contact(resident_id)
+        if contact and contact.phone:
+            return contact.name, contact.phone
     return "", ""
 
 
@@ -192,9 +196,9 @@ def request_register(
     previous = _previous(actor, client_id)
     if previous is not None:
         return previous
-    household = _household(actor, household, resident)
+    household_id, area_code, own = _household(actor, household, resident)
     is_resident = actor.role == Role.RESIDENT
-    found = _category(category, household.area_code, resident=is_resident)
+    found = _category(category, area_code, resident=is_resident)
     urgency = _urgency(urgency, found)
     detail = (detail or "").strip()
     if len(detail) > 1000:
@@ -206,14 +210,14 @@ def request_register(
             channel = Channel.SELF if resident in (None, actor.resident_id) else Channel.FAMILY
         else:
             channel = Channel.ON_BEHALF
-    contact_name, phone = _contact(actor, resident, contact_phone)
+    contact_name, phone = _contact(own, resident, contact_phone)
     now = timezone.now()
-    rule = SLA.at(now, household.area_code)
+    rule = SLA.at(now, area_code)
     try:
         with transaction.atomic():
             need = ReliefRequest.objects.create(
-                household=household,
-                area_code=household.area_code,
+                household_id=household_id,
+                area_code=area_code,
                 resident_id=resident,
                 category=found,
                 kind=found.kind,
@@ -235,7 +239,7 @@ def request_register(
         previous = _previous(actor, client_id)
         if previous is not None:  # the same ask, sent twice at once
             return previous
-        return _merge(actor, household, found, detail, client_id)
+        return _merge(actor, household_id, found, detail, client_id)
     event(need, EventKind.REGISTERED, actor, detail, urgency=urgency, channel=channel)
     audit_record(
         actor=actor,
@@ -258,10 +262,10 @@ def _previous(actor, client_id: str) -> Registered | None:
     return None if sent is None else Registered(sent.request, "repeat")
 
 
-def _merge(actor, household, category, detail: str, client_id: str) -> Registered:
+def _merge(actor, household_id: int, category, detail: str, client_id: str) -> Registered:
     need = (
         ReliefRequest.objects.select_for_update()
-        .filter(household=household, category=category, status__in=ACTIVE, plan__isnull=True)
+        .filter(household_id=household_id, category=category, status__in=ACTIVE, plan__isnull=True)
         .first()
     )
     if need is None:  # closed meanwhile: extremely unlikely; ask again

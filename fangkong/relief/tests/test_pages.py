@@ -65,6 +65,9 @@ def test_the_queue_pages_by_keyset(worker_a, client_for, tree):
     assert len(first.items) == 50 and first.next_cursor
     second = client.get(reverse("relief:queue"), {"after": first.next_cursor}).context["page"]
     assert len(second.items) == 5 and not second.next_cursor
+    # As the page's "more" asks for it (htmx): the rows alone.
+    rows = client.get(reverse("relief:queue"), {"after": first.next_cursor}, HTTP_HX_REQUEST="true")
+    assert 'class="stats"' not in rows.content.decode() and "need-" in rows.content.decode()
     assert not {n.pk for n in first.items} & {n.pk for n in second.items}
 
 
