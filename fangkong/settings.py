@@ -125,6 +125,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "fangkong.core.middleware.NoStoreMiddleware",
+    "fangkong.core.middleware.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "fangkong.core.middleware.RefuseNulMiddleware",
@@ -277,6 +279,13 @@ WHITENOISE_USE_FINDERS = DEBUG
 MEDIA_ROOT = Path(os.environ.get("FANGKONG_MEDIA_ROOT", PROJECT_DIR / "media"))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
+
+# API tokens (`fangkong token`): how many days one lasts unless told, and at most.
+TOKEN_DAYS = envint("FANGKONG_TOKEN_DAYS", 90)
+TOKEN_MAX_DAYS = envint("FANGKONG_TOKEN_MAX_DAYS", 366)
+
+# How long a client is told to wait (Retry-After) when the database is unavailable.
+UNAVAILABLE_RETRY_AFTER_S = envint("FANGKONG_UNAVAILABLE_RETRY_AFTER_S", 30)
 
 # Resident searches with a term, per user, in a fixed window (0: no limit). A person
 # types a few a minute; a script rebuilding the roster needs thousands.

@@ -4,6 +4,8 @@ from django.views.i18n import set_language
 from .api import api, openapi_json
 from .core.registry import fangkong_apps
 
+handler500 = "fangkong.core.views.server_error"
+
 # Every app's pages under the prefix its AppConfig declares (fangkong/core/registry.py).
 urlpatterns = [
     path(config.url_prefix, include(f"{config.name}.urls"))

@@ -55,14 +55,28 @@ class User(AbstractUser):
         return any(code.startswith(p) for p in self.scope_prefixes())
 
 
+class TokenScope(models.TextChoices):
+    """What a token may reach, whatever its user's role may do besides (the operations
+    of each scope are declared by the apps: FangkongApp.token_scopes)."""
+
+    ALL = "all", _("Everything the user's role may do")
+    UPLOAD = "upload", _("Sampling device: uploads and its configuration")
+    RESULTS = "results", _("Lab system: results uploads")
+
+
 class ApiToken(models.Model):
-    """A bearer token for a device or an integration; only its hash is kept."""
+    """A bearer token for a device or an integration; only its hash is kept. It acts as
+    its user, within its scope, until it expires or is revoked."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(_("name"), max_length=100, blank=True)
     key_hash = models.CharField(max_length=64, unique=True)
     prefix = models.CharField(max_length=12)
+    scope = models.CharField(
+        _("scope"), max_length=10, choices=TokenScope.choices, default=TokenScope.ALL
+    )
     created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"))
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 

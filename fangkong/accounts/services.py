@@ -6,8 +6,10 @@ command line: `fangkong create-user`, `fangkong token`) is trusted with everythi
 recorded in the audit log under its name ("cli:<os user>").
 """
 
+import datetime as dt
 import secrets
 
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -19,7 +21,7 @@ from fangkong.core.errors import DomainError
 from fangkong.core.guards import require, require_actor, require_area, required_reason
 from fangkong.core.roles import Role
 
-from .models import ApiToken, User
+from .models import ApiToken, TokenScope, User
 from .permissions import may_grant_role
 
 
@@ -257,38 +259,69 @@ def _require_token_rights(actor, user: User) -> None:
 
 
 @transaction.atomic
-def token_issue(*, actor, user: User, name: str = "") -> str:
-    """Make a bearer token for `user`; the plain key is returned once and never stored."""
+def token_issue(
+    *,
+    actor,
+    user: User,
+    name: str = "",
+    scope: str = TokenScope.ALL,
+    days: int | None = None,
+) -> str:
+    """Make a bearer token for `user`, reaching only what `scope` allows, valid for
+    `days` (settings.TOKEN_DAYS by default, at most TOKEN_MAX_DAYS). The plain key is
+    returned once and never stored."""
     _require_token_rights(actor, user)
     if not user.is_active:
         raise DomainError("该用户已停用", "this user is disabled", field="user")
+    if scope not in TokenScope.values:
+        raise DomainError(f"令牌范围{scope}无效", f"unknown token scope {scope}", field="scope")
+    days = settings.TOKEN_DAYS if days is None else days
+    if not 1 <= days <= settings.TOKEN_MAX_DAYS:
+        raise DomainError(
+            f"有效期应为1至{settings.TOKEN_MAX_DAYS}天",
+            f"a token lasts 1 to {settings.TOKEN_MAX_DAYS} days",
+            field="days",
+        )
     key = "fk_" + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
-        user=user, name=name, key_hash=ApiToken.hash_key(key), prefix=key[:10]
+        user=user,
+        name=name,
+        key_hash=ApiToken.hash_key(key),
+        prefix=key[:10],
+        scope=scope,
+        expires_at=timezone.now() + dt.timedelta(days=days),
     )
     audit_record(
         actor=actor,
         event="accounts.token_issue",
         target=token,
         area_code=_area_of(user),
-        detail={"user": user.username},
+        detail={"user": user.username, "scope": scope, "days": days},
     )
     return key
 
 
-def token_authenticate(key: str) -> User | None:
+def token_authenticate(key: str) -> ApiToken | None:
+    """The token for a key, with its user, if it is neither revoked nor expired and its
+    user is active; None otherwise. One indexed query, on every request: nothing is
+    cached, so a revocation holds on the very next request of every server process."""
+    now = timezone.now()
     token = (
         ApiToken.objects.select_related("user")
-        .filter(key_hash=ApiToken.hash_key(key), revoked_at__isnull=True, user__is_active=True)
+        .filter(
+            key_hash=ApiToken.hash_key(key),
+            revoked_at__isnull=True,
+            expires_at__gt=now,
+            user__is_active=True,
+        )
         .first()
     )
     if token is None:
         return None
-    now = timezone.now()
     # Touch at most once a minute, so a busy device does not write on every call.
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+    return token
 
 
 @transaction.atomic

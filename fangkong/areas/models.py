@@ -5,7 +5,7 @@ from django.db.models.functions import Length
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from fangkong.core.scoping import ScopedQuerySet
+from fangkong.core.scoping import ScopedQuerySet, prefix_q
 
 
 class Level(models.IntegerChoices):
@@ -32,11 +32,28 @@ def ancestor_codes(code: str) -> list[str]:
     return [code[:n] for n in sorted(CODE_LENGTH.values()) if n <= len(code)]
 
 
+def common_ancestor_code(codes) -> str:
+    """The code of the lowest area holding all of `codes` (itself, if there is one);
+    empty when they share no district."""
+    codes = list(codes)
+    if not codes:
+        return ""
+    common = ancestor_codes(codes[0])
+    for code in codes[1:]:
+        above = set(ancestor_codes(code))
+        common = [c for c in common if c in above]
+    return common[-1] if common else ""
+
+
 class AreaQuerySet(ScopedQuerySet):
     scope_field = "code"
 
     def at_level(self, level):
         return self.filter(level=level)
+
+    def active(self):
+        """Areas in use (not retired)."""
+        return self.filter(retired_at__isnull=True)
 
 
 class Area(models.Model):
@@ -54,6 +71,9 @@ class Area(models.Model):
         related_name="children",
     )
     built_year = models.PositiveSmallIntegerField(_("year built"), null=True, blank=True)
+    # A retired area is hidden from browsing and choices; its code stays taken, so a
+    # record that still names it (the audit log) never points at another area.
+    retired_at = models.DateTimeField(_("retired at"), null=True, blank=True)
 
     objects = AreaQuerySet.as_manager()
 
@@ -79,6 +99,16 @@ class Area(models.Model):
         return "".join(names.get(c, "") for c in self.ancestor_codes) + self.name
 
 
+class GridQuerySet(ScopedQuerySet):
+    scope_field = "community__code"
+
+    def for_user(self, user):
+        """Grids of the user's communities, and the grids they keep."""
+        if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        return self.filter(prefix_q(self.scope_field, user.scope_prefixes()) | Q(keeper_id=user.pk))
+
+
 class Grid(models.Model):
     """A set of buildings kept by one grid worker."""
 
@@ -97,6 +127,8 @@ class Grid(models.Model):
     buildings = models.ManyToManyField(
         Area, verbose_name=_("buildings"), related_name="grids_in", blank=True
     )
+
+    objects = GridQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("grid")
@@ -235,9 +267,33 @@ class BuildingStats(models.Model):
     bedridden = models.PositiveIntegerField(default=0)
     living_alone = models.PositiveIntegerField(default=0)
     tenants = models.PositiveIntegerField(default=0)
+    # The other key-population tags, and the pair a door-knocker asks for most.
+    aged_70_alone = models.PositiveIntegerField(default=0)
+    disabled = models.PositiveIntegerField(default=0)
+    regular_treatment = models.PositiveIntegerField(default=0)
+    pregnant = models.PositiveIntegerField(default=0)
+    infant = models.PositiveIntegerField(default=0)
+    no_smartphone = models.PositiveIntegerField(default=0)
+    foreign = models.PositiveIntegerField(default=0)
+    stranded_student = models.PositiveIntegerField(default=0)
     refreshed_at = models.DateTimeField(auto_now=True)
 
-    COUNT_FIELDS = ("households", "residents", "aged_70", "bedridden", "living_alone", "tenants")
+    COUNT_FIELDS = (
+        "households",
+        "residents",
+        "aged_70",
+        "bedridden",
+        "living_alone",
+        "tenants",
+        "aged_70_alone",
+        "disabled",
+        "regular_treatment",
+        "pregnant",
+        "infant",
+        "no_smartphone",
+        "foreign",
+        "stranded_student",
+    )
 
     class Meta:
         verbose_name = _("building statistics")

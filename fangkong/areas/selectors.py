@@ -5,10 +5,14 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Sum
 from django.db.models.functions import Substr
 
+from fangkong.accounts.models import User
+from fangkong.core.roles import Role
+
 from .models import (
     CODE_LENGTH,
     Area,
     BuildingStats,
+    Grid,
     Household,
     Level,
     ZoneDesignation,
@@ -37,7 +41,7 @@ def area_totals(area: Area) -> dict[str, int]:
 
 def area_children(area: Area) -> list[AreaRow]:
     """The area's children with their counts and zones, in one query each."""
-    children = list(area.children.order_by("code"))
+    children = list(active_children(area))
     if not children:
         return []
     width = CODE_LENGTH[Level(area.level + 1)]
@@ -93,3 +97,56 @@ def building_households(building: Area):
         .annotate(people=Count("residents"))
         .order_by(*Household.address_order())
     )
+
+
+# Administration ------------------------------------------------------------------------
+
+
+def active_children(area: Area):
+    return area.children.filter(retired_at__isnull=True).order_by("code")
+
+
+def move_candidates(user, area: Area):
+    """Where an area may be put: areas of its parent's level in the user's
+    jurisdiction, under the same grandparent (a wider move goes by the API's code)."""
+    if area.level <= Level.STREET:
+        return Area.objects.none()
+    above = ancestor_codes(area.code)
+    grandparent = above[-3] if len(above) >= 3 else ""
+    return (
+        Area.objects.for_user(user)
+        .active()
+        .filter(level=area.level - 1, code__startswith=grandparent)
+        .exclude(pk=area.parent_id)
+        .order_by("code")[:500]
+    )
+
+
+def community_buildings(community: Area):
+    """The community's buildings in use, with their compounds, in code order."""
+    return (
+        Area.objects.within(community)
+        .active()
+        .filter(level=Level.BUILDING)
+        .select_related("parent")
+        .order_by("code")
+    )
+
+
+def community_grids(community: Area):
+    return (
+        Grid.objects.filter(community=community)
+        .select_related("keeper")
+        .annotate(building_count=Count("buildings"))
+        .order_by("name")
+    )
+
+
+def grid_keepers(community: Area, current=None):
+    """Grid workers who may keep a grid of the community: active, holding areas of it."""
+    keepers = User.objects.filter(
+        role=Role.GRID, is_active=True, areas__code__startswith=community.code
+    )
+    if current is not None:
+        keepers = keepers | User.objects.filter(pk=current.pk)
+    return keepers.distinct().order_by("username")

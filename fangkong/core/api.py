@@ -1,15 +1,49 @@
 """What every app's API shares (error schema, policy gate, paging) and the audit log."""
 
 import datetime as dt
-from typing import Any, Generic, TypeVar
+import re
+from typing import Annotated, Any, Generic, TypeVar
 
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
+from pydantic import BeforeValidator, Strict
 
 from .guards import require  # noqa: F401  (the API modules import it from here)
 from .paging import Page, paginate
 from .permissions import can_read_audit
 from .selectors import audit_events
+
+# Types for what clients send. pydantic's lax mode would take `true` for 1, "7" for 7 in
+# a JSON body, and 0 for 1970-01-01; a client that sends those has a bug, and is told.
+_NUMBER = re.compile(r"^\s*[+-]?\d+(\.\d*)?\s*$")
+
+
+def _iso_text(value):
+    if isinstance(value, bool | int | float) or (isinstance(value, str) and _NUMBER.match(value)):
+        raise ValueError("must be an ISO 8601 date or time as text (2022-04-12T09:30+08:00)")
+    return value
+
+
+def _in_utc(value: dt.datetime) -> dt.datetime:
+    """A time with an offset, as the same instant in UTC: a database need not know
+    offsets beyond its own range (PostgreSQL refuses +17:22, which ISO 8601 allows)."""
+    if value.tzinfo is None:
+        return value  # local time: made aware where it is used (`aware`)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        # Year 1 or 9999 with an offset: left as sent, for the service's check of client
+        # times (core.clock) to refuse that one event by name, not the whole request.
+        return value
+
+
+JsonInt = Annotated[int, Strict()]  # a JSON number without a fraction; not true, not "7"
+# A row id as a client sends it: a JSON integer a database key can hold.
+JsonId = Annotated[int, Strict(), Field(ge=1, le=2**63 - 1)]
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_text)]
+# Offsets are kept as sent; the services check and store the instant (core.clock).
+IsoDateTime = Annotated[dt.datetime, BeforeValidator(_iso_text)]
+
 
 # Offset paging walks rows to skip them; past this, narrow the filters instead.
 MAX_PAGE = 10_000
@@ -17,7 +51,11 @@ T = TypeVar("T")
 
 
 class ErrorDetail(Schema):
-    code: str = Field(description="stable: invalid, unauthorized, forbidden, not_found, conflict")
+    code: str = Field(
+        description="stable: invalid, unauthorized, forbidden, csrf_failed, not_found, "
+        "conflict, method_not_allowed, too_large, unsupported_media_type, rate_limited, "
+        "server_error, unavailable, busy"
+    )
     message: str = Field(description="English")
     message_zh: str = Field(description="Chinese")
     field: str = Field(description="the input field at fault, or empty")
@@ -58,8 +96,8 @@ class AuditFilters(Schema):
     actor: str = Field("", max_length=150, description="username")
     target: str = Field("", max_length=200, description="start of the target's label")
     area: str = Field("", pattern=r"^\d{0,18}$", description="area code; its subtree")
-    since: dt.date | None = Field(None, description="first day, local time")
-    until: dt.date | None = Field(None, description="last day, local time")
+    since: IsoDate | None = Field(None, description="first day, local time")
+    until: IsoDate | None = Field(None, description="last day, local time")
     page: int = Field(1, ge=1, le=MAX_PAGE)
 
 

@@ -5,7 +5,7 @@ import datetime as dt
 from ninja import Field, Query, Router, Schema
 
 from . import notifications
-from .api import errors
+from .api import JsonId, errors
 
 router = Router(tags=["notifications"])
 
@@ -24,7 +24,7 @@ class After(Schema):
 
 
 class ReadIn(Schema):
-    ids: list[int] | None = Field(None, max_length=1000, description="none: all of mine")
+    ids: list[JsonId] = Field(min_length=1, max_length=1000)
 
 
 class ReadOut(Schema):
@@ -39,5 +39,11 @@ def notification_list(request, query: Query[After]):
 
 @router.post("/read", response={200: ReadOut, **errors(422)})
 def notification_read(request, payload: ReadIn):
-    """Mark my notifications read: those named, or all of them."""
+    """Mark my notifications named by id read (another's are left alone)."""
     return {"marked": notifications.mark_read(user=request.auth, ids=payload.ids)}
+
+
+@router.post("/read-all", response={200: ReadOut, **errors()})
+def notification_read_all(request):
+    """Mark every notification of mine read."""
+    return {"marked": notifications.mark_read(user=request.auth)}

@@ -1,4 +1,8 @@
+from django.conf import settings
 from django.http import HttpResponseBadRequest
+from django.utils.cache import add_never_cache_headers
+
+from . import apierrors
 
 
 class RefuseNulMiddleware:
@@ -33,3 +37,47 @@ def _refuse():
         "请求含有空字符（NUL），已拒绝 / the request contains a NUL character and was refused",
         content_type="text/plain; charset=utf-8",
     )
+
+
+class ApiErrorMiddleware:
+    """Every failure under /api/ answers in the API's one JSON error shape: also those
+    no API handler sees (a path no route knows, a method the route does not take, a
+    body too large for Django to read, an error in another middleware). Outermost, so
+    it sees every answer."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            request.path_info.startswith("/api/")
+            and response.status_code >= 400
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            converted = apierrors.for_status(response.status_code)
+            for header in ("Allow", "Retry-After"):
+                if header in response:
+                    converted[header] = response[header]
+            return converted
+        return response
+
+
+class NoStoreMiddleware:
+    """Personal data is never kept by a browser's or a proxy's cache. The simplest sound
+    rule: every API answer, and every answer to a request with a session cookie (a
+    logged-in page), says `Cache-Control: no-store` (with Django's other never-cache
+    headers). Static files are left cacheable. Outermost, so errors are covered too."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        path = request.path_info
+        if path.startswith("/api/") or (
+            settings.SESSION_COOKIE_NAME in request.COOKIES
+            and not path.startswith(settings.STATIC_URL)
+        ):
+            add_never_cache_headers(response)
+        return response

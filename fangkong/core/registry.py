@@ -2,13 +2,13 @@
 
 An app subclasses `FangkongApp` and says what it brings: its pages' URL prefix, its API
 router's prefix, its menu entries, the context processors of its pages and its demo
-steps. The project's URLs, API, menu, home page and `fangkong demo` are built from these
+steps. The project's URLs, API, menu, administration page, home page and `fangkong demo` are built from these
 declarations, so adding an app touches only the app and one line of INSTALLED_APPS.
 Its permissions live in `<app>/permissions.py`, its policies in `<app>/policies.py` and
 its audit event types in `<app>/events.py`, imported when the app is ready.
 """
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import import_module
 from importlib.util import find_spec
@@ -28,6 +28,8 @@ class Nav:
     order: int = 50
     # Roles for whom this entry is the page they land on after logging in.
     home_for: frozenset[str] = field(default_factory=frozenset)
+    # A line under the entry where it is listed with others (the administration page).
+    hint: str = ""
 
     def visible_to(self, user) -> bool:
         check = self.permission
@@ -57,6 +59,12 @@ class FangkongApp(AppConfig):
     # More routers of the app: (prefix, dotted path of the router).
     api_routers: Sequence[tuple[str, str]] = ()
     nav: Sequence[Nav] = ()
+    # Operations a device token of a scope reaches, as (method, route under the API):
+    # {"upload": [("POST", "api/v1/testing/uploads")]} (fangkong/accounts/auth.py).
+    token_scopes: Mapping[str, Sequence[tuple[str, str]]] = {}
+    # Entries of the administration page (管理): the set-up a role may do in this app.
+    # The menu shows "Administration" to whoever may open one of them.
+    admin: Sequence[Nav] = ()
     # Dotted paths of context processors for every page (`fn(request) -> dict`).
     context_processors: Sequence[str] = ()
     # Management commands (with their arguments) that load this app's demo data; each is
@@ -87,6 +95,18 @@ def api_routers() -> Iterator[tuple[str, str]]:
 def nav_entries() -> list[Nav]:
     entries = [entry for config in fangkong_apps() for entry in config.nav]
     return sorted(entries, key=lambda e: e.order)
+
+
+def admin_entries(user=None) -> list[Nav]:
+    """Every app's administration entries (those `user` may open, if given)."""
+    entries = [entry for config in fangkong_apps() for entry in config.admin]
+    if user is not None:
+        entries = [e for e in entries if e.visible_to(user)]
+    return sorted(entries, key=lambda e: e.order)
+
+
+def may_administer(user) -> bool:
+    return bool(admin_entries(user))
 
 
 def permissions_of(config: FangkongApp) -> list[Permission]:

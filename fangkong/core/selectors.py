@@ -1,8 +1,10 @@
 import datetime as dt
+from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import Count, Q
 
-from .models import AuditEvent
+from .models import AuditEvent, PolicyVersion
+from .policies import Policy, Rule, all_policies
 from .scoping import prefix_q
 
 AUDIT_FILTERS = ("event", "actor", "target", "area", "since", "until")
@@ -32,3 +34,22 @@ def audit_events(user, filters: dict[str, str]):
     if until := _date(filters.get("until", "")):
         events = events.filter(at__date__lte=until)
     return events
+
+
+@dataclass
+class PolicyRow:
+    policy: Policy
+    rule: Rule
+    versions: int
+
+
+def policy_rows(when: dt.datetime | None = None) -> list[PolicyRow]:
+    """Every declared policy with the rule in force everywhere now, and how many
+    versions have been set."""
+    counts = dict(PolicyVersion.objects.values_list("key").annotate(n=Count("id")).order_by())
+    return [PolicyRow(p, p.at(when), counts.get(p.key, 0)) for p in all_policies()]
+
+
+def policy_history(key: str):
+    """The versions set of one policy, newest first."""
+    return PolicyVersion.objects.filter(key=key).order_by("-version")

@@ -50,6 +50,7 @@ from xml.parsers import expat
 from django.conf import settings
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.cell import column_index_from_string, range_boundaries
+from openpyxl.worksheet._reader import FORMULA_TAG, WorkSheetParser
 
 from .errors import DomainError
 
@@ -460,20 +461,78 @@ def _open_workbook(stream: BinaryIO, limits: Limits):
         workbook.close()
 
 
+class _CellParser(WorkSheetParser):
+    """openpyxl's cell parser giving each cell's cached value (what Excel shows), as
+    `data_only=True` does, except that a formula with no cached value (a file written by
+    a program, not by Excel) comes as its formula text, "=HYPERLINK(…)", rather than as
+    an empty cell: the row is then refused for what it holds, not for a blank."""
+
+    def parse_cell(self, element):
+        cell = super().parse_cell(element)
+        if cell["value"] is None and element.find(FORMULA_TAG) is not None:
+            cell["value"] = "=" + (element.findtext(FORMULA_TAG) or "")
+        return cell
+
+
+def _sheet_rows(ws) -> Iterator[tuple[int, list]]:
+    """Every row the sheet holds, numbered as in the file, however wrong the <dimension>
+    it declares (what iter_rows after reset_dimensions gives, through _CellParser)."""
+    book = ws.parent
+    with ws._get_source() as source:
+        parser = _CellParser(
+            source,
+            ws._shared_strings,
+            data_only=True,
+            epoch=book.epoch,
+            date_formats=book._date_formats,
+            timedelta_formats=book._timedelta_formats,
+        )
+        for number, cells in parser.parse():
+            yield number, list(ws._get_row(cells, 1, None, values_only=True))
+
+
 def _xlsx_sheet(stream: BinaryIO, ws, limits: Limits) -> Sheet:
     merged, last_row = scan_sheet(stream, getattr(ws, "_worksheet_path", ""), limits)
     # The <dimension> a file declares may be wrong or missing; read every row there is.
     size = last_row or ws.max_row
-    ws.reset_dimensions()
     return Sheet(ws.title, _guarded_xlsx_rows(ws, merged, limits), size)
+
+
+class _CellParser(WorkSheetParser):
+    """openpyxl's cell parser giving each cell's cached value (what Excel shows), as
+    `data_only=True` does, except that a formula with no cached value (a file written by
+    a program, not by Excel) comes as its formula text, "=HYPERLINK(…)", rather than as
+    an empty cell: the row is then refused for what it holds, not for a blank."""
+
+    def parse_cell(self, element):
+        cell = super().parse_cell(element)
+        if cell["value"] is None and element.find(FORMULA_TAG) is not None:
+            cell["value"] = "=" + (element.findtext(FORMULA_TAG) or "")
+        return cell
+
+
+def _sheet_rows(ws) -> Iterator[tuple[int, list]]:
+    """Every row the sheet holds, numbered as in the file, however wrong the <dimension>
+    it declares (what iter_rows after reset_dimensions gives, through _CellParser)."""
+    book = ws.parent
+    with ws._get_source() as source:
+        parser = _CellParser(
+            source,
+            ws._shared_strings,
+            data_only=True,
+            epoch=book.epoch,
+            date_formats=book._date_formats,
+            timedelta_formats=book._timedelta_formats,
+        )
+        for number, cells in parser.parse():
+            yield number, list(ws._get_row(cells, 1, None, values_only=True))
 
 
 def _guarded_xlsx_rows(ws, merged, limits: Limits) -> Iterator[RawRow]:
     guard = _Guard(limits)
 
     def rows():
-        for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
-            cells = list(values)
+        for number, cells in _sheet_rows(ws):
             guard.row(number, cells)
             yield number, cells
 
@@ -629,7 +688,7 @@ def _encoding(stream: BinaryIO) -> tuple[str, int]:
     stream.seek(0)
     if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
         candidates = ["utf-16"]
-    elif b"\x00" in stream.read(8192):
+    elif _binary(stream.read(8192)):
         raise SpreadsheetError(
             "无法识别的文件：请上传.xlsx或.csv文件",
             "this is not a spreadsheet: upload an .xlsx or .csv file",
@@ -655,6 +714,19 @@ def _encoding(stream: BinaryIO) -> tuple[str, int]:
     )
 
 
+_CONTROL = re.compile(rb"[\x00-\x08\x0e-\x1f\x7f]")
+
+
+def _binary(sample: bytes) -> bool:
+    """Whether the file's start looks like a binary file rather than text: control
+    bytes (NUL and the like, which text does not hold) are more than a few and more
+    than one byte in a hundred (UTF-16 without its mark is half NULs). A NUL or two in
+    a cell of a text file is that row's fault, left in its cell for the reader of the
+    rows to refuse by name (the roster does; `labs.files` drops it)."""
+    controls = len(_CONTROL.findall(sample))
+    return controls > 16 and controls * 100 > len(sample)
+
+
 def sniff_delimiter(sample: str) -> str:
     """The candidate that splits the most lines into the same number of cells.
 
@@ -672,9 +744,21 @@ def sniff_delimiter(sample: str) -> str:
     return best
 
 
+_CONTROL = re.compile(rb"[\x00-\x08\x0e-\x1f\x7f]")
+
+
+def _binary(sample: bytes) -> bool:
+    """Whether the file's start looks like a binary file rather than text: control
+    bytes (NUL and the like, which text does not hold) are more than a few and more
+    than one byte in a hundred (UTF-16 without its mark is half NULs). A NUL or two in
+    a cell of a text file is that row's fault, found and named when it is read."""
+    controls = len(_CONTROL.findall(sample))
+    return controls > 16 and controls * 100 > len(sample)
+
+
 def _csv_rows(text: io.TextIOWrapper, delimiter: str, limits: Limits) -> Iterator[RawRow]:
-    # A NUL is never meant in a cell (PostgreSQL cannot store it): dropped, not refused.
-    reader = csv.reader((line.replace("\x00", "") for line in text), delimiter=delimiter)
+    # A NUL stays in its cell: the import refuses that row, naming the cell.
+    reader = csv.reader(text, delimiter=delimiter)
     guard = _Guard(limits)
     number = 0
     try:

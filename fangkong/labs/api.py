@@ -10,7 +10,7 @@ import datetime as dt
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 
-from fangkong.core.api import MAX_PAGE, PageOut, errors, page_out, require
+from fangkong.core.api import MAX_PAGE, JsonId, JsonInt, PageOut, errors, page_out, require
 from fangkong.core.errors import DomainError
 from fangkong.core.paging import paginate
 from fangkong.core.shortcuts import get_scoped_or_404
@@ -181,9 +181,9 @@ def recall_list(request, filters: Query[RecallFilters]):
 
 
 class ArrangeIn(Schema):
-    recalls: list[int] = Field(min_length=1, max_length=500)
+    recalls: list[JsonId] = Field(min_length=1, max_length=500)
     via: ResampleVia
-    site: int | None = Field(None, ge=1, le=2**63 - 1)
+    site: JsonInt | None = Field(None, ge=1, le=2**63 - 1)
 
 
 class RecallCountOut(Schema):

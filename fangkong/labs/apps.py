@@ -16,3 +16,9 @@ class LabsConfig(FangkongApp):
     )
     context_processors = ("fangkong.labs.context_processors.recalls",)
     demo_steps = (("demo_results", "--if-empty"),)
+    token_scopes = {
+        "results": [
+            ("POST", "api/v1/labs/results"),
+            ("GET", "api/v1/labs/rounds/<round_id>/turnaround"),
+        ]
+    }

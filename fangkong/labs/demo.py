@@ -173,7 +173,21 @@ def _special(rnd, tubes: list[_Done], code_a: str, now) -> dict[str, str]:
     # Recalls need a known pool: full 10-in-1 tubes of community A, 20-in-1 elsewhere.
     settled = now - dt.timedelta(minutes=30)
     site = [t for t in tubes if t.via == Via.SITE and t.done <= settled]
-    full_a = [t for t in site if t.area_code.startswith(code_a) and t.pool_size == t.samples == 10]
+    # A positive pool whose members are all on the roster (a visitor's typed ID number
+    # matches nobody): each recall then names its person. Which tubes qualify must not
+    # hang on the draw (the rank depends on the round's id).
+    unknown = set(
+        Sample.objects.filter(round=rnd, resident__isnull=True).values_list(
+            "tube__barcode", flat=True
+        )
+    )
+    full_a = [
+        t
+        for t in site
+        if t.area_code.startswith(code_a)
+        and t.pool_size == t.samples == 10
+        and t.barcode not in unknown
+    ]
     # Another street's pool, so not community B's.
     elsewhere = [
         t

@@ -110,7 +110,9 @@ def read_table(
 
 
 def _text(value) -> str:
-    return value.strip() if isinstance(value, str) else str(value or "").strip()
+    """A cell as text; a NUL character (never meant, never storable) is dropped."""
+    text = value if isinstance(value, str) else str(value or "")
+    return text.replace("\x00", "").strip()
 
 
 def clean_row(

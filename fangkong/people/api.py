@@ -24,7 +24,7 @@ from fangkong.people.permissions import (
     can_search_residents,
 )
 
-from . import services
+from . import selectors, services
 from .models import Residency, Resident, Tag
 from .services import Outcome
 
@@ -42,10 +42,17 @@ def tag_flags(names) -> int:
     return sum(int(Tag[str(n).upper()]) for n in set(names))
 
 
+# The key-population lists: the tags, and ages (70+, 70+ living alone).
+TagListName = enum.StrEnum("TagListName", sorted(selectors.TAG_KEYS))
+
+
 class ResidentFilters(Schema):
     q: str = Field("", max_length=100, description="name, pinyin, initials, ID or phone digits")
     area: str = Field("", pattern=r"^\d{0,18}$", description="area code; its subtree")
     household: int | None = Field(None, ge=1, le=2**63 - 1)
+    tag: list[TagListName] = Field(
+        default_factory=list, max_length=12, description="residents with every one of these"
+    )
     page: int = Field(1, ge=1, le=MAX_PAGE)
 
 
@@ -214,9 +221,31 @@ def resident_list(request, filters: Query[ResidentFilters]):
         q=filters.q,
         area=filters.area,
         household=filters.household,
+        tags=[str(t) for t in filters.tag],
         page=filters.page,
     )
     return page_out(page, [resident_out(r) for r in page.items])
+
+
+# Key populations ---------------------------------------------------------
+
+
+class TagCountOut(Schema):
+    key: TagListName
+    label: str
+    count: int = Field(description="from the per-building statistics")
+
+
+class TagCountQuery(Schema):
+    area: str = Field("", pattern=r"^\d{0,18}$", description="empty: all your jurisdiction")
+
+
+@router.get("/tags", response={200: list[TagCountOut], **errors(403, 404, 422)})
+def tag_count_list(request, query: Query[TagCountQuery]):
+    """How many of each key population live under an area; list them with `?tag=`."""
+    require(can_read_residents(request.auth))
+    area = get_scoped_or_404(Area.objects, request.auth, code=query.area) if query.area else None
+    return [vars(c) for c in selectors.tag_counts(request.auth, area)]
 
 
 @router.get("/{resident_id}", response={200: ResidentDetailOut, **errors(403, 404, 422)})

@@ -9,7 +9,7 @@ from fangkong.core import pii
 from fangkong.core.idnumbers import IdType
 from fangkong.core.phones import mask_phone
 from fangkong.core.roles import Role
-from fangkong.core.scoping import ScopedQuerySet
+from fangkong.core.scoping import ScopedQuerySet, prefix_q
 
 
 class Tag(enum.IntFlag):
@@ -324,3 +324,90 @@ class ImportWarning(_ImportRow):
         verbose_name_plural = _("import warnings")
         ordering = ["job", "row", "id"]
         indexes = [models.Index(fields=["job", "row"])]
+
+
+# Hand-overs between communities -----------------------------------------------------------
+
+
+class HandOverStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for approval")
+    APPROVED = "approved", _("Approved")
+    DECLINED = "declined", _("Declined")
+    CANCELLED = "cancelled", _("Withdrawn")
+
+
+class HandOverQuerySet(ScopedQuerySet):
+    def for_user(self, user):
+        """Hand-overs touching the user's jurisdiction: as the side that holds the
+        person, the side that asks, or the office above both."""
+        if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        prefixes = user.scope_prefixes()
+        return self.filter(prefix_q("from_code", prefixes) | prefix_q("to_code", prefixes))
+
+    def pending(self):
+        return self.filter(status=HandOverStatus.PENDING)
+
+
+class HandOver(models.Model):
+    """A resident moving from one community to another: asked for by the community
+    they now live in, decided by the office above both (the lowest common ancestor),
+    audited on both sides. Until it is approved, the asking side sees no name and no
+    place, only that the ID number is held elsewhere."""
+
+    resident = models.ForeignKey(
+        Resident, verbose_name=_("resident"), on_delete=models.PROTECT, related_name="handovers"
+    )
+    from_code = models.CharField(_("from community"), max_length=18, db_index=True)
+    to_code = models.CharField(_("to community"), max_length=18, db_index=True)
+    to_household = models.ForeignKey(
+        "areas.Household",
+        verbose_name=_("new address"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    approver_code = models.CharField(_("decided by the office of"), max_length=18)
+    reason = models.TextField(_("reason"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=HandOverStatus.choices, default=HandOverStatus.PENDING
+    )
+    requested_by = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("asked by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    requested_at = models.DateTimeField(_("asked at"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_reason = models.TextField(_("reason for the decision"), blank=True)
+
+    objects = HandOverQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("hand-over")
+        verbose_name_plural = _("hand-overs")
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            # One open request a person: a second ask joins the first.
+            models.UniqueConstraint(
+                fields=["resident"],
+                condition=models.Q(status="pending"),
+                name="handover_one_pending",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resident_id}: {self.from_code} → {self.to_code}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == HandOverStatus.PENDING

@@ -32,6 +32,11 @@ can_see_own_household = permission(
     {Role.RESIDENT},
     "A resident sees their own household, its members' codes and statuses.",
 )
+can_approve_handover = permission(
+    "people.approve_handover",
+    {Role.COMMAND, Role.STREET},
+    "Approve or decline moving a resident between two communities below one's office.",
+)
 can_search_residents = permission(
     "people.search_residents",
     {Role.COMMAND, Role.STREET, Role.COMMUNITY, Role.GRID, Role.BUILDING, Role.INSPECTOR}

@@ -16,15 +16,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
+from fangkong.areas.models import Area
+from fangkong.areas.selectors import area_totals
 from fangkong.core import idnumbers, pii
 from fangkong.core.errors import DomainError
 from fangkong.core.idnumbers import IdNumberError, IdType
 from fangkong.core.paging import paginate
 from fangkong.core.phones import normalize_phone
+from fangkong.core.scoping import prefix_q
 from fangkong.core.text import clean, clean_name
 
-from .models import Resident, Tag, id_hash, years_ago
+from .models import AGED_LABEL, TAG_LABELS, HandOver, Resident, Tag, id_hash, years_ago
 
 _TAIL = re.compile(r"^\d{3}[\dX]$")
 _MAINLAND = re.compile(r"^\d{17}[\dX]$")
@@ -102,18 +106,84 @@ def _number_term(number: str) -> Term:
     return Term(where, tuple(kinds), idnumbers.mask(number.lstrip("+")))
 
 
-def residents_matching(user, term: Term, *, area: str = "", household: int | None = None):
-    """Residents the user may see, matching a parsed term, under `area`, in `household`."""
+def residents_matching(user, term: Term, *, area: str = "", household: int | None = None, tags=()):
+    """Residents the user may see, matching a parsed term, under `area`, in `household`,
+    carrying every one of the key-population `tags` (see TAG_LISTS)."""
     residents = Resident.objects.for_user(user).select_related("household__building__parent")
     if area:
         residents = residents.within(area)
     if household:
         residents = residents.filter(household_id=household)
+    residents = tag_filter(residents, tags)
     return residents.filter(term.where)
 
 
-def resident_search_page(user, term: Term, *, area: str = "", household=None, page: int = 1):
-    return paginate(residents_matching(user, term, area=area, household=household), page)
+def resident_search_page(
+    user, term: Term, *, area: str = "", household=None, tags=(), page: int = 1
+):
+    found = residents_matching(user, term, area=area, household=household, tags=tags)
+    return paginate(found, page)
+
+
+# Key populations by tag ---------------------------------------------------------------
+
+# The lists a worker asks for, each with its count column in the building statistics:
+# (key in the URL, label, count column). "aged_70" and "aged_70_alone" are ages, not tags.
+TAG_LISTS = [
+    ("aged_70", AGED_LABEL, "aged_70"),
+    ("aged_70_alone", _("Aged 70+ and living alone"), "aged_70_alone"),
+    *[(tag.name.lower(), label, tag.name.lower()) for tag, label in TAG_LABELS.items()],
+]
+TAG_KEYS = {key for key, _label, _column in TAG_LISTS}
+
+
+def tag_filter(residents, keys):
+    """Residents carrying every one of the tag-list `keys` (unknown keys are ignored)."""
+    for key in keys:
+        if key in ("aged_70", "aged_70_alone"):
+            residents = residents.aged(70)
+        if key == "aged_70_alone":
+            residents = residents.with_tag(Tag.LIVING_ALONE)
+        elif key.upper() in Tag.__members__:
+            residents = residents.with_tag(Tag[key.upper()])
+    return residents
+
+
+@dataclass
+class TagCount:
+    key: str
+    label: str
+    count: int
+
+
+def tag_counts(user, area=None) -> list[TagCount]:
+    """How many of each key population live under `area` (default: all the user's
+    jurisdiction), from the per-building statistics: no resident is read."""
+    roots = (
+        [area] if area is not None else list(Area.objects.filter(code__in=user.scope_prefixes()))
+    )
+    totals: dict[str, int] = {}
+    for root in roots:
+        for column, n in area_totals(root).items():
+            totals[column] = totals.get(column, 0) + n
+    return [TagCount(key, str(label), totals.get(column, 0)) for key, label, column in TAG_LISTS]
+
+
+# Hand-overs -----------------------------------------------------------------------------
+
+
+def handovers_to_decide(user):
+    """Waiting hand-overs the user's office decides."""
+    return (
+        HandOver.objects.pending()
+        .filter(prefix_q("approver_code", user.scope_prefixes()))
+        .select_related("resident", "to_household__building")
+    )
+
+
+def handovers_of(user):
+    """Hand-overs touching the user's jurisdiction, newest first."""
+    return HandOver.objects.for_user(user).select_related("resident", "to_household__building")
 
 
 # For proactive care and deliveries (fangkong.relief) ------------------------------------

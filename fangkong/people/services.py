@@ -7,21 +7,39 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils import timezone
 
-from fangkong.areas.models import Area, Household, Level
+from fangkong.accounts.models import User
+from fangkong.areas.models import CODE_LENGTH, Area, Household, Level, common_ancestor_code
 from fangkong.areas.services import building_stats_store
 from fangkong.core import idnumbers, pii, ratelimit
+from fangkong.core.actors import user_of
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import Conflict, DomainError, PermissionDenied
 from fangkong.core.guards import authorize, require, required_reason
 from fangkong.core.idnumbers import IdNumberError
+from fangkong.core.notifications import Recipient, notify
 from fangkong.core.paging import Page
 from fangkong.core.phones import normalize_phone
 from fangkong.core.text import clean_name
-from fangkong.people.permissions import can_edit_residents, can_reveal_pii, can_search_residents
+from fangkong.people.permissions import (
+    can_approve_handover,
+    can_edit_residents,
+    can_reveal_pii,
+    can_search_residents,
+)
 
 from . import selectors
-from .models import Residency, Resident, Tag, id_hash, years_ago
+from .models import (
+    HandOver,
+    HandOverStatus,
+    Residency,
+    Resident,
+    Tag,
+    id_hash,
+    years_ago,
+)
 from .pinyin import pinyin_keys
 
 
@@ -33,6 +51,21 @@ class Outcome(enum.StrEnum):
 
 # Fields compared to decide whether a second registration changes anything.
 COMPARED = ("name", "household_id", "residency", "tags", "language", "treatment", "phone_hash")
+
+
+class HeldElsewhere(Conflict):
+    """The ID number is registered outside the actor's jurisdiction. Says only that (no
+    name, no place); the actor may ask for a hand-over (`handover_request`)."""
+
+    code = "held_elsewhere"
+
+    def __init__(self):
+        super().__init__(
+            "此人已登记在其他社区；可申请迁入，由共同上级审批",
+            "this person is registered in another community; ask for a hand-over, "
+            "which the office above both approves",
+            field="id_number",
+        )
 
 
 @dataclass
@@ -131,12 +164,7 @@ def resident_register(
     resident = Resident.objects.select_for_update().filter(id_hash=key).first() or Resident()
     if resident.pk and not actor.may_see_area(resident.area_code):
         # Otherwise anyone could pull a person (and their record) out of another community.
-        raise Conflict(
-            "此人已登记在您辖区外的住户，须由其所在社区或上级办理迁移",
-            "this person is registered outside your jurisdiction; "
-            "their community or a higher office must move them",
-            field="id_number",
-        )
+        raise HeldElsewhere()
     old_area = resident.area_code
     changed = resident_apply(resident, data, household)
     if not changed:
@@ -183,6 +211,26 @@ def resident_update(
     return Outcome.UPDATED
 
 
+def resident_edit(
+    *, actor, resident: Resident, household: Household, tags: int, phone: str = "", reason=""
+) -> Outcome:
+    """What a worker changes on a resident's page: the address, the tags and the phone
+    (empty keeps it); the rest of the record stays. Audited as `people.resident_update`."""
+    data = resident_validate(
+        name=resident.name,
+        id_type=resident.id_type,
+        id_number=resident.id_number(),
+        phone=phone,
+        residency=resident.residency,
+        tags=tags,
+        language=resident.language,
+        treatment=resident.treatment,
+    )
+    return resident_update(
+        actor=actor, resident=resident, household=household, data=data, reason=reason
+    )
+
+
 def resident_reveal(*, actor, resident: Resident, reason: str) -> dict[str, str]:
     """The full ID and phone numbers, for a role that may see them, with a reason on
     record (DomainError on `reason` without one); always audited."""
@@ -200,7 +248,13 @@ def resident_reveal(*, actor, resident: Resident, reason: str) -> dict[str, str]
 
 
 def resident_search(
-    *, actor, q: str = "", area: str = "", household: int | None = None, page: int = 1
+    *,
+    actor,
+    q: str = "",
+    area: str = "",
+    household: int | None = None,
+    tags=(),
+    page: int = 1,
 ) -> Page:
     """One page of the residents `actor` may see that match the search box `q`.
 
@@ -227,7 +281,9 @@ def resident_search(
             "your role may search a number only by its last 4 characters",
             field="q",
         )
-    found = selectors.resident_search_page(actor, term, area=area, household=household, page=page)
+    found = selectors.resident_search_page(
+        actor, term, area=area, household=household, tags=tags, page=page
+    )
     if term.is_whole_number:
         audit_record(
             actor=actor,
@@ -265,9 +321,13 @@ def _counts(where: Q) -> dict[str, dict[str, int]]:
         .annotate(
             residents=Count("id"),
             aged_70=Count("id", filter=Q(birth_date__lte=aged_cut)),
-            bedridden=Count("id", filter=Q(tags__hasflag=int(Tag.BEDRIDDEN))),
-            living_alone=Count("id", filter=Q(tags__hasflag=int(Tag.LIVING_ALONE))),
             tenants=Count("id", filter=Q(residency=Residency.TENANT)),
+            aged_70_alone=Count(
+                "id",
+                filter=Q(birth_date__lte=aged_cut, tags__hasflag=int(Tag.LIVING_ALONE)),
+            ),
+            # One column a tag: bedridden, living_alone, disabled, ...
+            **{tag.name.lower(): Count("id", filter=Q(tags__hasflag=int(tag))) for tag in Tag},
         )
         .order_by()
     ):
@@ -277,3 +337,157 @@ def _counts(where: Q) -> dict[str, dict[str, int]]:
     ):
         rows.setdefault(row["area_code"], {})["households"] = row["n"]
     return rows
+
+
+# Hand-overs between communities -------------------------------------------------------
+
+
+def _community_of(code: str) -> str:
+    return code[: CODE_LENGTH[Level.COMMUNITY]]
+
+
+def _handover_audit(
+    actor, handover: HandOver, *, event: str, reason: str, detail: dict | None = None
+) -> None:
+    """One record on each side: the holding community's log and the receiving one's."""
+    for code in dict.fromkeys([handover.from_code, handover.to_code]):
+        audit_record(
+            actor=actor,
+            event=event,
+            target=handover.resident,
+            area_code=code,
+            reason=reason,
+            detail={
+                "handover": handover.pk,
+                "from": handover.from_code,
+                "to": handover.to_code,
+                **(detail or {}),
+            },
+        )
+
+
+@transaction.atomic
+def handover_request(
+    *, actor, household: Household, id_type: str, id_number: str, reason: str
+) -> HandOver:
+    """Ask for a person registered in another community to move to `household` in the
+    actor's own. The actor learns nothing of them until the office above both approves.
+    Asking again for the same person joins the open request."""
+    _check_household(actor, household)
+    reason = required_reason(reason)
+    try:
+        doc = idnumbers.parse(id_type, id_number)
+    except IdNumberError as exc:
+        raise DomainError(exc.zh, exc.en, field="id_number") from None
+    resident = (
+        Resident.objects.select_for_update().filter(id_hash=id_hash(doc.type, doc.number)).first()
+    )
+    if resident is None:
+        raise DomainError(
+            "此证件号尚未登记，请直接登记",
+            "nobody holds this number yet; register them",
+            field="id_number",
+        )
+    if actor.may_see_area(resident.area_code):
+        raise DomainError(
+            "此人已在您的辖区内，请直接修改其住址",
+            "this person is in your jurisdiction; change their address instead",
+            field="id_number",
+        )
+    open_one = HandOver.objects.filter(resident=resident).pending().first()
+    if open_one is not None:
+        if open_one.to_household_id == household.pk:
+            return open_one
+        raise Conflict(
+            "此人已有一份待审批的迁移申请",
+            "a hand-over of this person is already waiting",
+            field="id_number",
+        )
+    source, target = _community_of(resident.area_code), _community_of(household.area_code)
+    handover = HandOver.objects.create(
+        resident=resident,
+        from_code=source,
+        to_code=target,
+        to_household=household,
+        approver_code=common_ancestor_code([source, target]),
+        reason=reason,
+        requested_by=user_of(actor),
+    )
+    _handover_audit(actor, handover, event="people.handover_request", reason=reason)
+    notify(
+        recipients=[Recipient(u) for u in handover_approvers(handover)],
+        kind="people.handover",
+        text_zh="有一份居民迁移申请待您审批",
+        text_en="A resident hand-over is waiting for your decision",
+        url=reverse("people:handover", args=[handover.pk]),
+    )
+    return handover
+
+
+def handover_approvers(handover: HandOver):
+    """The users of the deciding office: who holds the common ancestor itself."""
+    return User.objects.filter(
+        areas__code=handover.approver_code,
+        role__in=can_approve_handover.roles,
+        is_active=True,
+    ).distinct()
+
+
+@transaction.atomic
+def handover_decide(*, actor, handover: HandOver, approve: bool, reason: str = "") -> HandOver:
+    """The office above both communities approves (the resident moves to the new
+    address, with their record) or declines (a reason is required)."""
+    authorize(actor, can_approve_handover, area=handover.approver_code or "\0")
+    handover = HandOver.objects.select_for_update().get(pk=handover.pk)
+    if not handover.is_pending:
+        raise Conflict("该申请已处理", "this hand-over has been decided already")
+    reason = (reason or "").strip() if approve else required_reason(reason)
+    handover.status = HandOverStatus.APPROVED if approve else HandOverStatus.DECLINED
+    handover.decided_by = user_of(actor)
+    handover.decided_at = timezone.now()
+    handover.decision_reason = reason
+    handover.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
+    detail = {}
+    if approve:
+        resident = Resident.objects.select_for_update().get(pk=handover.resident_id)
+        household = handover.to_household
+        old_area = resident.area_code
+        resident.household = household
+        resident.area_code = household.area_code
+        resident.save(update_fields=["household", "area_code", "updated_at"])
+        building_stats_refresh({old_area, household.area_code})
+        detail = {"from_area": old_area, "to_area": household.area_code}
+    _handover_audit(
+        actor,
+        handover,
+        event="people.handover_approve" if approve else "people.handover_decline",
+        reason=reason,
+        detail=detail,
+    )
+    if handover.requested_by_id:
+        notify(
+            recipients=[Recipient(handover.requested_by)],
+            kind="people.handover",
+            text_zh="您的居民迁移申请已" + ("批准" if approve else "驳回"),
+            text_en="Your resident hand-over was " + ("approved" if approve else "declined"),
+            url=reverse("people:handover", args=[handover.pk]),
+        )
+    return handover
+
+
+@transaction.atomic
+def handover_cancel(*, actor, handover: HandOver, reason: str = "") -> HandOver:
+    """The asking side withdraws a request still waiting."""
+    authorize(actor, can_edit_residents, area=handover.to_code)
+    handover = HandOver.objects.select_for_update().get(pk=handover.pk)
+    if not handover.is_pending:
+        raise Conflict("该申请已处理", "this hand-over has been decided already")
+    handover.status = HandOverStatus.CANCELLED
+    handover.decided_by = user_of(actor)
+    handover.decided_at = timezone.now()
+    handover.decision_reason = (reason or "").strip()
+    handover.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
+    _handover_audit(
+        actor, handover, event="people.handover_cancel", reason=handover.decision_reason
+    )
+    return handover

@@ -6,9 +6,9 @@ from django.views.decorators.http import require_POST
 from fangkong.core.errors import DomainError, RateLimited
 from fangkong.core.roles import Role
 from fangkong.core.shortcuts import get_scoped_or_404
-from fangkong.people.permissions import can_read_residents, can_reveal_pii
+from fangkong.people.permissions import can_edit_residents, can_read_residents, can_reveal_pii
 
-from . import services
+from . import selectors, services
 from .models import Resident
 
 
@@ -29,7 +29,16 @@ def search(request):
     q = request.GET.get("q", "")
     area = request.GET.get("area", "").strip()
     household = request.GET.get("household", "")
-    context = {"q": q, "area": area, "household": household, "page": None}
+    tags = [t for t in request.GET.getlist("tag") if t in selectors.TAG_KEYS]
+    labels = {key: label for key, label, _column in selectors.TAG_LISTS}
+    context = {
+        "q": q,
+        "area": area,
+        "household": household,
+        "tags": tags,
+        "tag_labels": [labels[t] for t in tags],
+        "page": None,
+    }
     status = 200
     try:
         context["page"] = services.resident_search(
@@ -37,6 +46,7 @@ def search(request):
             q=q,
             area=area if area.isdigit() else "",
             household=int(household) if household.isdigit() else None,
+            tags=tags,
             page=_page_number(request),
         )
     except DomainError as exc:
@@ -58,7 +68,11 @@ def detail(request, pk):
     # A resident reads their own household's records; for_user already limits them.
     if not (can_read_residents(request.user) or request.user.role == Role.RESIDENT):
         raise PermissionDenied
-    context = {"r": resident, "can_reveal": can_reveal_pii(request.user)}
+    context = {
+        "r": resident,
+        "can_reveal": can_reveal_pii(request.user),
+        "can_edit": can_edit_residents(request.user),
+    }
     return render(request, "people/detail.html", context)
 
 

@@ -8,13 +8,20 @@ from django.http import Http404, JsonResponse
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 from ninja.decorators import decorate_view
-from ninja.security import HttpBearer, SessionAuth
 from pydantic import BaseModel
 
-from fangkong.accounts.models import ApiToken
-from fangkong.accounts.services import token_authenticate
 from fangkong.areas.models import Area, Grid, Level
-from fangkong.core.api import MAX_PAGE, ErrorOut, PageOut, aware, errors, page_out, require
+from fangkong.core.api import (
+    MAX_PAGE,
+    ErrorOut,
+    IsoDateTime,
+    JsonInt,
+    PageOut,
+    aware,
+    errors,
+    page_out,
+    require,
+)
 from fangkong.core.paging import paginate
 from fangkong.core.shortcuts import get_scoped_or_404
 from fangkong.people.permissions import can_read_residents
@@ -32,20 +39,6 @@ from .models import HomeSamplingTask, TaskKind, TaskStatus, TestingRound
 router = Router(tags=["testing"])
 
 
-class BearerToken(HttpBearer):
-    """The API's bearer scheme (same name, so OpenAPI shows one scheme), with the token
-    remembered by this process for half a minute: a sampling device uploads every few
-    seconds, and looking its token up each time costs more than a small upload. A
-    revoked token stops working here within `ingest.ACCOUNT_CACHE_SECONDS`."""
-
-    def authenticate(self, request, token):
-        key = ApiToken.hash_key(token)
-        user = ingest.tokens.get_many([key], lambda keys: {key: token_authenticate(token)})[key]
-        if user is not None:
-            request.user = user
-        return user
-
-
 ID = Field(None, ge=1, le=2**63 - 1)
 
 
@@ -60,16 +53,16 @@ class EventIn(BaseModel):
         description="made on the device when the scan happens (a UUID); the key of idempotency",
     )
     type: str = Field(max_length=40, description="tube_open, sample or tube_seal")
-    at: dt.datetime = Field(
+    at: IsoDateTime = Field(
         description="when it happened on the device (the claimed time); no offset: local "
         "time. Outside FANGKONG_CLIENT_TIME_PAST_S before to FANGKONG_CLIENT_TIME_FUTURE_S "
         "after the server receives it (7 days, 10 minutes), the event is rejected (bad_time)"
     )
-    round: int | None = ID
-    site: int | None = ID
-    channel: int | None = ID
+    round: JsonInt | None = ID
+    site: JsonInt | None = ID
+    channel: JsonInt | None = ID
     tube: str = Field("", max_length=64, description="the tube's barcode")
-    pool_size: int | None = Field(
+    pool_size: JsonInt | None = Field(
         None, ge=-32768, le=32767, description="on tube_open (or a sample)"
     )
     code: str = Field("", max_length=2000, description="sample: the resident's code, FK1.…")
@@ -79,7 +72,7 @@ class EventIn(BaseModel):
 
 class UploadIn(Schema):
     device_id: str = Field("", max_length=64)
-    device_time: dt.datetime | None = Field(
+    device_time: IsoDateTime | None = Field(
         None,
         description="the device's clock as it sends the upload; further than "
         "FANGKONG_CLIENT_CLOCK_SKEW_S (3 minutes) from the server's, the samples are "
@@ -114,7 +107,6 @@ class UploadOut(Schema):
     "/uploads",
     response={200: UploadOut, **errors(400, 403, 422), 503: ErrorOut},
     summary="Upload sampling events (idempotent by client_id)",
-    auth=[BearerToken(), SessionAuth()],
 )
 @decorate_view(shed_load)
 def upload(request, payload: UploadIn):
@@ -279,11 +271,7 @@ def coverage(request, round_id: int, query: Query[CoverageQuery]):
     rnd = _round(request, round_id)
     user = request.auth
     if query.grid:
-        grid = Grid.objects.filter(pk=query.grid).select_related("community").first()
-        if grid is None or not (
-            grid.keeper_id == user.pk or user.may_see_area(grid.community.code)
-        ):
-            raise Http404
+        grid = get_scoped_or_404(Grid.objects.select_related("community"), user, pk=query.grid)
         rows = selectors.grid_buildings_coverage(rnd, grid)
         totals = selectors.coverage_of_grid(rnd, grid)
         return {
@@ -417,7 +405,7 @@ def home_task_list(request, round_id: int, query: Query[HomeTaskQuery]):
 
 
 class HomeTaskIn(Schema):
-    resident: int = Field(ge=1, le=2**63 - 1)
+    resident: JsonInt = Field(ge=1, le=2**63 - 1)
     kind: TaskKind = Field(TaskKind.ISOLATED, description="isolated (at home) or bedridden")
     note: str = Field("", max_length=500)
 
@@ -445,10 +433,10 @@ def home_task_create(request, round_id: int, payload: HomeTaskIn):
 
 class HomeTaskCloseIn(Schema):
     tube: str = Field(min_length=1, max_length=40)
-    residents: list[int] | None = Field(
+    residents: list[JsonInt] | None = Field(
         None, max_length=100, description="who was sampled; default: everyone still due"
     )
-    at: dt.datetime | None = None
+    at: IsoDateTime | None = None
 
 
 @router.post(

@@ -28,3 +28,9 @@ class TestingConfig(FangkongApp):
         ),
     )
     demo_steps = (("demo_round", "--if-empty"),)
+    token_scopes = {
+        "upload": [
+            ("POST", "api/v1/testing/uploads"),
+            ("GET", "api/v1/testing/sampler-config"),
+        ]
+    }

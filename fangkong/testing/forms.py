@@ -3,16 +3,19 @@ from django.utils.translation import gettext_lazy as _
 
 from fangkong.areas.models import Area, Level
 
-from .ingest import MAX_POOL
 from .models import ExemptReason, SiteStatus
+from .policies import MAX_POOL, POOL_SIZES
 
 _DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 _TIME = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
 _REASON = forms.Textarea(attrs={"rows": 2})
 
 
-def _pool(label):
-    return forms.IntegerField(label=label, min_value=1, max_value=MAX_POOL)
+def _pool(label, required=True):
+    return forms.IntegerField(label=label, min_value=1, max_value=MAX_POOL, required=required)
+
+
+_FROM_POLICY = _("Empty: the pool-size policy in force where the round runs.")
 
 
 class RoundLaunchForm(forms.Form):
@@ -25,16 +28,20 @@ class RoundLaunchForm(forms.Form):
     )
     starts_at = forms.DateTimeField(label=_("Starts"), required=False, widget=_DATETIME)
     deadline = forms.DateTimeField(label=_("Deadline"), widget=_DATETIME)
-    pool_sealed = _pool(_("People per tube in sealed zones"))
-    pool_controlled = _pool(_("People per tube in controlled zones"))
-    pool_prevention = _pool(_("People per tube in prevention zones and elsewhere"))
+    pool_sealed = _pool(_("People per tube in sealed zones"), required=False)
+    pool_controlled = _pool(_("People per tube in controlled zones"), required=False)
+    pool_prevention = _pool(_("People per tube in prevention zones and elsewhere"), required=False)
     note = forms.CharField(label=_("Note"), required=False, widget=_REASON)
 
     def __init__(self, *args, user, **kwargs):
-        kwargs.setdefault(
-            "initial", {"pool_sealed": 1, "pool_controlled": 10, "pool_prevention": 20}
-        )
         super().__init__(*args, **kwargs)
+        # What the policy says now, shown as a hint; left empty, the round takes the
+        # version in force where and when it starts.
+        rule = POOL_SIZES.at()
+        for zone in ("sealed", "controlled", "prevention"):
+            field = self.fields[f"pool_{zone}"]
+            field.widget.attrs["placeholder"] = getattr(rule.value, zone)
+            field.help_text = _FROM_POLICY
         # The user's areas down to communities: a round is launched over big areas.
         self.fields["areas"].queryset = Area.objects.for_user(user).filter(
             level__lte=Level.COMMUNITY

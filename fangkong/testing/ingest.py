@@ -77,10 +77,10 @@ from .models import (
     Via,
     flag_slugs,
 )
+from .policies import MAX_POOL
 
 EVENT_TYPES = ("tube_open", "sample", "tube_seal")
 BARCODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
-MAX_POOL = 50
 CHUNK = 500  # rows per multi-row statement (SQLite allows 32766 parameters)
 
 
@@ -412,17 +412,16 @@ CACHE_SECONDS = 5.0
 _rounds = Cache(CACHE_SECONDS)
 # A channel's site and the site's area never change: kept until the process forgets.
 _channels = Cache(CACHE_SECONDS, found_ttl=float("inf"))
-# A device uploads every few seconds: its token and its user's jurisdiction are kept
-# longer, so that most of its uploads find them (a revoked token, a changed
-# jurisdiction take effect on the upload endpoint within this time).
+# A device uploads every few seconds: its user's jurisdiction is kept longer, so that
+# most of its uploads find it (a changed jurisdiction takes effect on the upload
+# endpoint within this time). Its token is not cached: a revocation holds at once.
 ACCOUNT_CACHE_SECONDS = 30.0
 _scopes = Cache(ACCOUNT_CACHE_SECONDS)
-tokens = Cache(ACCOUNT_CACHE_SECONDS)  # bearer token hash -> user, for the upload endpoint
 
 
 def forget_cached() -> None:
-    """Drop this process's cached rounds, channels, scopes and tokens (after a change)."""
-    for cache in (_rounds, _channels, _scopes, tokens):
+    """Drop this process's cached rounds, channels and scopes (after a change)."""
+    for cache in (_rounds, _channels, _scopes):
         cache.forget()
 
 

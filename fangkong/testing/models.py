@@ -81,6 +81,11 @@ class TestingRound(models.Model):
     pool_prevention = models.PositiveSmallIntegerField(
         _("pool size in prevention zones and elsewhere"), default=20
     )
+    # The version of the `testing.pool_sizes` policy in force when the round was
+    # launched (the sizes above start from it; the launcher may override them).
+    pool_policy_version = models.PositiveIntegerField(
+        _("pool-size policy version"), null=True, blank=True
+    )
     note = models.TextField(_("note"), blank=True)
     launched_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

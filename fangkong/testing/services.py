@@ -8,7 +8,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from fangkong.areas.models import Area, Household, Level, ZoneKind
+from fangkong.areas.models import Area, Household, Level, ZoneKind, common_ancestor_code
 from fangkong.core.actors import user_of
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import Conflict, DomainError
@@ -47,6 +47,7 @@ from .models import (
     TestingRound,
     Via,
 )
+from .policies import POOL_SIZES
 from .selectors import ZoneMap, overlap
 
 MAX_POOL = ingest.MAX_POOL
@@ -85,12 +86,15 @@ def round_launch(
     areas: Iterable[Area],
     deadline: dt.datetime,
     starts_at: dt.datetime | None = None,
-    pool_sealed: int = 1,
-    pool_controlled: int = 10,
-    pool_prevention: int = 20,
+    pool_sealed: int | None = None,
+    pool_controlled: int | None = None,
+    pool_prevention: int | None = None,
     note: str = "",
 ) -> TestingRound:
-    """Launch a round over areas. Expected counts per building are taken now (launch)."""
+    """Launch a round over areas. Expected counts per building are taken now (launch).
+
+    Pool sizes not given come from the `testing.pool_sizes` policy in force at the start,
+    for the round's areas; the round keeps the sizes and the policy's version."""
     _require(can_run_round(actor))
     name = (name or "").strip()
     if not name:
@@ -105,19 +109,21 @@ def round_launch(
         raise DomainError(
             "截止时间须晚于开始时间", "the deadline must be after the start", field="deadline"
         )
+    codes = minimal_prefixes(a.code for a in areas)
+    rule = POOL_SIZES.at(starts_at, common_ancestor_code(codes))
+    given = {"sealed": pool_sealed, "controlled": pool_controlled, "prevention": pool_prevention}
     pools = {
-        "pool_sealed": pool_sealed,
-        "pool_controlled": pool_controlled,
-        "pool_prevention": pool_prevention,
+        f"pool_{zone}": size if size is not None else getattr(rule.value, zone)
+        for zone, size in given.items()
     }
     _check_pools(pools)
-    codes = minimal_prefixes(a.code for a in areas)
     rnd = TestingRound.objects.create(
         name=name[:100],
         starts_at=starts_at,
         deadline=deadline,
         note=note,
         launched_by=user_of(actor),
+        pool_policy_version=rule.version,
         **pools,
     )
     RoundArea.objects.bulk_create(
@@ -135,6 +141,7 @@ def round_launch(
             "deadline": deadline.isoformat(),
             "buildings": buildings,
             **pools,
+            "pool_policy_version": rule.version,
         },
     )
     return rnd

@@ -194,11 +194,7 @@ def coverage(request, pk, code):
 def grid_coverage(request, pk, grid):
     deny_unless(can_read_coverage(request.user))
     rnd = _round(request, pk)
-    grid = Grid.objects.filter(pk=grid).select_related("community").first()
-    if grid is None or not (
-        grid.keeper_id == request.user.pk or request.user.may_see_area(grid.community.code)
-    ):
-        raise Http404
+    grid = get_scoped_or_404(Grid.objects.select_related("community"), request.user, pk=grid)
     context = {
         "rnd": rnd,
         "grid": grid,

@@ -24,7 +24,7 @@ def test_prints_one_working_token_and_audits_it(worker_a):
     client = ApiClient(headers={"authorization": f"Bearer {key}"})
     assert client.get("/me").json()["username"] == "worker_a"
     event = AuditEvent.objects.get(event="accounts.token_issue")
-    assert event.detail == {"user": "worker_a"}
+    assert event.detail == {"user": "worker_a", "scope": "all", "days": 90}
     assert ApiToken.objects.get().name == "sampling phone 3"
 
 
@@ -60,3 +60,20 @@ def test_unknown_or_inactive_user_is_refused(worker_a):
     worker_a.save()
     with pytest.raises(CommandError, match="inactive"):
         token("worker_a")
+
+
+def test_scope_and_days_are_set_listed_and_checked(worker_a, clock):
+    clock.move_to("2026-11-23T10:00:00+00:00", tick=False)
+    key = token("worker_a", "--scope", "upload", "--days", "7", "--name", "phone 3")
+    made = ApiToken.objects.get()
+    assert made.scope == "upload"
+    assert made.expires_at.isoformat() == "2026-11-30T10:00:00+00:00"
+    listed = token("worker_a", "--list")
+    assert "upload" in listed and "until 2026-11-30 18:00" in listed
+    client = ApiClient(headers={"authorization": f"Bearer {key}"})
+    assert client.get("/me").status_code == 200
+    clock.shift(7 * 86400)
+    assert client.get("/me").status_code == 401
+    assert "expired 2026-11-30 18:00" in token("worker_a", "--list")
+    with pytest.raises(CommandError, match="1 to 366 days"):
+        token("worker_a", "--days", "0")

@@ -76,5 +76,6 @@ def test_the_api_lists_after_an_id_and_marks_only_ones_own(volunteer, worker_a):
     assert [n["text"] for n in mine] == ["一"]
     theirs = Notification.objects.get(recipient=worker_a).id
     marked = api_as(volunteer).post("/notifications/read", {"ids": [theirs]}).json()
+    assert api_as(volunteer).post("/notifications/read", [None, None]).status_code == 422
     assert marked == {"marked": 0} and unread_count(worker_a) == 1
     assert api_as(volunteer).get(f"/notifications/?after={mine[0]['id']}").json() == []

@@ -400,9 +400,53 @@ class _RowReader:
         return bits, treatment
 
 
+# Columns whose text is taken as it is: a formula there is not what the person is called
+# or where they live (an Excel formula, or text a spreadsheet would run as one).
+_FORMULA_CHECKED = (Col.NAME, Col.ID_NUMBER, Col.PHONE, Col.COMPOUND, Col.BUILDING, Col.UNIT)
+_FORMULA_CHECKED += (Col.ROOM,)
+
+
+def _unreadable_cells(r: _RowReader) -> None:
+    """Cells no import should take: a NUL character anywhere; a formula where a name,
+    number or address belongs (=HYPERLINK(…) is not a name, nor an empty one)."""
+    for index, value in enumerate(r.cells):
+        if isinstance(value, str) and "\x00" in value:
+            r.fail(
+                index,
+                "单元格含有空字符（NUL），请删除该单元格内容后重新录入",
+                "the cell contains a NUL character; clear the cell and type its value again",
+            )
+    for col in _FORMULA_CHECKED:
+        text = r.text(col).strip()
+        if len(text) > 1 and text.startswith("="):
+            zh_name, en_name = columns.COL_NAMES[col]
+            shown = text if len(text) <= 40 else text[:39] + "…"
+            r.fail(
+                col,
+                f"{zh_name}是Excel公式（{shown}），不是{zh_name}本身；请填写{zh_name}，"
+                "或在Excel中“选择性粘贴→数值”",
+                f"the {en_name} is a spreadsheet formula ({shown}), not the {en_name} itself; "
+                "type it, or paste the column as values in Excel",
+            )
+
+
+def _rejection(r: _RowReader, number: int) -> Rejection:
+    labels = list(dict.fromkeys(p[0] for p in r.problems))
+    return Rejection(
+        number,
+        ", ".join(labels),
+        "；".join(p[1] for p in r.problems),
+        "; ".join(p[2] for p in r.problems),
+        cell_texts(r.cells),
+    )
+
+
 def parse_row(header: Header, number: int, cells: list) -> RosterRow | Rejection:
     """One row to a RosterRow, or a Rejection naming every column at fault."""
     r = _RowReader(header, cells)
+    _unreadable_cells(r)
+    if r.problems:  # nothing else in the row is worth checking
+        return _rejection(r, number)
     id_type = r.id_type()
     id_number = r.id_number()
     residency, tags = r.labels()
@@ -433,14 +477,7 @@ def parse_row(header: Header, number: int, cells: list) -> RosterRow | Rejection
             else:
                 r.fail(col, exc.zh, exc.en)
     if r.problems or data is None:
-        labels = list(dict.fromkeys(p[0] for p in r.problems))
-        return Rejection(
-            number,
-            ", ".join(labels),
-            "；".join(p[1] for p in r.problems),
-            "; ".join(p[2] for p in r.problems),
-            cell_texts(cells),
-        )
+        return _rejection(r, number)
     compound = clean(r.text(Col.COMPOUND))
     return RosterRow(
         number,

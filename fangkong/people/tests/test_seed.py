@@ -290,9 +290,9 @@ def _direct_counts(building: str) -> dict[str, int]:
         "households": Household.objects.filter(area_code=building).count(),
         "residents": residents.count(),
         "aged_70": residents.aged(70).count(),
-        "bedridden": residents.with_tag(Tag.BEDRIDDEN).count(),
-        "living_alone": residents.with_tag(Tag.LIVING_ALONE).count(),
         "tenants": residents.filter(residency=Residency.TENANT).count(),
+        "aged_70_alone": residents.aged(70).with_tag(Tag.LIVING_ALONE).count(),
+        **{tag.name.lower(): residents.with_tag(tag).count() for tag in Tag},
     }
 
 

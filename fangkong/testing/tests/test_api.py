@@ -413,9 +413,9 @@ def test_a_real_statement_timeout_on_postgresql_is_answered_with_503(
     monkeypatch.setenv("FANGKONG_INGEST_STATEMENT_MS", "100")
     real = services.ingest._stored_results
 
-    def slow(client_ids, before=()):
+    def slow(client_ids, before=(), **kwargs):
         services.ingest._run([*before, ("SELECT pg_sleep(1)", [])])  # after the timeouts
-        return real(client_ids)
+        return real(client_ids, **kwargs)
 
     monkeypatch.setattr(services.ingest, "_stored_results", slow)
     response = _post(client, bearer(sampler), _body(rnd, site_a.channels.first(), people_a[:1]))
@@ -437,8 +437,8 @@ def test_an_upload_on_postgresql_never_plans_a_sequential_scan(
     seen = {}
     real = services.ingest._stored_results
 
-    def spy(client_ids, before=()):
-        found = real(client_ids, before)
+    def spy(client_ids, before=(), **kwargs):
+        found = real(client_ids, before, **kwargs)
         with connection.cursor() as cursor:
             cursor.execute("SHOW enable_seqscan")
             seen["inside"] = cursor.fetchone()[0]
