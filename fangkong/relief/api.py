@@ -4,7 +4,7 @@ Every action calls the same service as the page; refusals come back in the API's
 error shape (fangkong/api.py), in Chinese and English."""
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.contrib.auth import get_user_model
 from django.http import Http404
@@ -278,8 +278,11 @@ def dispatch(request, pk: int, payload: DispatchIn):
     return need_out(done, request.auth)
 
 
+NeedId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
+
 class BatchIn(DispatchIn):
-    requests: list[int] = Field(min_length=1, max_length=500)
+    requests: list[NeedId] = Field(min_length=1, max_length=500)
     note: str = Field("", max_length=200)
 
 

@@ -24,6 +24,22 @@ class ReliefConfig(FangkongApp):
         Nav(_("Hotline"), "relief:hotline", _hotline_visible, order=39),
         Nav(_("Relief numbers"), "relief:numbers", "relief.read_numbers", order=75),
     )
+    admin = (
+        Nav(
+            _("Supply points"),
+            "relief:supplies",
+            "relief.manage_stock",
+            order=70,
+            hint=_("Stock arrivals, donations and stocktakes; low levels by policy"),
+        ),
+        Nav(
+            _("Plan care"),
+            "relief:care_plan",
+            "relief.plan_care",
+            order=71,
+            hint=_("Check-in schedules from the roster's tags; care packages"),
+        ),
+    )
     demo_steps = (("demo_relief", "--if-empty"),)
 
     def ready(self) -> None:
