@@ -122,6 +122,7 @@ INSTALLED_APPS = [
     "fangkong.labs",
     "fangkong.workforce",
     "fangkong.screening",
+    "fangkong.relief",
 ]
 
 MIDDLEWARE = [

@@ -12,6 +12,7 @@ the hidden digits one at a time.
 """
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.db.models import Q
@@ -27,7 +28,7 @@ from fangkong.core.phones import normalize_phone
 from fangkong.core.scoping import prefix_q
 from fangkong.core.text import clean, clean_name
 
-from .models import AGED_LABEL, TAG_LABELS, HandOver, Resident, Tag, id_hash
+from .models import AGED_LABEL, TAG_LABELS, HandOver, Resident, Tag, id_hash, years_ago
 
 _TAIL = re.compile(r"^\d{3}[\dX]$")
 _MAINLAND = re.compile(r"^\d{17}[\dX]$")
@@ -221,3 +222,66 @@ def residents_by_keys_under(prefix: str, *, limit: int | None = 200):
     people (unscoped; never reached from a request)."""
     residents = Resident.objects.filter(area_code__startswith=prefix).order_by("id")
     return residents[:limit] if limit else residents
+
+
+# For proactive care and deliveries (fangkong.relief) ------------------------------------
+
+# Roster tags that call for check-ins, by the name the relief app's care policy uses.
+# "aged_alone" is 70+ and living alone (age is read from the birth date).
+CARE_TAGS = {
+    "disabled": Tag.DISABLED,
+    "bedridden": Tag.BEDRIDDEN,
+    "regular_treatment": Tag.REGULAR_TREATMENT,
+    "pregnant": Tag.PREGNANT,
+    "infant": Tag.INFANT,
+    "no_smartphone": Tag.NO_SMARTPHONE,
+}
+
+
+@dataclass(frozen=True)
+class CareCandidate:
+    resident_id: int
+    household_id: int
+    area_code: str
+    name: str
+    tags: frozenset[str]
+    treatment: str
+
+
+def care_candidates(area_code: str) -> Iterator[CareCandidate]:
+    """The vulnerable residents under `area_code` (the caller has checked the area is in
+    its actor's jurisdiction), with the care tags they carry. Streams in id order."""
+    aged = years_ago(70)
+    wanted = Q(tags__hasflag=int(Tag.LIVING_ALONE), birth_date__lte=aged)
+    for tag in CARE_TAGS.values():
+        wanted |= Q(tags__hasflag=int(tag))
+    rows = (
+        Resident.objects.within(area_code)
+        .filter(wanted)
+        .order_by("id")
+        .values_list("id", "household_id", "area_code", "name", "tags", "birth_date", "treatment")
+    )
+    for pk, household, code, name, flags, birth, treatment in rows.iterator(chunk_size=2000):
+        tags = {key for key, tag in CARE_TAGS.items() if flags & tag}
+        if flags & Tag.LIVING_ALONE and birth is not None and birth <= aged:
+            tags.add("aged_alone")
+        if tags:
+            yield CareCandidate(pk, household, code, name, frozenset(tags), treatment)
+
+
+@dataclass(frozen=True)
+class Contact:
+    resident_id: int
+    name: str
+    household_id: int
+    area_code: str
+    phone: str  # in full: store it encrypted, or show it only through an audited reveal
+
+
+def resident_contact(resident_id: int) -> Contact | None:
+    """Name, household and phone of one resident, for a service that has already checked
+    the actor may act for them (a resident for their household, a worker in their area)."""
+    row = Resident.objects.filter(pk=resident_id).first()
+    if row is None:
+        return None
+    return Contact(row.pk, row.name, row.household_id, row.area_code, row.phone())

@@ -85,4 +85,4 @@ def test_resident_me_names_their_record(tree, resident_a):
     assert me["resident_id"] == resident_a.pk
     assert me["jurisdiction"] == []
     held = [code for code, held in me["may"].items() if held]
-    assert held == ["people.search_residents", "people.see_own_household"]
+    assert held == ["people.search_residents", "people.see_own_household", "relief.request_help"]
