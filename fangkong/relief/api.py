@@ -488,7 +488,7 @@ def draw(request, pk: int, payload: DrawOneIn):
     return movement_out(moved)
 
 
-class NumbersOut(Schema):
+class ReliefNumbersOut(Schema):
     area_code: str
     registered: int
     deliveries: int
@@ -507,7 +507,7 @@ class NumbersOut(Schema):
     by_area: list[dict]
 
 
-@router.get("/numbers/{code}", response={200: NumbersOut, **errors(403, 404, 422)})
+@router.get("/numbers/{code}", response={200: ReliefNumbersOut, **errors(403, 404, 422)})
 def numbers(request, code: str, since: dt.date | None = None):
     """The relief numbers of an area of the reader's jurisdiction (since a local day)."""
     require(can_read_numbers(request.auth))

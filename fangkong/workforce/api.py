@@ -849,7 +849,7 @@ def callout_answer(request, pk: int, payload: AnswerIn):
 # Numbers ---------------------------------------------------------------------------------------
 
 
-class NumbersOut(Schema):
+class WorkforceNumbersOut(Schema):
     area: str | None
     workers: int
     reported_today: int
@@ -866,7 +866,7 @@ class NumbersOut(Schema):
     since: dt.datetime
 
 
-@router.get("/numbers", response={200: NumbersOut, **errors(403, 404)})
+@router.get("/numbers", response={200: WorkforceNumbersOut, **errors(403, 404)})
 def numbers(request, area: str = ""):
     """The numbers of the caller's jurisdiction, or of one area in it (last 7 days)."""
     require(can_read_numbers(request.auth))

@@ -17,7 +17,10 @@ from .conftest import cid
 def test_a_worker_reports_in_by_scanning_the_communitys_code(world, cadre, worker_b):
     code = services.community_code(actor=worker_b, community=world.community_b)
     assert signing.verify(code, kind="community").claims["n"] == world.community_b.name
-    assert str(world.community_b.pk) not in signing.verify(code, kind="community").subject
+    subject = signing.verify(code, kind="community").subject
+    # The subject hides the database id: it is not the id, yet it maps back to it.
+    assert subject != str(world.community_b.pk) and not subject.isdigit()
+    assert signing.id_of("community", subject) == world.community_b.pk
     enrollment, created = services.report_in(actor=cadre.user, client_id=cid(), code=code)
     assert created and enrollment.via == "scan" and enrollment.status == "pending"
     assert enrollment.organ_id == cadre.organ_id
