@@ -143,6 +143,14 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# Bearer-token device endpoints served without the browser's middleware and without the
+# per-request connection health check (fangkong/core/devices.py); comma-separated paths.
+FANGKONG_DEVICE_PATHS = [
+    p.strip()
+    for p in os.environ.get("FANGKONG_DEVICE_PATHS", "/api/v1/testing/uploads").split(",")
+    if p.strip()
+]
+
 ROOT_URLCONF = "fangkong.urls"
 WSGI_APPLICATION = "fangkong.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
