@@ -38,7 +38,7 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import ROOT, machine  # noqa: E402
 
-BASE_URL = "postgres://postgres@127.0.0.1:5432"
+BASE_URL = os.environ.get("FANGKONG_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 TARGET_DISTRICT_MS, TARGET_BUILDING_MS = 500, 50
 DISTRICT = "439901"
 HOUSEHOLD = 3  # residents a household
@@ -150,9 +150,10 @@ def load(residents: int) -> None:
         t = step(f"residents' {len(indexes)} secondary indexes", t)
         c.execute(
             "INSERT INTO areas_buildingstats (building_id, code, households, residents, aged_70, "
-            "bedridden, living_alone, tenants, refreshed_at) "
+            "bedridden, living_alone, tenants, aged_70_alone, disabled, regular_treatment, "
+            "pregnant, infant, no_smartphone, \"foreign\", stranded_student, refreshed_at) "
             "SELECT b.id, b.code, count(DISTINCT r.household_id), count(r.id), 0, "
-            "count(r.id) FILTER (WHERE r.tags & 4 = 4), 0, 0, now() "
+            "count(r.id) FILTER (WHERE r.tags & 4 = 4), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, now() "
             "FROM areas_area b JOIN people_resident r ON r.area_code = b.code "
             "WHERE b.level = 5 GROUP BY b.id, b.code"
         )
