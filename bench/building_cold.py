@@ -43,6 +43,9 @@ def main() -> int:
     parser.add_argument("--residents", type=int, default=1_000_000)
     parser.add_argument("--restart", required=True, help="shell command restarting the server")
     parser.add_argument("--buildings", type=int, default=10)
+    parser.add_argument(
+        "--plain-exists", action="store_true", help="the list as before: plain NOT EXISTS"
+    )
     args = parser.parse_args()
     os.environ["DATABASE_URL"] = f"{BASE_URL}/fk_coverage_{args.residents}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fangkong.settings")
@@ -55,6 +58,11 @@ def main() -> int:
     from fangkong.areas.models import Area
     from fangkong.testing import selectors
     from fangkong.testing.models import TestingRound
+
+    if args.plain_exists:
+        from django.db.models import Exists
+
+        selectors.Probe = Exists
 
     with connection.cursor() as cursor:
         cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_buffercache")
