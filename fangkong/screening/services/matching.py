@@ -3,6 +3,7 @@ store, DuckDB or Spark), and the contacts it finds made into trace tasks in bulk
 their deadlines, their communities and the evidence of why they were matched."""
 
 import datetime as dt
+import json
 import logging
 import time
 from collections import Counter, defaultdict
@@ -13,6 +14,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from fangkong.core import bulk
 from fangkong.core.actors import SYSTEM, user_of
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import DomainError, NotFound
@@ -28,12 +30,14 @@ from ..models import (
     Person,
     RunStatus,
     TaskSource,
+    TaskState,
     TraceTask,
 )
 from ..permissions import can_run_match
 from ..policies import CONTACTS, MATCHING
 from .status import person_for_resident
 from .tracing import stronger, tell_communities
+from .venues import scans_flush
 
 log = logging.getLogger(__name__)
 CHUNK = 2000
@@ -142,6 +146,7 @@ def match_run_execute(*, run_id: int) -> MatchRun | None:
     try:
         from ..analytics.matching import CaseWindow, match_stored
 
+        scans_flush()  # every scan acknowledged before the run is matched
         result = match_stored(
             cases=[
                 CaseWindow(
@@ -195,50 +200,159 @@ def _evidence(run: MatchRun, c: FoundContact) -> dict:
     return item
 
 
-def _persons(keys: list[str]) -> dict[str, Person]:
-    """The tracked person of each key that is a resident or a person known here; made in
-    bulk for residents tracked for the first time; a resident's community kept current.
-    Locked, so no task is raised for them beside this run's."""
-    persons: dict[str, Person] = {}
+@dataclass(frozen=True)
+class _Tracked:
+    """A tracked person as the bulk path needs them: no model object."""
+
+    id: int
+    area_code: str
+
+
+def _persons(keys: list[str], now: dt.datetime) -> dict[str, _Tracked]:
+    """The tracked person of each key that is a resident or a person known here, as
+    (id, area code); residents tracked for the first time are inserted in one statement;
+    a resident's community kept current. Locked, so no task is raised for them beside
+    this run's."""
+    person_t = Person._meta.db_table
     residents = {}
     for chunk in _chunks(keys):
-        residents.update({r.id_hash: r for r in people.residents_by_keys(chunk)})
-        persons.update(
-            {
-                p.person_key: p
-                for p in Person.objects.select_for_update().filter(person_key__in=chunk)
-            }
-        )
-    fresh = [
-        Person(
-            resident_id=r.pk,
-            person_key=key,
-            name=r.name,
-            id_type=r.id_type,
-            id_masked=r.id_masked,
-            phone_masked=r.phone_masked,
-            area_code=r.area_code,
-        )
-        for key, r in residents.items()
-        if key not in persons
-    ]
-    Person.objects.bulk_create(fresh, batch_size=CHUNK, ignore_conflicts=True)
-    made = [p.person_key for p in fresh]
-    for chunk in _chunks(made):
-        persons.update(
-            {
-                p.person_key: p
-                for p in Person.objects.select_for_update().filter(person_key__in=chunk)
-            }
-        )
-    moved = []
-    for key, r in residents.items():
-        p = persons.get(key)
-        if p is not None and (p.area_code != r.area_code or p.resident_id != r.pk):
-            p.area_code, p.resident_id, p.found = r.area_code, r.pk, False
-            moved.append(p)
+        for row in people.residents_by_keys(chunk).values_list(
+            "id", "id_hash", "name", "id_type", "id_masked", "phone_masked", "area_code"
+        ):
+            residents[row[1]] = row
+    bulk.insert(
+        person_t,
+        [
+            "resident_id",
+            "person_key",
+            "name",
+            "id_type",
+            "id_cipher",
+            "id_masked",
+            "phone_cipher",
+            "phone_masked",
+            "area_code",
+            "found",
+            "found_note",
+            "created_at",
+        ],
+        [
+            (pk, key, name, id_type, b"", masked, b"", phone, area, False, "", now)
+            for pk, key, name, id_type, masked, phone, area in residents.values()
+        ],
+        [
+            "bigint",
+            "text",
+            "text",
+            "text",
+            "bytea",
+            "text",
+            "bytea",
+            "text",
+            "text",
+            "boolean",
+            "text",
+            "timestamptz",
+        ],
+        conflict="person_key",
+    )
+    lock = " FOR UPDATE" if bulk.is_postgres() else ""
+    found = bulk.select_any(
+        f"SELECT id, person_key, area_code, resident_id FROM {person_t} WHERE {{match}}{lock}",  # noqa: S608
+        "person_key",
+        keys,
+        "text",
+    )
+    persons, moved = {}, []
+    for pk, key, area_code, resident_id in found:
+        r = residents.get(key)
+        if r is not None and (area_code != r[6] or resident_id != r[0]):
+            area_code = r[6]
+            moved.append(Person(pk=pk, resident_id=r[0], area_code=area_code, found=False))
+        persons[key] = _Tracked(pk, area_code)
     Person.objects.bulk_update(moved, ["area_code", "resident_id", "found"], batch_size=CHUNK)
     return persons
+
+
+class _Assignment:
+    """Deadline and policy versions of the tasks a run raises now, per community: the
+    policies are read once a community, not once a task."""
+
+    def __init__(self, now: dt.datetime):
+        self.now = now
+        self.deadlines = Deadlines(now)
+        self.known: dict[str, tuple[dt.datetime, int, int]] = {}
+
+    def of(self, area_code: str) -> tuple[dt.datetime, int, int]:
+        community = area_code[:12]
+        found = self.known.get(community)
+        if found is None:
+            deadline, version = self.deadlines.for_area(community)
+            found = (deadline, version, CONTACTS.at(self.now, community).version)
+            self.known[community] = found
+        return found
+
+
+_TASK_COLUMNS = [
+    "person_id",
+    "area_code",
+    "category",
+    "degree",
+    "state",
+    "source",
+    "reason",
+    "evidence",
+    "raised_at",
+    "deadline",
+    "deadline_version",
+    "measures_version",
+    "match_run_id",
+    "client_id",
+    "attempts",
+]
+_TASK_TYPES = [
+    "bigint",
+    "text",
+    "text",
+    "smallint",
+    "text",
+    "text",
+    "text",
+    "jsonb",
+    "timestamptz",
+    "timestamptz",
+    "integer",
+    "integer",
+    "bigint",
+    "text",
+    "smallint",
+]
+_CONTACT_COLUMNS = [
+    "run_id",
+    "person_key",
+    "person_id",
+    "area_code",
+    "category",
+    "degree",
+    "venue_code",
+    "case_scanned_at",
+    "contact_scanned_at",
+    "minutes_apart",
+    "task_id",
+]
+_CONTACT_TYPES = [
+    "bigint",
+    "text",
+    "bigint",
+    "text",
+    "text",
+    "smallint",
+    "text",
+    "timestamptz",
+    "timestamptz",
+    "numeric",
+    "bigint",
+]
 
 
 @transaction.atomic
@@ -253,8 +367,11 @@ def contacts_to_tasks(
     """Make a run's contacts into trace tasks, in bulk: one task a person (the closest
     pair of scans first in its evidence; first degree are close contacts, second degree
     secondary), merged into a task the person has open already; the case's household
-    members are close contacts too. Deadlines by the policy in force now in each
-    community; one message a community. Contacts on no roster are kept by key only."""
+    members are close contacts too. Each task is assigned where the person lives (their
+    building, so the community, its grid worker and street see it), due by the "2+6"
+    policy in force now in that community, and keeps the policy versions. Persons, tasks
+    and contacts go in as one statement each (arrays on PostgreSQL), without model
+    objects; one message a community. Contacts on no roster are kept by key only."""
     started = started if started is not None else time.perf_counter()
     now = timezone.now()
     case_key = run.case_person.person_key
@@ -276,25 +393,30 @@ def contacts_to_tasks(
     for key in household:
         evidence[key].insert(0, {"run": run.pk, "case": run.case_id, "household": True})
     keys = list(dict.fromkeys([*household, *best]))
-    persons = _persons(keys)
+    persons = _persons(keys, now)
     category = {
         key: Category.CLOSE if key in household or best[key].degree == 1 else Category.SECONDARY
         for key in keys
     }
     active: dict[int, TraceTask] = {}
-    ids = [p.pk for p in persons.values()]
+    ids = [p.id for p in persons.values()]
     for chunk in _chunks(ids):
         active.update(
-            {t.person_id: t for t in TraceTask.objects.active().filter(person_id__in=chunk)}
+            {
+                t.person_id: t
+                for t in TraceTask.objects.active()
+                .select_for_update()
+                .filter(person_id__in=chunk)
+                .only("id", "person_id", "category", "degree", "evidence")
+            }
         )
-    deadlines = Deadlines(now)
-    measures: dict[str, int] = {}
+    assign = _Assignment(now)
     new, merged, per_community = [], [], Counter()
     for key in keys:
         person = persons.get(key)
         if person is None:
             continue
-        task = active.get(person.pk)
+        task = active.get(person.id)
         degree = 1 if category[key] == Category.CLOSE else 2
         if task is not None:
             task.category = stronger(task.category, category[key])
@@ -302,52 +424,52 @@ def contacts_to_tasks(
             task.evidence = [*task.evidence, *evidence[key]]
             merged.append(task)
             continue
-        community = person.area_code[:12]
-        if community not in measures:
-            measures[community] = CONTACTS.at(now, community).version
-        deadline, version = deadlines.for_area(person.area_code)
-        first = evidence[key][0]
+        deadline, version, measures = assign.of(person.area_code)
         new.append(
-            TraceTask(
-                person=person,
-                area_code=person.area_code,
-                category=category[key],
-                degree=degree,
-                source=TaskSource.MATCH,
-                reason=_reason(run, first),
-                evidence=evidence[key],
-                raised_at=now,
-                deadline=deadline,
-                deadline_version=version,
-                measures_version=measures[community],
-                match_run=run,
-                raised_by=None,
+            (
+                person.id,
+                person.area_code,
+                category[key],
+                degree,
+                TaskState.OPEN,
+                TaskSource.MATCH,
+                _reason(run, evidence[key][0]),
+                json.dumps(evidence[key], ensure_ascii=False),
+                now,
+                deadline,
+                version,
+                measures,
+                run.pk,
+                "",
+                0,
             )
         )
-        per_community[community] += 1
-    TraceTask.objects.bulk_create(new, batch_size=CHUNK)
+        per_community[person.area_code[:12]] += 1
+    made = bulk.insert(
+        TraceTask._meta.db_table, _TASK_COLUMNS, new, _TASK_TYPES, returning="person_id, id"
+    )
     TraceTask.objects.bulk_update(merged, ["category", "degree", "evidence"], batch_size=CHUNK)
-    task_of = {t.person_id: t for t in [*new, *merged]}
+    task_of = dict(made) | {t.person_id: t.pk for t in merged}
     rows = []
     for key in keys:
         person = persons.get(key)
         c = best.get(key)
         rows.append(
-            MatchContact(
-                run=run,
-                person_key=key,
-                person=person,
-                area_code=person.area_code if person else run.area_code[:6],
-                category=category[key],
-                degree=c.degree if c else 1,
-                venue_code=c.venue_code if c else "",
-                case_scanned_at=c.case_at if c else run.window_start,
-                contact_scanned_at=c.contact_at if c else run.window_start,
-                minutes_apart=c.minutes_apart if c else Decimal(0),
-                task=task_of.get(person.pk) if person else None,
+            (
+                run.pk,
+                key,
+                person.id if person else None,
+                person.area_code if person else run.area_code[:6],
+                category[key],
+                c.degree if c else 1,
+                c.venue_code if c else "",
+                c.case_at if c else run.window_start,
+                c.contact_at if c else run.window_start,
+                c.minutes_apart if c else Decimal(0),
+                task_of.get(person.id) if person else None,
             )
         )
-    MatchContact.objects.bulk_create(rows, batch_size=CHUNK)
+    bulk.insert(MatchContact._meta.db_table, _CONTACT_COLUMNS, rows, _CONTACT_TYPES)
     tell_communities(dict(per_community), kind="screening.task", case=f"病例{run.case_id}的接触者")
     run.status = RunStatus.DONE
     run.engine = engine or run.engine

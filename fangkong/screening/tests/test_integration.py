@@ -6,7 +6,7 @@ import datetime as dt
 
 from fangkong.accounts.services import token_issue
 from fangkong.screening import services
-from fangkong.screening.models import MatchRun, ScanBatch, TraceTask
+from fangkong.screening.models import MatchRun, ScanBatch, ScanStage, TraceTask
 
 from .conftest import at
 
@@ -50,8 +50,14 @@ def test_a_scan_batch_goes_to_the_store_once_and_bad_rows_are_named(
         c.post("/api/v1/screening/scans", changed, content_type="application/json").status_code
         == 409
     )
+    assert ScanStage.objects.count() == 1  # acknowledged: staged in the database, once
+    assert not list((analytics / "scans").glob("day=*"))
+    assert services.scans_flush() == 2
     parts = sorted(p.name for p in (analytics / "scans").glob("day=*"))
     assert parts == ["day=2026-11-22"]
+    assert not ScanStage.objects.exists() and services.scans_flush() == 0
+    again = c.post("/api/v1/screening/scans", batch, content_type="application/json").json()
+    assert again["replayed"] and again["stored"] == 2 and not ScanStage.objects.exists()
 
 
 def test_only_the_place_code_account_sends_scans(analytics, client_for, worker_a):
