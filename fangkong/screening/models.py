@@ -758,6 +758,11 @@ class MatchRun(models.Model):
     second_degree = models.BooleanField(_("secondary contacts"), default=False)
     matching_version = models.PositiveIntegerField(default=0)
     contacts_version = models.PositiveIntegerField(default=0)
+    # A location-ping file given with the run (time-space companions), under the
+    # analytics directory, and the companion rule's version it is matched by.
+    pings_file = models.CharField(_("location pings"), max_length=300, blank=True)
+    companion_version = models.PositiveIntegerField(default=0)
+    companions = models.PositiveIntegerField(_("time-space companions"), default=0)
     status = models.CharField(
         _("status"), max_length=8, choices=RunStatus.choices, default=RunStatus.QUEUED
     )

@@ -10,6 +10,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
 from django.db import transaction
 from django.utils import timezone
@@ -34,7 +35,7 @@ from ..models import (
     TraceTask,
 )
 from ..permissions import can_run_match
-from ..policies import CONTACTS, MATCHING
+from ..policies import COMPANION, CONTACTS, MATCHING
 from .status import person_for_resident
 from .tracing import stronger, tell_communities
 from .venues import scans_flush
@@ -57,6 +58,9 @@ class FoundContact:
     minutes_apart: Decimal
     degree: int = 1
     via_key: str | None = None
+    # A time-space companion (from location pings): `case_at`/`contact_at` are the first
+    # and last moments together, `minutes_apart` the minutes spent in one cell.
+    companion: bool = False
 
 
 def _window(facts, rule, start, end) -> tuple[dt.datetime, dt.datetime]:
@@ -78,12 +82,15 @@ def match_run_start(
     window_end: dt.datetime | None = None,
     run_now: bool = False,
     enqueue: bool = True,
+    pings: bytes | None = None,
 ) -> MatchRun:
     """Queue exposure matching for a confirmed case. The window defaults to the policy's
     days before sampling up to when the case was confirmed; the margin and whether
     secondary contacts are traced come from the policies in force now (kept on the run).
     The worker runs it (`run_now`: this process, after commit; `enqueue=False`: the
-    caller runs `match_run_execute` itself)."""
+    caller runs `match_run_execute` itself). With `pings` (a CSV of location pings,
+    `person_id,lat,lon,at`, person ids being person keys), the case's time-space
+    companions are found too, by the companion rule in force now."""
     authorize(actor, can_run_match)
     facts = labs.case_facts([case_id]).get(case_id)
     if facts is None:
@@ -94,6 +101,7 @@ def match_run_start(
     now = timezone.now()
     matching = MATCHING.at(now, facts.area_code)
     contacts = CONTACTS.at(now, facts.area_code)
+    companion = COMPANION.at(now, facts.area_code)
     start, end = _window(facts, matching.value, window_start, window_end)
     case_person = person_for_resident(people.residents_by_keys([facts.person_key]).get())
     run = MatchRun.objects.create(
@@ -106,8 +114,12 @@ def match_run_start(
         second_degree=contacts.value.trace_secondary,
         matching_version=matching.version,
         contacts_version=contacts.version,
+        companion_version=companion.version,
         created_by=user_of(actor),
     )
+    if pings:
+        run.pings_file = _keep_pings(run, pings)
+        run.save(update_fields=["pings_file"])
     audit_record(
         actor=actor,
         event="screening.match_run",
@@ -118,6 +130,7 @@ def match_run_start(
             "window": [start.isoformat(), end.isoformat()],
             "margin_minutes": run.margin_minutes,
             "second_degree": run.second_degree,
+            "pings": bool(run.pings_file),
         },
     )
     if run_now:
@@ -125,6 +138,17 @@ def match_run_start(
     elif enqueue:
         transaction.on_commit(lambda: _enqueue(run.pk))
     return run
+
+
+def _keep_pings(run: MatchRun, data: bytes) -> str:
+    """Keep a run's ping file beside the scans (the worker reads it), by the run's id."""
+    from ..analytics.conf import analytics_conf
+
+    folder = analytics_conf().directory / "pings"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"run-{run.pk}.{'parquet' if data[:4] == b'PAR1' else 'csv'}"
+    path.write_bytes(data)
+    return str(path)
 
 
 def _enqueue(run_id: int) -> None:
@@ -144,10 +168,19 @@ def match_run_execute(*, run_id: int) -> MatchRun | None:
     run = MatchRun.objects.select_related("case_person").get(pk=run_id)
     started = time.perf_counter()
     try:
+        from ..analytics.engines import utc_from_us
         from ..analytics.matching import CaseWindow, match_stored
+        from ..analytics.query import CompanionRule
 
         scans_flush()  # every scan acknowledged before the run is matched
+        rule = COMPANION.at(run.created_at, run.area_code).value
         result = match_stored(
+            pings=Path(run.pings_file) if run.pings_file else None,
+            companion_rule=CompanionRule(
+                cell_metres=rule.cell_metres,
+                min_overlap_minutes=rule.min_overlap_minutes,
+                look_back_days=rule.look_back_days,
+            ),
             cases=[
                 CaseWindow(
                     str(run.pk), run.case_person.person_key, run.window_start, run.window_end
@@ -167,6 +200,16 @@ def match_run_execute(*, run_id: int) -> MatchRun | None:
                 c.via_person_id,
             )
             for c in result.contacts
+        ] + [
+            FoundContact(
+                c.person_id,
+                "",
+                utc_from_us(c.first_us),
+                utc_from_us(c.last_us),
+                c.overlap_minutes,
+                companion=True,
+            )
+            for c in result.companions
         ]
         return contacts_to_tasks(run=run, contacts=found, engine=result.engine, started=started)
     except Exception as exc:
@@ -186,6 +229,15 @@ def _chunks(items: Sequence, size: int = CHUNK) -> Iterable[Sequence]:
 
 
 def _evidence(run: MatchRun, c: FoundContact) -> dict:
+    if c.companion:
+        return {
+            "run": run.pk,
+            "case": run.case_id,
+            "companion": True,
+            "first": c.case_at.isoformat(),
+            "last": c.contact_at.isoformat(),
+            "overlap_minutes": str(c.minutes_apart),
+        }
     item = {
         "run": run.pk,
         "case": run.case_id,
@@ -377,7 +429,8 @@ def contacts_to_tasks(
     case_key = run.case_person.person_key
     best: dict[str, FoundContact] = {}
     evidence: dict[str, list[dict]] = defaultdict(list)
-    for c in sorted(contacts, key=lambda c: (c.degree, c.minutes_apart)):
+    # Venue contacts first (the closest pair first), then time-space companions.
+    for c in sorted(contacts, key=lambda c: (c.companion, c.degree, c.minutes_apart)):
         if c.person_key == case_key:
             continue
         if c.person_key not in best:
@@ -394,10 +447,7 @@ def contacts_to_tasks(
         evidence[key].insert(0, {"run": run.pk, "case": run.case_id, "household": True})
     keys = list(dict.fromkeys([*household, *best]))
     persons = _persons(keys, now)
-    category = {
-        key: Category.CLOSE if key in household or best[key].degree == 1 else Category.SECONDARY
-        for key in keys
-    }
+    category = {key: _category(key in household, best.get(key)) for key in keys}
     active: dict[int, TraceTask] = {}
     ids = [p.id for p in persons.values()]
     for chunk in _chunks(ids):
@@ -417,7 +467,7 @@ def contacts_to_tasks(
         if person is None:
             continue
         task = active.get(person.id)
-        degree = 1 if category[key] == Category.CLOSE else 2
+        degree = 2 if category[key] == Category.SECONDARY else 1
         if task is not None:
             task.category = stronger(task.category, category[key])
             task.degree = min(task.degree, degree)
@@ -476,6 +526,7 @@ def contacts_to_tasks(
     run.contacts = len(keys)
     run.tasks_created, run.tasks_merged = len(new), len(merged)
     run.unknown = sum(1 for k in keys if k not in persons)
+    run.companions = sum(1 for k in keys if category[k] == Category.COMPANION)
     run.finished_at = timezone.now()
     run.seconds = time.perf_counter() - started
     run.save(
@@ -486,6 +537,7 @@ def contacts_to_tasks(
             "tasks_created",
             "tasks_merged",
             "unknown",
+            "companions",
             "finished_at",
             "seconds",
         ]
@@ -507,9 +559,22 @@ def contacts_to_tasks(
     return run
 
 
+def _category(household: bool, c: FoundContact | None) -> str:
+    if household or (c is not None and not c.companion and c.degree == 1):
+        return Category.CLOSE
+    if c is not None and c.companion:
+        return Category.COMPANION
+    return Category.SECONDARY
+
+
 def _reason(run: MatchRun, first: dict) -> str:
     if first.get("household"):
         return f"病例{run.case_id}的同户人员 / household of case {run.case_id}"
+    if first.get("companion"):
+        return (
+            f"与病例{run.case_id}时空伴随（同一网格{first['overlap_minutes']}分钟） / "
+            f"time-space companion of case {run.case_id}, {first['overlap_minutes']} min"
+        )
     return (
         f"与病例{run.case_id}同场所（相隔{first['minutes_apart']}分钟） / "
         f"at a venue with case {run.case_id}, {first['minutes_apart']} min apart"
