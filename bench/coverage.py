@@ -38,7 +38,7 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import ROOT, machine  # noqa: E402
 
-BASE_URL = "postgres://postgres@127.0.0.1:5432"
+BASE_URL = os.environ.get("FANGKONG_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 TARGET_DISTRICT_MS, TARGET_BUILDING_MS = 500, 50
 DISTRICT = "439901"
 HOUSEHOLD = 3  # residents a household

@@ -28,6 +28,7 @@ server and PostgreSQL; the script prints the load average before and after.
 
 import argparse
 import datetime as dt
+import itertools
 import json
 import os
 import random
@@ -49,6 +50,7 @@ from _common import OUT, ROOT, collect_static, cpu_probe, machine  # noqa: E402
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/fk_ingest"
 TARGET_PEOPLE = 5000
 CHANNELS = 3
+TUBE_SERIALS = itertools.count(1)  # printed tubes' barcodes count up
 
 # wrk's report, as JSON in the file named by $WRK_REPORT (both scripts end with it).
 DONE_LUA = r"""
@@ -164,14 +166,15 @@ def prepare(sites: int):
     from fangkong.accounts.models import Role, User
     from fangkong.accounts.services import token_issue, user_create
     from fangkong.areas.models import Area, Level
+    from fangkong.core.actors import SYSTEM
     from fangkong.testing import services
 
     district = Area.objects.get(level=Level.DISTRICT)
     command = User.objects.filter(username="bench_command").first() or user_create(
-        actor=None, username="bench_command", password=None, role=Role.COMMAND, areas=[district]
+        actor=SYSTEM, username="bench_command", password=None, role=Role.COMMAND, areas=[district]
     )
     sampler = User.objects.filter(username="bench_sampler").first() or user_create(
-        actor=None, username="bench_sampler", password=None, role=Role.SAMPLER, areas=[district]
+        actor=SYSTEM, username="bench_sampler", password=None, role=Role.SAMPLER, areas=[district]
     )
     now = timezone.now()
     started = time.perf_counter()
@@ -204,13 +207,24 @@ def prepare(sites: int):
 
 
 def write_bodies(
-    path: Path, rnd_id: int, queues, *, tubes_per_upload: int = 1, events_per_upload: int = 0
+    path: Path,
+    rnd_id: int,
+    queues,
+    *,
+    tubes_per_upload: int = 1,
+    events_per_upload: int = 0,
+    random_ids: bool = False,
 ) -> tuple:
     """One upload a line: whole tubes of 10 or 20 as channels send them when sealed,
     the sites taking turns; or, with `events_per_upload`, those events cut into uploads
     of that many (the sampler page, at a normal pace, sends each scan on its own).
+    Client ids are UUIDv7 and tube barcodes count up (as printed tubes do), unless
+    `random_ids` (uuid4 for both, as before the protocol asked for time-ordered ids).
     Returns (uploads, people)."""
+    from fangkong.core.ids import uuid7
     from fangkong.people.codes import CodeClaims, sign_claims
+
+    new_id = (lambda: uuid.uuid4().hex) if random_ids else (lambda: uuid7().hex)
 
     today = dt.date.today()
     rng = random.Random(rnd_id)
@@ -236,13 +250,14 @@ def write_bodies(
                 cursors[k] += size
                 if not group:
                     break
-                tube = f"B{rnd_id:03d}{uuid.uuid4().hex[:16]}"
+                serial = uuid.uuid4().hex[:16] if random_ids else f"{next(TUBE_SERIALS):012d}"
+                tube = f"B{rnd_id:03d}{serial}"
                 base = {"round": rnd_id, "site": site, "channel": channel, "tube": tube}
 
                 def event(kind):
                     nonlocal clock
                     clock += dt.timedelta(milliseconds=300)
-                    return {"client_id": uuid.uuid4().hex, "type": kind, "at": clock.isoformat()}
+                    return {"client_id": new_id(), "type": kind, "at": clock.isoformat()}
 
                 events.append({**event("tube_open"), **base, "pool_size": size})
                 for pk, name, masked in group:
@@ -467,6 +482,11 @@ def main() -> int:
     parser.add_argument("--sites", type=int, default=150, help="one a community, 3 channels")
     parser.add_argument("--port", type=int, default=8771)
     parser.add_argument(
+        "--random-ids",
+        action="store_true",
+        help="uuid4 client ids and random tube barcodes (default: UUIDv7, counting barcodes)",
+    )
+    parser.add_argument(
         "--server-env",
         action="append",
         default=[],
@@ -513,7 +533,9 @@ def main() -> int:
             sliced.append((site, channels, queue[offsets[i] : offsets[i] + share]))
             offsets[i] += share
         path = OUT / f"ingest-bodies-{name}-{t}.jsonl"
-        uploads, people = write_bodies(path, rnd_id, sliced, **upload_size(t))
+        uploads, people = write_bodies(
+            path, rnd_id, sliced, random_ids=args.random_ids, **upload_size(t)
+        )
         bodies[f"{name}-{t}"] = (path, uploads)
         print(f"  {name}, {size_label(t)}: {uploads:,} uploads of {people:,} people")
     print(

@@ -10,8 +10,12 @@ import os
 
 wsgi_app = "fangkong.wsgi:application"
 bind = os.environ.get("FANGKONG_BIND", "127.0.0.1:8000")
-# Pages wait on PostgreSQL more than on Python: two processes a core, a few threads each.
-workers = int(os.environ.get("FANGKONG_WEB_WORKERS", 2 * multiprocessing.cpu_count()))
+# Measured, not guessed (bench/gunicorn_layout.py, docs/benchmarks.md "gunicorn layout"):
+# on 2 cores, uploads of one sealed tube through 2×2, 2×4, 3×4 and 4×4: 3 processes of
+# 4 threads stored the most people a second at about the least CPU a person. One
+# process more than cores keeps a core busy while another process waits on PostgreSQL;
+# threads overlap the waits within a process (the upload gate admits 2 at a time each).
+workers = int(os.environ.get("FANGKONG_WEB_WORKERS", multiprocessing.cpu_count() + 1))
 threads = int(os.environ.get("FANGKONG_WEB_THREADS", 4))
 worker_class = "gthread"
 timeout = int(os.environ.get("FANGKONG_WEB_TIMEOUT", 60))

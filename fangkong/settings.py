@@ -143,6 +143,14 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# Bearer-token device endpoints served without the browser's middleware and without the
+# per-request connection health check (fangkong/core/devices.py); comma-separated paths.
+FANGKONG_DEVICE_PATHS = [
+    p.strip()
+    for p in os.environ.get("FANGKONG_DEVICE_PATHS", "/api/v1/testing/uploads").split(",")
+    if p.strip()
+]
+
 ROOT_URLCONF = "fangkong.urls"
 WSGI_APPLICATION = "fangkong.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
@@ -242,7 +250,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django turns the driver's prepared statements off (prepare_threshold None). The
     # upload path runs the same few statements on every upload through server-side
-    # binding cursors (fangkong/testing/ingest.py): with a threshold they are prepared
+    # binding cursors (fangkong/testing/ingest/sql.py): with a threshold they are prepared
     # once per connection, and PostgreSQL stops parsing and planning them each time
     # (a third of its CPU an upload). Django's own queries bind on the client side and
     # are never prepared, so nothing else changes. Behind a pooler in transaction mode

@@ -1,11 +1,10 @@
 """What the relief pages share: messages in the reader's language, running a service
 call and showing its refusal, reading small inputs."""
 
-import uuid
-
 from django.contrib import messages
 from django.utils.translation import get_language
 
+from fangkong.core import ids
 from fangkong.core.errors import DomainError
 
 
@@ -35,4 +34,4 @@ def number(text, default: int | None = None) -> int | None:
 
 def client_id() -> str:
     """A fresh id for a form: a double tap or a retried post sends it twice, saved once."""
-    return uuid.uuid4().hex
+    return ids.client_id()

@@ -4,8 +4,6 @@ household's short form); campaign coverage with drill-down and the not-yet list;
 hand-overs; venues and their codes; exposure matching for a case. Thin: parse, fetch
 through a scoped getter, call a service or a selector, render."""
 
-import uuid
-
 import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -17,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from fangkong.areas.models import Area, Grid, Household, Level
 from fangkong.areas.selectors import breadcrumbs
+from fangkong.core import ids
 from fangkong.core.errors import DomainError
 from fangkong.core.shortcuts import deny_unless, get_scoped_or_404
 from fangkong.labs import selectors as labs
@@ -228,7 +227,7 @@ def register(request):
             return redirect("screening:register")
     elif request.method == "POST":
         messages.error(request, form.errors.as_text())
-    return render(request, "screening/register.html", {"form": form, "client_id": uuid.uuid4().hex})
+    return render(request, "screening/register.html", {"form": form, "client_id": ids.client_id()})
 
 
 # Hand-overs ---------------------------------------------------------------------------
@@ -421,7 +420,7 @@ def screen(request, pk, household):
         "methods": [m for m in VisitMethod.choices if m[0] != VisitMethod.SHEET],
         "vaccinations": Vaccination.choices,
         "risk_places": [p for p in c.risk_places.splitlines() if p.strip()],
-        "client_id": uuid.uuid4().hex,
+        "client_id": ids.client_id(),
     }
     return render(request, "screening/screen.html", context)
 

@@ -184,17 +184,37 @@ def area_in_round(rnd: TestingRound, code: str) -> bool:
     return any(code.startswith(c) or c.startswith(code) for c in round_codes(rnd))
 
 
+class Probe(Exists):
+    """`EXISTS`, looked up row by row through an index on PostgreSQL.
+
+    PostgreSQL turns a plain `NOT EXISTS` into an anti-join and costs it from its
+    statistics: with too few markers counted for a round (a round sampled since the
+    last ANALYZE; docs/benchmarks.md) it chose to hash every first-sample marker of
+    the round (tens of thousands of rows at 1,000,000 residents, millions at
+    10,000,000) to answer for a building of 200: 27 ms warm, and every page of the
+    round's markers read on a cold cache. `OFFSET 0` keeps the subquery a subplan, so
+    each of the building's residents is one probe of the (round, resident) index,
+    whatever the statistics say: the pages touched grow with the building, not the
+    round."""
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        template = "EXISTS(%(subquery)s OFFSET 0)"
+        return super().as_sql(compiler, connection, template=template, **extra_context)
+
+
 def unsampled_residents(rnd: TestingRound, building: Area):
     """Residents of a building not sampled in the round and not exempt, by door.
 
-    An anti-join on the first-sample markers and the current exemptions, both indexed
-    by (round, resident): a building's list costs the same in a city of ten million.
+    The building's residents (an index range on their area code), each checked against
+    the first-sample markers and the current exemptions by one index probe on
+    (round, resident) (`Probe`): a building's list costs the same in a city of ten
+    million, and on a cold cache touches about as many pages as it has households.
     """
     sampled = FirstSample.objects.filter(round=rnd, resident=OuterRef("pk"))
     exempt = Exemption.objects.filter(round=rnd, resident=OuterRef("pk"), ended_at__isnull=True)
     return (
         Resident.objects.filter(area_code=building.code)
-        .filter(~Exists(sampled), ~Exists(exempt))
+        .filter(~Probe(sampled), ~Probe(exempt))
         .select_related("household")
         .only(*UNSAMPLED_FIELDS)
         .order_by(*Household.address_order("household__"), "id")

@@ -357,7 +357,7 @@ def channel_set_status(*, actor, channel: Channel, status: str) -> Channel:
 def samples_upload(
     *, actor, device_id: str, events: list[ingest.Event], device_time: dt.datetime | None = None
 ) -> list[ingest.Result]:
-    """Store an upload from a sampling device; one result per event (see ingest.py).
+    """Store an upload from a sampling device; one result per event (see the ingest package).
 
     Not audited row by row: every stored sample names its device and sampler, and every
     refusal is kept as an UploadEvent. On PostgreSQL the transaction carries a

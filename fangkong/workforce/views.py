@@ -3,7 +3,6 @@ report-ins, bulk enrolment, teams and branches, requests and allocation, posts a
 shifts, substitutions, call-outs. Thin: parse, call a service or selector, render."""
 
 import datetime as dt
-import uuid
 
 import segno
 from django.contrib import messages
@@ -17,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from fangkong.areas.models import Area, Level
+from fangkong.core import ids
 from fangkong.core.errors import DomainError
 from fangkong.core.paging import paginate
 from fangkong.core.shortcuts import deny_unless, get_scoped_or_404
@@ -424,7 +424,7 @@ def requests(request):
             if can_allocate(request.user)
             else [],
             "can_allocate": can_allocate(request.user),
-            "client_id": uuid.uuid4().hex,
+            "client_id": ids.client_id(),
         },
     )
 
@@ -686,7 +686,7 @@ def callouts(request):
             "callouts": CallOut.objects.for_user(request.user).select_related("skill")[:50],
             "communities": communities,
             "skills": Skill.objects.all(),
-            "client_id": uuid.uuid4().hex,
+            "client_id": ids.client_id(),
             "can_call_out": can_call_out(request.user) and bool(communities),
         },
     )

@@ -2,7 +2,6 @@
 (offline; duty.js), answer a call-out, report oneself unavailable."""
 
 import datetime as dt
-import uuid
 from pathlib import Path
 
 from django.contrib import messages
@@ -18,7 +17,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from fangkong.areas.models import Area, Level
-from fangkong.core import signing
+from fangkong.core import ids, signing
 from fangkong.core.actors import System
 from fangkong.core.errors import DomainError
 from fangkong.core.shortcuts import deny_unless, get_scoped_or_404
@@ -63,7 +62,7 @@ def register(request):
         "days": DAYS,
         "form": request.POST,
         # A retry of the same form (a double tap, a reload) carries the same id.
-        "client_id": request.POST.get("client_id") or uuid.uuid4().hex,
+        "client_id": request.POST.get("client_id") or ids.client_id(),
     }
     if request.method == "POST":
         post = request.POST
@@ -144,7 +143,7 @@ def report_in(request):
         try:
             enrollment, created = services.report_in(
                 actor=request.user,
-                client_id=request.POST.get("client_id", "") or uuid.uuid4().hex,
+                client_id=request.POST.get("client_id", "") or ids.client_id(),
                 community=community,
                 code=code,
             )
@@ -160,7 +159,7 @@ def report_in(request):
     context = {
         "communities": Area.objects.filter(level=Level.COMMUNITY).order_by("code"),
         "keys": signing.public_keys(),
-        "client_id": uuid.uuid4().hex,
+        "client_id": ids.client_id(),
     }
     return render(request, "workforce/report_in.html", context)
 

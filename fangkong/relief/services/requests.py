@@ -2,7 +2,6 @@
 confirm or complain, reopen, cancel; teams, categories, escalations acknowledged."""
 
 import hmac
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -12,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from fangkong.areas.models import Area, Household, Level
+from fangkong.core import ids
 from fangkong.core.actors import is_system, user_of
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import Conflict, DomainError, NotFound, PermissionDenied
@@ -192,7 +192,7 @@ def request_register(
     from the SLA policy in force (its version kept). A need of the same category already
     open for the household takes this ask in (merged, and the asker is told); the same
     `client_id` sent again answers what the first sending did."""
-    client_id = (client_id or "").strip()[:64] or uuid.uuid4().hex
+    client_id = (client_id or "").strip()[:64] or ids.client_id()
     previous = _previous(actor, client_id)
     if previous is not None:
         return previous

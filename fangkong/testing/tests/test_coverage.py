@@ -121,3 +121,19 @@ def test_exemptions_stay_in_the_workers_jurisdiction(town, worker_a, worker_b):
     volunteer = make_user("vol", "worker")
     with pytest.raises(PermissionDenied):
         services.exemption_grant(actor=volunteer, round=rnd, resident=a1[0], reason="away")
+
+
+def test_a_building_s_list_probes_the_markers_and_never_hashes_the_round_s(town, tree):
+    """On PostgreSQL: one index probe of (round, resident) a resident, whatever the
+    statistics say, so a cold list reads the building's pages, not the round's."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's planner")
+    *_, rnd = town
+    sql, params = selectors.unsampled_residents(rnd, tree.building_a1)[:100].query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_nestloop = off")  # what a bad estimate does
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "SubPlan" in plan and "Anti Join" not in plan

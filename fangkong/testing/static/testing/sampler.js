@@ -48,10 +48,28 @@
 
   // ---------------------------------------------------------------- small helpers
 
+  // A UUIDv7 (RFC 9562): the millisecond first, then a 12-bit counter that orders ids
+  // made in one millisecond, then 62 random bits. Time-ordered ids land on the growing
+  // edge of the server's client-id index (docs/sampling-protocol.md, "Client ids").
+  let lastMs = 0;
+  let counter = 0;
   function uuid() {
-    if (crypto.randomUUID) return crypto.randomUUID();
     const b = crypto.getRandomValues(new Uint8Array(16));
-    b[6] = (b[6] & 0x0f) | 0x40;
+    let ms = Date.now();
+    if (ms <= lastMs) {
+      ms = lastMs;
+      counter += 1;
+      if (counter > 0xfff) {
+        ms += 1;
+        counter = 0;
+      }
+    } else {
+      counter = ((b[6] & 0x07) << 8) | b[7]; // a random start with room to count up
+    }
+    lastMs = ms;
+    for (let i = 5, t = ms; i >= 0; i -= 1, t = Math.floor(t / 256)) b[i] = t % 256;
+    b[6] = 0x70 | (counter >> 8);
+    b[7] = counter & 0xff;
     b[8] = (b[8] & 0x3f) | 0x80;
     const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;

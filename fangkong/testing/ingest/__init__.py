@@ -1,0 +1,268 @@
+"""The upload path: device events in; tubes, samples and coverage out, idempotently.
+
+`ingest()` takes one upload (a batch of events, see docs/sampling-protocol.md) and
+answers one result per event. It runs inside the caller's transaction and writes with
+a few statements per upload, never one per event (on PostgreSQL each batch travels as
+one JSON parameter; see `_insert_statements`):
+
+1. Replays: events whose client id is already stored (as a `Sample`, or as an
+   `UploadEvent`) write nothing (one query). They answer their stored result only to
+   the user and device that stored them; anyone else gets a neutral refusal
+   (`client_id_taken`) that tells nothing of the person.
+2. Checks that need no database (shape, barcode, signature of the code, ID number),
+   then the rounds and channels the batch names (cached a few seconds per process)
+   and its residents (one query).
+3. Tubes: `INSERT … ON CONFLICT (barcode) DO NOTHING` and a read of the batch's tubes
+   that were there already (one statement on PostgreSQL). An event whose tube belongs
+   to another channel or round is refused.
+4. Samples: `INSERT … ON CONFLICT (client_id) DO NOTHING RETURNING`: what does not come
+   back was stored meanwhile by a concurrent copy of this upload, and is answered as a
+   replay.
+5. First-sample markers: `INSERT … ON CONFLICT (round, resident) DO NOTHING RETURNING`,
+   ending the exemptions of those it inserts (one statement on PostgreSQL). A marker
+   that goes in is a person sampled for the first time: the building's `sampled`
+   counter moves. A marker already there makes the sample a repeat — unless the new
+   sample was taken earlier, in which case the marker moves to it (a conditional
+   UPDATE) and the person's flags are recomputed.
+6. Tubes made by an earlier upload get this one's open/seal times, pool size and
+   sample count; over-pool flags are recomputed where a tube is over.
+7. Tube opens and seals, and every refusal, go to `UploadEvent`.
+8. Last, the coverage counters, one UPDATE per touched building, in code order: the
+   row locks on these shared rows are held only for the end of the transaction, and
+   always taken in the same order, so channels do not deadlock on them.
+
+Order independence: every stored value is a function of the set of events, not of
+their order: `opened_at` is the earliest open, `sealed_at` the latest seal, the pool
+size the largest a tube_open gave (else the largest a sample carried, else the zone
+rule), `repeat_in_round` is on every sample of a person but the earliest by
+(at, client_id), `over_pool` on every sample of a tube beyond its pool size by
+(at, client_id). Where order still matters: the *result* a tube_open, seal or refusal
+got on first upload is what its replays answer (samples' replays report their current
+flags); and when two channels really do use one barcode, the first to reach the
+server keeps the tube.
+
+The package, by meaning: `checks` (the events, their answers, the checks that need no
+database), `refs` (rounds, channels and jurisdiction, cached per process), `tubes`,
+`samples` (residents, samples, first-sample markers, exemptions ended), `records`
+(opens, seals and refusals kept; the coverage counters) and `sql` (the statement kit:
+one JSON parameter a batch, one round trip where nothing waits). This module runs the
+steps in order.
+"""
+
+import datetime as dt
+from collections import defaultdict
+
+from django.utils import timezone
+
+from fangkong.core import clock
+from fangkong.core.text import mask_name
+from fangkong.people.models import Resident
+
+from ..models import EventStatus, Sample, SampleFlag, UploadEvent, flag_slugs
+from ..policies import MAX_POOL
+from .checks import (
+    Event,
+    Refused,
+    Result,
+    _check_time,
+    _clean_event,
+    _earliest,
+    _read_person,
+    _Work,
+)
+from .records import _counters_move, _events_store
+from .refs import Cache, _check_refs, _Refs, _scope, forget_cached
+from .samples import _markers, _people, _resolve_residents, _samples_insert
+from .sql import _any, _pg, _rows, _run
+from .tubes import _taken, _tube_owner, _tubes_ensure, _tubes_update, zone_kind_at
+
+__all__ = [
+    "MAX_POOL",
+    "Cache",
+    "Event",
+    "Refused",
+    "Result",
+    "forget_cached",
+    "ingest",
+    "zone_kind_at",
+]
+
+
+def ingest(
+    *,
+    actor,
+    device_id: str,
+    events: list[Event],
+    home_area: str = "",
+    timeouts: tuple[int, int] | None = None,
+    device_time: dt.datetime | None = None,
+) -> list[Result]:
+    """Store one upload; one result per event, in order. Call inside a transaction.
+
+    `timeouts`: PostgreSQL's statement and lock timeouts (ms) for the rest of the
+    transaction, set in the same round trip as the first query, with sequential scans
+    off: every statement here is an index probe, and a plan made while a round's tables
+    were still empty (a fresh round on a fresh database) would otherwise scan them whole
+    for every upload for as long as the connection keeps it (docs/benchmarks.md).
+
+    `device_time`: the device's clock when it sent the upload; further than the skew
+    allowance from the receive time, every sample of the upload is flagged `clock_skew`.
+    Each event's own time must lie in the window around the receive time (core.clock)."""
+    now = timezone.now()
+    limits = clock.window()
+    device_skewed = clock.skewed(device_time, now, limits)
+    device_id = (device_id or "")[:64]
+    results: dict[str, Result] = {}
+    order = [ev.client_id for ev in events]
+
+    # 1. Replays (and repeats of a client id within this batch) write nothing.
+    ids = list(dict.fromkeys(order))
+    before = []
+    if timeouts is not None and _pg():
+        before.append(
+            (
+                "SELECT set_config('statement_timeout', %s, true), "
+                "set_config('lock_timeout', %s, true), "
+                "set_config('enable_seqscan', 'off', true)",
+                [f"{timeouts[0]}ms", f"{timeouts[1]}ms"],
+            )
+        )
+    owner = (getattr(actor, "pk", None), device_id)
+    results.update(_stored_results(ids, before, owner=owner))
+    seen = set(results)
+    works: list[_Work] = []
+    for ev in events:
+        if ev.client_id in seen:
+            continue
+        seen.add(ev.client_id)
+        works.append(_Work(ev))
+
+    # 2. Checks: the event alone, then what it names.
+    for w in works:
+        if device_skewed:
+            w.flags |= SampleFlag.CLOCK_SKEW
+        try:
+            _check_time(w, now, limits)
+            _clean_event(w.ev)
+            if w.ev.type == "sample":
+                _read_person(w)
+        except Refused as exc:
+            w.refused = exc
+        except Exception as exc:  # a DomainError from the code check
+            if not hasattr(exc, "zh"):
+                raise
+            w.refused = Refused(getattr(exc, "code", "invalid"), exc.zh, exc.en)
+    refs = _Refs(works)
+    live = [w for w in works if w.refused is None]
+    scope = _scope(actor)
+    for w in live:
+        try:
+            _check_refs(w, refs, scope, home_area)
+        except Refused as exc:
+            w.refused = exc
+    live = [w for w in live if w.refused is None]
+    _resolve_residents([w for w in live if w.ev.type == "sample"], refs)
+
+    # 3. Tubes.
+    by_tube: dict[str, list[_Work]] = defaultdict(list)
+    for w in live:
+        by_tube[w.ev.tube].append(w)
+    tubes, fresh = _tubes_ensure(by_tube, refs, actor, device_id, now)
+    for barcode, group in by_tube.items():
+        tube = tubes[barcode]
+        for w in group:
+            if _tube_owner(tube) != w.owner:
+                w.refused = _taken(barcode, tube, w)
+    live = [w for w in live if w.refused is None]
+
+    # 4. Samples (a person's later samples within the batch are repeats already).
+    samples = [w for w in live if w.ev.type == "sample"]
+    people = _people(samples)
+    for group in people.values():
+        first = _earliest(group)
+        for w in group:
+            if w is not first:
+                w.flags |= SampleFlag.REPEAT_IN_ROUND
+    raced = _samples_insert(samples, tubes, actor, device_id, now)
+    if raced:  # stored meanwhile by a concurrent copy of this upload: answer as a replay
+        results.update(_stored_results([w.ev.client_id for w in raced], owner=owner))
+        samples = [w for w in samples if w.sample_id is not None]
+        people = _people(samples)
+
+    # 5. First-sample markers: first samples, repeats, and contested firsts.
+    firsts, contested, ended = _markers(people, now)
+
+    # 6. Tubes' times, pool sizes and counts; over-pool flags.
+    refreshed = _tubes_update(by_tube, tubes, fresh, samples, raced)
+    recheck = {w.ev.client_id for w in samples if w.ev.tube in refreshed}
+    recheck |= {w.ev.client_id for w in samples if w.resident_id in contested}
+    if recheck:
+        where, params = _any("client_id", recheck)
+        current = dict(
+            _rows(f"SELECT client_id, flags FROM {Sample._meta.db_table} WHERE {where}", params)
+        )
+        for w in samples:
+            w.flags = current.get(w.ev.client_id, w.flags)
+
+    # 7. Opens, seals and refusals are kept by their client id; 8. coverage counters,
+    # last. Nothing waits on their answers: one round trip for both.
+    kept = [w for w in works if w.ev.client_id not in results]
+    _run(_events_store(kept, refs, actor, device_id, now) + _counters_move(firsts, ended))
+
+    for w in works:
+        if w.ev.client_id in results:
+            continue
+        if w.refused is not None:
+            r = w.refused
+            results[w.ev.client_id] = Result(
+                w.ev.client_id, EventStatus.REJECTED, [], r.code, r.en, r.zh
+            )
+        elif w.ev.type == "sample":
+            person = {"name": mask_name(w.name), "id_masked": w.id_masked}
+            results[w.ev.client_id] = Result(
+                w.ev.client_id, EventStatus.ACCEPTED, flag_slugs(w.flags), resident=person
+            )
+        else:
+            results[w.ev.client_id] = Result(w.ev.client_id, EventStatus.ACCEPTED)
+    return [results[cid] for cid in order]
+
+
+TAKEN = (
+    "client_id_taken",
+    "该记录编号已被其他设备使用，请在设备上重新扫描",
+    "this client id was already used by another device; scan again on this device",
+)
+
+
+def _stored_results(client_ids: list[str], before=(), *, owner: tuple) -> dict[str, Result]:
+    """Stored answers for client ids: accepted samples, then kept events (one query,
+    sent with the statements `before` it). `owner` is (user id, device id) of the
+    upload: a stored answer goes back only to the user and device that stored it, so a
+    guessed or copied client id tells nobody else a name."""
+    if not client_ids:
+        _run(list(before))
+        return {}
+    in_samples, p1 = _any("s.client_id", client_ids)
+    in_events, p2 = _any("e.client_id", client_ids)
+    sql = (
+        f"SELECT 's', s.client_id, 'accepted', s.flags, '', '', '', r.name, r.id_masked, "
+        f"s.id_masked, s.sampler_id, s.device_id FROM {Sample._meta.db_table} s "
+        f"LEFT JOIN {Resident._meta.db_table} r ON r.id = s.resident_id WHERE {in_samples} "
+        f"UNION ALL SELECT 'e', e.client_id, e.status, 0, e.code, e.message, e.message_zh, "
+        f"NULL, NULL, '', e.user_id, e.device_id FROM {UploadEvent._meta.db_table} e "
+        f"WHERE {in_events}"
+    )
+    out: dict[str, Result] = {}
+    rows = _run([*before, (sql, [*p1, *p2])])
+    for row in sorted(rows, key=lambda r: r[:2], reverse=True):
+        kind, cid, status, flags, code, message, message_zh, name, masked, own = row[:10]
+        if cid in out:  # a sample's id reused for an event by a faulty device: the sample wins
+            continue
+        if tuple(row[10:]) != owner:
+            out[cid] = Result(cid, EventStatus.REJECTED, [], *TAKEN)
+        elif kind == "s":
+            person = {"name": mask_name(name or ""), "id_masked": masked or own}
+            out[cid] = Result(cid, status, flag_slugs(flags), resident=person)
+        else:
+            out[cid] = Result(cid, status, [], code, message, message_zh)
+    return out
