@@ -2,6 +2,8 @@ from django.core.management.base import BaseCommand
 
 from fangkong.core.permissions import all_permissions
 from fangkong.core.roles import Role
+from fangkong.core.sight import all_sights
+from fangkong.core.sight import markdown_table as sight_table
 
 
 def markdown_table() -> str:
@@ -26,12 +28,27 @@ def markdown_table() -> str:
 
 
 class Command(BaseCommand):
-    help = "Print the permission vocabulary: each permission and the roles holding it."
+    help = (
+        "Print the permission vocabulary: each permission and the roles holding it; with "
+        "--sight, the data each role may see."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--markdown", action="store_true", help="as docs/permissions.md")
+        parser.add_argument(
+            "--sight",
+            action="store_true",
+            help="what each role may see instead (with --markdown or alone: as docs/roles.md)",
+        )
 
-    def handle(self, *args, markdown, **options):
+    def handle(self, *args, markdown, sight, **options):
+        if sight:
+            if markdown:
+                self.stdout.write(sight_table(), ending="")
+                return
+            for kind in all_sights():
+                self.stdout.write(f"{kind.code:32} {', '.join(sorted(kind.roles)) or '-'}")
+            return
         if markdown:
             self.stdout.write(markdown_table(), ending="")
             return
