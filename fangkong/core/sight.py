@@ -20,7 +20,7 @@ from collections.abc import Iterable
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .roles import Role
+from .roles import Role, holds_role, roles_table
 
 
 class Sight:
@@ -34,14 +34,7 @@ class Sight:
         self.where = where
 
     def __call__(self, user) -> bool:
-        if getattr(user, "is_system", False) is True:  # fangkong.core.actors.System
-            return True
-        return bool(
-            user is not None
-            and getattr(user, "is_authenticated", False)
-            and getattr(user, "is_active", True)
-            and user.role in self.roles
-        )
+        return holds_role(user, self.roles)
 
     def __repr__(self) -> str:
         return f"<Sight {self.code}>"
@@ -80,8 +73,7 @@ def all_sights() -> list[Sight]:
 
 def markdown_table() -> str:
     """The table as docs/roles.md."""
-    roles = list(Role)
-    lines = [
+    intro = [
         "# What each role sees",
         "",
         "The data each role may see, inside its own jurisdiction: generated from the apps'",
@@ -90,12 +82,10 @@ def markdown_table() -> str:
         "`fangkong/core/tests/test_roles_sight.py` tries every row for every role).",
         "What each role may *do* is in `docs/permissions.md`.",
         "",
-        "| data | what it is | where it shows | " + " | ".join(r.value for r in roles) + " |",
-        "|---|---|---|" + "---|" * len(roles),
     ]
-    for kind in all_sights():
-        if kind.code.startswith("core.test_"):
-            continue
-        marks = " | ".join("✓" if r in kind.roles else "" for r in roles)
-        lines.append(f"| `{kind.code}` | {kind.description} | {kind.where} | {marks} |")
-    return "\n".join(lines) + "\n"
+    rows = [
+        ([f"`{k.code}`", k.description, k.where], k.roles)
+        for k in all_sights()
+        if not k.code.startswith("core.test_")
+    ]
+    return roles_table(intro, ["data", "what it is", "where it shows"], rows)

@@ -4,6 +4,7 @@ a positive pool of one tube, PA1, holding the world's resident, so a recall is o
 from django.urls import reverse
 
 from fangkong.core.roles import Role
+from fangkong.factories import make_resident
 from fangkong.labs import services
 
 from .helpers import make_round, make_site, make_tube, row
@@ -12,7 +13,10 @@ from .helpers import make_round, make_site, make_tube, row
 def arrange(world):
     rnd = make_round(world.tree)
     channel = make_site(world.tree.compound_a)[1][0]
-    make_tube(rnd, channel, "PA1", [world.resident])
+    # Two in the pool: a positive pool of several recalls each of them (one alone would be
+    # a case at once).
+    other = make_resident(world.tree.household_a1, "王小明")
+    make_tube(rnd, channel, "PA1", [world.resident, other])
     services.results_import(actor=world.users[Role.LAB], rows=[row("PA1", "positive")])
     world.extra["round"] = rnd
 

@@ -1,30 +1,27 @@
 from django.core.management.base import BaseCommand
 
 from fangkong.core.permissions import all_permissions
-from fangkong.core.roles import Role
+from fangkong.core.roles import roles_table
 from fangkong.core.sight import all_sights
 from fangkong.core.sight import markdown_table as sight_table
 
 
 def markdown_table() -> str:
     """Every permission of the vocabulary and the roles that hold it, as docs/permissions.md."""
-    roles = list(Role)
-    lines = [
+    intro = [
         "# Permissions",
         "",
         "What each role may do: generated from the apps' `permissions.py` by",
         "`fangkong permissions --markdown > docs/permissions.md` (a test keeps it current).",
         "What each role may *see* is in `docs/roles.md`.",
         "",
-        "| permission | what it allows | " + " | ".join(r.value for r in roles) + " |",
-        "|---|---|" + "---|" * len(roles),
     ]
-    for p in all_permissions():
-        if p.code.startswith("core.test_"):
-            continue
-        marks = " | ".join("✓" if r in p.roles else "" for r in roles)
-        lines.append(f"| `{p.code}` | {p.description} | {marks} |")
-    return "\n".join(lines) + "\n"
+    rows = [
+        ([f"`{p.code}`", p.description], p.roles)
+        for p in all_permissions()
+        if not p.code.startswith("core.test_")
+    ]
+    return roles_table(intro, ["permission", "what it allows"], rows)
 
 
 class Command(BaseCommand):
