@@ -78,7 +78,7 @@ class AreaOut(AreaRowOut):
     path: list[AreaBrief] = Field(description="the areas above this one that the caller may open")
     children: list[AreaRowOut]
     households: list[BuildingHouseholdOut] = Field(
-        description="a building's households; else empty"
+        description="a building's households (for the roles that see them); else empty"
     )
 
 
@@ -142,7 +142,7 @@ def area_detail(request, code: AreaCode):
     if area.level == Level.BUILDING:
         households = [
             {"id": h.pk, "unit": h.unit, "room": h.room, "residents": h.people}
-            for h in selectors.building_households(area)
+            for h in selectors.building_households(area, request.auth)
         ]
     return {
         **_row(area, selectors.area_totals(area), selectors.zone_in_force(area)),

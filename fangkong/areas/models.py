@@ -142,7 +142,7 @@ class Grid(models.Model):
 
 
 class HouseholdQuerySet(ScopedQuerySet):
-    pass
+    sight = "areas.households"
 
 
 class Household(models.Model):

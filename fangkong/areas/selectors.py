@@ -90,10 +90,12 @@ def zone_history(area: Area):
     return ZoneDesignation.objects.filter(area=area).select_related("declared_by", "lifted_by")
 
 
-def building_households(building: Area):
-    """Households of a building with how many people each holds."""
+def building_households(building: Area, user):
+    """Households of a building with how many people each holds, if `user` may see them
+    (core.sight "areas.households"; else none)."""
     return (
-        Household.objects.filter(building=building)
+        Household.objects.for_user(user)
+        .filter(building=building)
         .annotate(people=Count("residents"))
         .order_by(*Household.address_order())
     )

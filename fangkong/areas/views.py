@@ -12,7 +12,7 @@ from fangkong.core.shortcuts import get_scoped_or_404
 from . import selectors, services
 from .forms import ZoneDeclareForm, ZoneLiftForm
 from .models import Area, Level, ZoneDesignation
-from .permissions import can_browse_areas, can_declare_zone
+from .permissions import HOUSEHOLDS, can_browse_areas, can_declare_zone
 
 
 def _require_browser(user):
@@ -49,7 +49,9 @@ def area_detail(request, code):
         "can_print_codes": granted(request.user, "people.edit_residents"),
     }
     if area.level == Level.BUILDING:
-        context["households"] = selectors.building_households(area)
+        # Room by room only for the roles that see households (core.sight).
+        if HOUSEHOLDS(request.user):
+            context["households"] = selectors.building_households(area, request.user)
     else:
         context["rows"] = selectors.area_children(area)
     return render(request, "areas/detail.html", context)

@@ -38,6 +38,11 @@ def event_types() -> dict[str, Any]:
     return dict(sorted(_EVENTS.items()))
 
 
+def _shows_full_numbers(event: str, detail: dict[str, Any] | None) -> bool:
+    """A reveal (`<app>.<object>_reveal`) or a full export (`detail={"full": True}`)."""
+    return event.endswith("_reveal") or bool((detail or {}).get("full"))
+
+
 def audit_record(
     *,
     actor,
@@ -54,6 +59,10 @@ def audit_record(
         raise ImproperlyConfigured(
             f"audit event {event} is not declared: add it to its app's events.py"
         )
+    if _shows_full_numbers(event, detail) and not (reason or "").strip():
+        # Every full view and every full export has a reason on record (DESIGN): a
+        # service that forgot to ask for one fails here, before anything is shown.
+        raise ValueError(f"audit event {event} shows full numbers and needs a reason")
     return AuditEvent.objects.create(
         actor=actor if getattr(actor, "pk", None) else None,
         actor_name=actor.username[:150],

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .roles import Role
+from .roles import Role, holds_role
 
 
 class Permission:
@@ -21,14 +21,7 @@ class Permission:
         self.description = description
 
     def __call__(self, user) -> bool:
-        if getattr(user, "is_system", False) is True:  # fangkong.core.actors.System
-            return True
-        return bool(
-            user is not None
-            and user.is_authenticated
-            and getattr(user, "is_active", True)
-            and user.role in self.roles
-        )
+        return holds_role(user, self.roles)
 
     def __repr__(self) -> str:
         return f"<Permission {self.code}>"

@@ -10,6 +10,8 @@ from collections.abc import Iterable
 from django.db import models
 from django.db.models import Q
 
+from .sight import sees
+
 
 def minimal_prefixes(codes: Iterable[str]) -> list[str]:
     """Drop codes that lie under another code of the list."""
@@ -32,6 +34,8 @@ class ScopedQuerySet(models.QuerySet):
     """Base for querysets of rows that live somewhere in the area tree."""
 
     scope_field = "area_code"
+    # The kind of data the rows are (core.sight): a role that may not see it gets none.
+    sight = ""
 
     def within(self, area) -> "ScopedQuerySet":
         code = getattr(area, "code", area)
@@ -39,6 +43,8 @@ class ScopedQuerySet(models.QuerySet):
 
     def for_user(self, user) -> "ScopedQuerySet":
         if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        if self.sight and not sees(user, self.sight):
             return self.none()
         return self.filter(prefix_q(self.scope_field, user.scope_prefixes()))
 

@@ -10,11 +10,13 @@ import datetime as dt
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 
+from fangkong.areas.models import CODE_LENGTH, Level
 from fangkong.core.api import MAX_PAGE, JsonId, JsonInt, PageOut, errors, page_out, require
 from fangkong.core.errors import DomainError
 from fangkong.core.paging import paginate
 from fangkong.core.shortcuts import get_scoped_or_404
 from fangkong.labs.permissions import (
+    RECALLED_PEOPLE,
     can_manage_recalls,
     can_read_recalls,
     can_read_round_report,
@@ -131,8 +133,11 @@ class RecallOut(Schema):
     id: int
     round: int
     tube: str = Field(description="the pooled tube's barcode")
-    resident: RecallPersonOut | None = Field(description="null: a sample that matched no resident")
-    area_code: str = Field(description="the building")
+    resident: RecallPersonOut | None = Field(
+        description="null: a sample that matched no resident, or a role that does not see "
+        "who is recalled (a lab)"
+    )
+    area_code: str = Field(description="the building (the community, for a lab)")
     reason: RecallReason
     status: RecallStatus
     raised_at: dt.datetime
@@ -143,21 +148,34 @@ class RecallOut(Schema):
     close_reason: str
 
 
-def recall_out(r) -> dict:
+def recall_out(r, user) -> dict:
+    """A recall as `user` may see it: a role that does not see who is recalled (a lab) gets
+    the tube and the status, the community, no person (core.sight)."""
     person = r.resident
+    if not RECALLED_PEOPLE(user):
+        return {
+            **_recall_fields(r),
+            "resident": None,
+            "area_code": r.area_code[: CODE_LENGTH[Level.COMMUNITY]],
+        }
+    return {**_recall_fields(r), "resident": None if person is None else _person_out(person)}
+
+
+def _person_out(person) -> dict:
+    return {
+        "id": person.pk,
+        "name": person.name,
+        "id_number_masked": person.id_masked,
+        "phone_masked": person.phone_masked,
+        "address": str(person.household),
+    }
+
+
+def _recall_fields(r) -> dict:
     return {
         "id": r.pk,
         "round": r.round_id,
         "tube": r.tube.barcode,
-        "resident": None
-        if person is None
-        else {
-            "id": person.pk,
-            "name": person.name,
-            "id_number_masked": person.id_masked,
-            "phone_masked": person.phone_masked,
-            "address": str(person.household),
-        },
         "area_code": r.area_code,
         "reason": r.reason,
         "status": r.status,
@@ -177,7 +195,7 @@ def recall_list(request, filters: Query[RecallFilters]):
     rnd = _round(request, filters.round) if filters.round else None
     recalls = selectors.recalls_for(request.auth, rnd=rnd, area=filters.area, status=filters.status)
     page = paginate(recalls, filters.page, 50)
-    return page_out(page, [recall_out(r) for r in page.items])
+    return page_out(page, [recall_out(r, request.auth) for r in page.items])
 
 
 class ArrangeIn(Schema):
@@ -220,7 +238,7 @@ def recall_cancel(request, recall_id: int, payload: RecallCancelIn):
     require(can_manage_recalls(request.auth))
     recall = get_scoped_or_404(selectors.recalls_for(request.auth), request.auth, pk=recall_id)
     services.recall_cancel(actor=request.auth, recall=recall, reason=payload.reason)
-    return recall_out(recall)
+    return recall_out(recall, request.auth)
 
 
 # Report, turnaround, throughput, advisor -------------------------------------------------

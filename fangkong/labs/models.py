@@ -351,6 +351,8 @@ class CaseSource(models.TextChoices):
 
 
 class PositiveCaseQuerySet(ScopedQuerySet):
+    sight = "labs.recalled_people"
+
     def confirmed(self):
         return self.filter(status=CaseStatus.CONFIRMED)
 

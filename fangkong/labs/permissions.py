@@ -2,8 +2,26 @@
 
 from fangkong.core.permissions import permission
 from fangkong.core.roles import Role
+from fangkong.core.sight import sight
 
 _REPORT_READERS = {Role.COMMAND, Role.STREET, Role.COMMUNITY, Role.INSPECTOR}
+_NEIGHBOURHOOD = {Role.COMMAND, Role.STREET, Role.COMMUNITY, Role.GRID, Role.BUILDING}
+
+# What the roles may see here (core.sight). A lab works on tubes: it sees which of its
+# tubes were recalled and resampled, never who was in them nor where they live.
+RESULTS = sight(
+    "labs.results",
+    _NEIGHBOURHOOD | {Role.LAB, Role.INSPECTOR},
+    "Tubes and their results: barcodes, pools, results, uploads, turnaround, recalls by "
+    "tube and status (a recall's community, not its building)",
+    where="/labs/upload/, /labs/recalls/, GET /api/v1/labs/recalls, turnaround",
+)
+RECALLED_PEOPLE = sight(
+    "labs.recalled_people",
+    _NEIGHBOURHOOD,
+    "Who is recalled or positive: name, masked numbers, address; the marked buildings",
+    where="/labs/recalls/, GET /api/v1/labs/recalls, the marked-buildings banner",
+)
 
 can_upload_results = permission(
     "labs.upload_results",
@@ -12,8 +30,9 @@ can_upload_results = permission(
 )
 can_read_recalls = permission(
     "labs.read_recalls",
-    {Role.COMMAND, Role.STREET, Role.COMMUNITY, Role.GRID, Role.BUILDING, Role.LAB},
-    "Recalls and positive cases of one's jurisdiction; marked buildings.",
+    _NEIGHBOURHOOD | {Role.LAB},
+    "Recalls and positive cases of one's jurisdiction; marked buildings (a lab: by tube, "
+    "no people).",
 )
 can_manage_recalls = permission(
     "labs.manage_recalls",

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from fangkong.areas.models import CODE_LENGTH, Area, Level
 from fangkong.core.scoping import minimal_prefixes, prefix_q
+from fangkong.core.sight import sees
 from fangkong.testing import selectors as testing_selectors
 from fangkong.testing.models import (
     BuildingCoverage,
@@ -142,7 +143,10 @@ class RecallBanner:
 
 
 def recall_banner(user, limit: int = 8) -> RecallBanner:
-    """Buildings of the user's jurisdiction with open recalls (the partial index)."""
+    """Buildings of the user's jurisdiction with open recalls (the partial index); none
+    for a role that does not see who is recalled (core.sight)."""
+    if not sees(user, "labs.recalled_people"):
+        return RecallBanner()
     marked = list(
         Recall.objects.open()
         .filter(prefix_q("area_code", user.scope_prefixes()))

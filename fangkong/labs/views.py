@@ -13,6 +13,7 @@ from fangkong.core.errors import DomainError
 from fangkong.core.paging import paginate
 from fangkong.core.shortcuts import deny_unless, get_scoped_or_404
 from fangkong.labs.permissions import (
+    RECALLED_PEOPLE,
     can_manage_recalls,
     can_read_recalls,
     can_read_round_report,
@@ -84,6 +85,8 @@ def recalls(request):
         "banner": selectors.recall_banner(request.user, limit=50),
         "cases": selectors.cases_for(request.user, rnd=rnd, area=area).confirmed()[:50],
         "can_manage": can_manage,
+        # Who is recalled, for the roles that see it (a lab sees tubes: core.sight).
+        "show_people": RECALLED_PEOPLE(request.user),
         "sites": SamplingSite.objects.for_user(request.user).open()[:200] if can_manage else [],
         "query": request.GET.urlencode(),
     }

@@ -19,6 +19,7 @@ from fangkong.core.idnumbers import IdType
 from fangkong.core.shortcuts import get_scoped_or_404
 from fangkong.core.text import clean
 from fangkong.people.permissions import (
+    HEALTH_TAGS,
     can_edit_residents,
     can_read_residents,
     can_search_residents,
@@ -155,7 +156,8 @@ def _scoped(request, resident_id: int) -> Resident:
     )
 
 
-def resident_out(r: Resident) -> dict:
+def resident_out(r: Resident, user) -> dict:
+    """One resident as `user` may see them: tags only for the roles that see them."""
     building = r.household.building
     return {
         "id": r.pk,
@@ -175,13 +177,17 @@ def resident_out(r: Resident) -> dict:
         },
         "area_code": r.area_code,
         "residency": r.residency,
-        "tags": tag_names(r.tags),
+        "tags": tag_names(r.tags) if HEALTH_TAGS(user) else [],
     }
 
 
-def resident_detail_out(r: Resident) -> dict:
+def resident_detail_out(r: Resident, user) -> dict:
+    # The treatment (dialysis …) is health data too.
     extra = ("language", "treatment", "note", "created_at", "updated_at")
-    return {**resident_out(r), **{f: getattr(r, f) for f in extra}}
+    out = {**resident_out(r, user), **{f: getattr(r, f) for f in extra}}
+    if not HEALTH_TAGS(user):
+        out["treatment"] = ""
+    return out
 
 
 def _household(user, where: HouseholdIn) -> Household:
@@ -224,7 +230,7 @@ def resident_list(request, filters: Query[ResidentFilters]):
         tags=[str(t) for t in filters.tag],
         page=filters.page,
     )
-    return page_out(page, [resident_out(r) for r in page.items])
+    return page_out(page, [resident_out(r, request.auth) for r in page.items])
 
 
 # Key populations ---------------------------------------------------------
@@ -243,7 +249,7 @@ class TagCountQuery(Schema):
 @router.get("/tags", response={200: list[TagCountOut], **errors(403, 404, 422)})
 def tag_count_list(request, query: Query[TagCountQuery]):
     """How many of each key population live under an area; list them with `?tag=`."""
-    require(can_read_residents(request.auth))
+    require(can_read_residents(request.auth) and HEALTH_TAGS(request.auth))
     area = get_scoped_or_404(Area.objects, request.auth, code=query.area) if query.area else None
     return [vars(c) for c in selectors.tag_counts(request.auth, area)]
 
@@ -251,7 +257,7 @@ def tag_count_list(request, query: Query[TagCountQuery]):
 @router.get("/{resident_id}", response={200: ResidentDetailOut, **errors(403, 404, 422)})
 def resident_detail(request, resident_id: int):
     require(_may_read(request.auth))
-    return resident_detail_out(_scoped(request, resident_id))
+    return resident_detail_out(_scoped(request, resident_id), request.auth)
 
 
 @router.post("/{resident_id}/reveal", response={200: RevealOut, **errors(400, 403, 404, 422)})
@@ -283,7 +289,10 @@ def resident_create(request, payload: ResidentIn):
         resident, outcome = services.resident_register(
             actor=request.auth, household=household, data=data
         )
-    body = {"outcome": outcome, "resident": resident_detail_out(_scoped(request, resident.pk))}
+    body = {
+        "outcome": outcome,
+        "resident": resident_detail_out(_scoped(request, resident.pk), request.auth),
+    }
     return Status(201 if outcome == Outcome.CREATED else 200, body)
 
 
@@ -297,7 +306,10 @@ def _update(request, resident: Resident, payload: ResidentUpdateIn) -> dict:
         data=data,
         reason=payload.reason,
     )
-    return {"outcome": outcome, "resident": resident_detail_out(_scoped(request, resident.pk))}
+    return {
+        "outcome": outcome,
+        "resident": resident_detail_out(_scoped(request, resident.pk), request.auth),
+    }
 
 
 @router.put("/{resident_id}", response={200: WriteOut, **errors(400, 403, 404, 422)})

@@ -3,7 +3,12 @@ from django.utils.translation import gettext_lazy as _
 from fangkong.core.registry import FangkongApp, Nav
 from fangkong.core.roles import Role
 
-from .permissions import can_approve_handover, can_edit_residents
+from .permissions import (
+    HEALTH_TAGS,
+    can_approve_handover,
+    can_edit_residents,
+    can_read_residents,
+)
 
 
 class PeopleConfig(FangkongApp):
@@ -15,7 +20,12 @@ class PeopleConfig(FangkongApp):
     api_routers = (("/handovers", "fangkong.people.api_handovers.router"),)
     nav = (
         Nav(_("Residents"), "people:search", "people.read_residents", order=20),
-        Nav(_("Key populations"), "people:tags", "people.read_residents", order=25),
+        Nav(
+            _("Key populations"),
+            "people:tags",
+            lambda user: can_read_residents(user) and HEALTH_TAGS(user),
+            order=25,
+        ),
         Nav(_("Roster import"), "people:import", "people.import_roster", order=30),
         Nav(
             _("My household"),

@@ -60,6 +60,8 @@ def years_ago(years: int, today: dt.date | None = None) -> dt.date:
 
 
 class ResidentQuerySet(ScopedQuerySet):
+    sight = "people.roster"
+
     def for_user(self, user):
         if user is not None and user.is_authenticated and user.role == Role.RESIDENT:
             if user.resident_id is None:

@@ -24,6 +24,7 @@ from fangkong.core.paging import Page
 from fangkong.core.phones import normalize_phone
 from fangkong.core.text import clean_name
 from fangkong.people.permissions import (
+    HEALTH_TAGS,
     can_approve_handover,
     can_edit_residents,
     can_reveal_pii,
@@ -267,6 +268,11 @@ def resident_search(
     the role may not look up, RateLimited past the limit.
     """
     require(can_search_residents(actor))
+    if tags and not HEALTH_TAGS(actor):
+        # Listing those who carry a tag tells the tag (core.sight).
+        raise PermissionDenied(
+            "您的角色不能按健康标签查找", "your role may not list residents by tag", field="tag"
+        )
     if q.strip():
         ratelimit.hit(
             f"resident.search:{actor.pk}",

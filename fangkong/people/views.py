@@ -7,7 +7,12 @@ from fangkong.core.errors import DomainError, RateLimited
 from fangkong.core.registry import panels_for
 from fangkong.core.roles import Role
 from fangkong.core.shortcuts import get_scoped_or_404
-from fangkong.people.permissions import can_edit_residents, can_read_residents, can_reveal_pii
+from fangkong.people.permissions import (
+    HEALTH_TAGS,
+    can_edit_residents,
+    can_read_residents,
+    can_reveal_pii,
+)
 
 from . import selectors, services
 from .models import Resident
@@ -39,6 +44,7 @@ def search(request):
         "tags": tags,
         "tag_labels": [labels[t] for t in tags],
         "page": None,
+        "show_tags": HEALTH_TAGS(request.user),
     }
     status = 200
     try:
@@ -73,6 +79,7 @@ def detail(request, pk):
         "r": resident,
         "can_reveal": can_reveal_pii(request.user),
         "can_edit": can_edit_residents(request.user),
+        "show_tags": HEALTH_TAGS(request.user),
         # What later apps show about a resident (a control status …), asked of the registry.
         "panels": panels_for("people.resident", request, resident),
     }

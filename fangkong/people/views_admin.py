@@ -21,7 +21,12 @@ from .forms import (
     buildings_for,
 )
 from .models import HandOver, Resident, Tag
-from .permissions import can_approve_handover, can_edit_residents, can_read_residents
+from .permissions import (
+    HEALTH_TAGS,
+    can_approve_handover,
+    can_edit_residents,
+    can_read_residents,
+)
 
 
 def _household(user, data):
@@ -129,7 +134,7 @@ def edit(request, pk):
 @login_required
 def tags(request):
     """How many of each key population live here, each count a link to its list."""
-    deny_unless(can_read_residents(request.user))
+    deny_unless(can_read_residents(request.user) and HEALTH_TAGS(request.user))
     code = request.GET.get("area", "").strip()
     area = get_scoped_or_404(Area.objects, request.user, code=code) if code else None
     counts = selectors.tag_counts(request.user, area)

@@ -9,9 +9,28 @@ whether, and as what, a user answers the hotline; every other role with
 
 from fangkong.core.permissions import permission
 from fangkong.core.roles import Role
+from fangkong.core.sight import sight
 
 _COMMUNITY_STAFF = {Role.COMMAND, Role.STREET, Role.COMMUNITY}
 _NEIGHBOURHOOD = _COMMUNITY_STAFF | {Role.GRID, Role.BUILDING}
+
+# What the roles may see here (core.sight).
+NEEDS = sight(
+    "relief.needs",
+    _NEIGHBOURHOOD | {Role.WORKER, Role.RESIDENT},
+    "Residents' needs and their content (what, for whom, the door): staff of the "
+    "jurisdiction; a volunteer the deliveries given to them or their team; a resident "
+    "their household's",
+    where="/relief/queue/, /relief/r/<id>/, /relief/tasks/, GET /api/v1/relief/requests, "
+    "GET /api/v1/relief/tasks",
+)
+HOTLINE_CONTENT = sight(
+    "relief.hotline_content",
+    (),
+    "What a hotline caller said: no role sees it as such, only the named counsellors and "
+    "lead (HotlineStaff, whatever their role); others see counts (relief.hotline_counts)",
+    where="/relief/hotline/<id>/",
+)
 
 can_request_help = permission(
     "relief.request_help",

@@ -100,6 +100,8 @@ class Person(models.Model):
 
 
 class ControlStatusQuerySet(ScopedQuerySet):
+    sight = "screening.status"
+
     def current(self):
         return self.filter(ended_at__isnull=True)
 
@@ -199,6 +201,8 @@ class TaskSource(models.TextChoices):
 
 
 class TraceTaskQuerySet(ScopedQuerySet):
+    sight = "screening.trace"
+
     def active(self):
         return self.filter(state__in=ACTIVE_STATES)
 

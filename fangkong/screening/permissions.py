@@ -3,13 +3,29 @@ data: every right below is exercised inside the holder's jurisdiction only."""
 
 from fangkong.core.permissions import permission
 from fangkong.core.roles import Role
+from fangkong.core.sight import sight
 
 _OFFICES = {Role.COMMAND, Role.STREET, Role.COMMUNITY}
 _DOORSTEP = _OFFICES | {Role.GRID, Role.BUILDING}
 
+# What the roles may see here (core.sight).
+STATUS = sight(
+    "screening.status",
+    _OFFICES | {Role.GRID},
+    "People's control statuses (sealed at home, centralised isolation …) and their history",
+    where="the status panel of /people/<id>/, /screening/people/<id>/, "
+    "GET /api/v1/screening/residents/{id}/status",
+)
+TRACE = sight(
+    "screening.trace",
+    _OFFICES | {Role.GRID},
+    "Trace tasks: close contacts to reach, their numbers, attempts and deadlines",
+    where="/screening/, /screening/tasks/<id>/, GET /api/v1/screening/tasks",
+)
+
 can_read_status = permission(
     "screening.read_status",
-    _OFFICES | {Role.GRID},
+    STATUS.roles,
     "A person's control status and its history (residents and people found).",
 )
 can_set_status = permission(
@@ -24,7 +40,7 @@ can_register_person = permission(
 )
 can_trace = permission(
     "screening.trace",
-    _OFFICES | {Role.GRID},
+    TRACE.roles,
     "Work trace tasks: reach, control, log attempts; see them by time left.",
 )
 can_hand_over = permission(

@@ -24,7 +24,7 @@ from fangkong.core.api import (
 )
 from fangkong.core.paging import paginate
 from fangkong.core.shortcuts import get_scoped_or_404
-from fangkong.people.permissions import can_read_residents
+from fangkong.people.permissions import HEALTH_TAGS, can_read_residents
 from fangkong.testing.permissions import (
     can_close_home_task,
     can_plan_home_sampling,
@@ -331,6 +331,7 @@ def unsampled(request, round_id: int, query: Query[UnsampledQuery]):
         Area.objects, request.auth, code=query.building, level=Level.BUILDING
     )
     page = paginate(selectors.unsampled_residents(rnd, building), query.page, 100)
+    show_tags = HEALTH_TAGS(request.auth)
     return page_out(
         page,
         [
@@ -342,7 +343,7 @@ def unsampled(request, round_id: int, query: Query[UnsampledQuery]):
                 "unit": r.household.unit,
                 "room": r.household.room,
                 "age": r.age,
-                "tags": r.tag_labels(),
+                "tags": r.tag_labels() if show_tags else [],
             }
             for r in page.items
         ],
@@ -455,7 +456,11 @@ def home_task_close(request, task_id: int, payload: HomeTaskCloseIn):
     if payload.residents is not None:
         from fangkong.people.models import Resident
 
-        residents = list(Resident.objects.for_user(request.auth).filter(pk__in=payload.residents))
+        # The task's own household (fetched in scope above): whoever closes the task sees
+        # who is due there, not the roster (core.sight: testing.home_tasks).
+        residents = list(
+            Resident.objects.filter(household_id=task.household_id, pk__in=payload.residents)
+        )
         if len(residents) != len(set(payload.residents)):
             raise Http404
     task = services.home_task_close(

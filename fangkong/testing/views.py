@@ -15,7 +15,7 @@ from fangkong.areas.selectors import breadcrumbs
 from fangkong.core.errors import DomainError
 from fangkong.core.shortcuts import deny_unless, get_scoped_or_404
 from fangkong.people.models import Resident
-from fangkong.people.permissions import can_read_residents
+from fangkong.people.permissions import HEALTH_TAGS, can_read_residents
 from fangkong.testing.permissions import (
     can_close_home_task,
     can_exempt,
@@ -217,6 +217,7 @@ def unsampled(request, pk, code):
         "totals": selectors.coverage_of_area(rnd, building.code),
         "residents": list(selectors.unsampled_residents(rnd, building)[:1000]),
         "exempt": selectors.exempt_residents(rnd, building),
+        "show_tags": HEALTH_TAGS(request.user),
         "can_exempt": can_exempt(request.user) and rnd.is_active,
         "exempt_form": ExemptForm(),
     }

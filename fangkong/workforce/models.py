@@ -18,6 +18,7 @@ from fangkong.core.idnumbers import IdType
 from fangkong.core.phones import mask_phone
 from fangkong.core.roles import Role
 from fangkong.core.scoping import ScopedQuerySet, prefix_q
+from fangkong.core.sight import sees
 
 # Registry kept by the command centre ---------------------------------------------------
 
@@ -132,6 +133,8 @@ class WorkerQuerySet(ScopedQuerySet):
             return self.none()
         if getattr(user, "is_system", False) is True:
             return self.all()
+        if not sees(user, "workforce.workers"):  # core.sight
+            return self.none()
         if user.role == Role.WORKER:
             mine = Q(user_id=user.pk)
             teams = TeamMember.objects.filter(worker__user_id=user.pk).values("team_id")

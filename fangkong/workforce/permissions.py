@@ -7,9 +7,27 @@ the user is a liaison (fangkong/workforce/jurisdiction.py) where a right is a li
 
 from fangkong.core.permissions import permission
 from fangkong.core.roles import Role
+from fangkong.core.sight import sight
 
 _CENTRE = {Role.COMMAND}
 _OFFICES = {Role.COMMAND, Role.STREET, Role.COMMUNITY}
+
+# What the roles may see here (core.sight).
+WORKERS = sight(
+    "workforce.workers",
+    _OFFICES | {Role.GRID, Role.WORKER},
+    "Workers' personal data: names, masked ID and phone numbers, employer, skills, status "
+    "(offices: those enrolled with or assigned to their areas; a worker: themself, their "
+    "team, and as an organ's liaison its staff)",
+    where="/workforce/workers/, GET /api/v1/workforce/workers",
+)
+WORKER_NUMBERS = sight(
+    "workforce.full_numbers",
+    _OFFICES | {Role.WORKER},
+    "A worker's full ID and phone number, with a reason, audited (a worker only as an organ "
+    "liaison, for the organ's staff)",
+    where="POST /api/v1/workforce/workers/{id}/reveal",
+)
 
 can_manage_registry = permission(
     "workforce.manage_registry",
@@ -18,13 +36,13 @@ can_manage_registry = permission(
 )
 can_read_workers = permission(
     "workforce.read_workers",
-    _OFFICES | {Role.GRID, Role.WORKER},
+    WORKERS.roles,
     "See workers: offices those enrolled with or assigned to their areas, a liaison the "
     "organ's staff, a worker themself and their team; numbers masked.",
 )
 can_reveal_worker_pii = permission(
     "workforce.reveal_pii",
-    _OFFICES | {Role.WORKER},
+    WORKER_NUMBERS.roles,
     "See a worker's full ID and phone number, with a reason, audited (a worker only as "
     "an organ liaison, for the organ's staff).",
 )

@@ -202,6 +202,29 @@ def test_command_line_actions_name_the_operating_system_user(tree, monkeypatch):
     assert AuditEvent.objects.filter(actor__isnull=True).count() == 2
 
 
+def test_a_password_set_at_the_command_line_is_audited_as_the_os_user(tree, monkeypatch):
+    monkeypatch.setattr(connections, "close_all", lambda: None)
+    main(["fangkong", "create-user", "zhao", "--role", "grid", "--password", PASSWORD])
+    main(["fangkong", "set-password", "zhao", "--password", "Xishan-Lu-2023-b"])
+    assert User.objects.get(username="zhao").check_password("Xishan-Lu-2023-b")
+    (event,) = events("accounts.user_set_password")
+    assert event.actor_name == f"cli:{getpass.getuser()}" and event.detail == {"by": "admin"}
+
+
+@pytest.mark.parametrize("command", ["changepassword", "createsuperuser"])
+def test_djangos_unaudited_account_commands_are_refused(tree, command, capsys, monkeypatch):
+    """They write users behind the services, so nothing would be in the audit log."""
+    monkeypatch.setattr(connections, "close_all", lambda: None)
+    make_user("zhao", "grid")
+    with pytest.raises(SystemExit) as exit_:
+        main(["fangkong", command, "zhao"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "审计" in err and "audit" in err
+    assert User.objects.get(username="zhao").check_password("pw")
+    assert not User.objects.filter(is_superuser=True).exists()
+
+
 def test_the_system_acts_under_its_name_and_never_as_nobody(tree):
     services.user_create(actor=SYSTEM, username="a", password=None, role="grid")
     services.user_create(actor=System("cli:ops"), username="b", password=None, role="grid")

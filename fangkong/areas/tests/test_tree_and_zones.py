@@ -9,7 +9,7 @@ from fangkong.areas.models import Area, Level, ZoneDesignation, ZoneKind
 from fangkong.core.actors import SYSTEM
 from fangkong.core.errors import DomainError, PermissionDenied
 from fangkong.core.models import AuditEvent
-from fangkong.factories import make_resident
+from fangkong.factories import make_resident, make_user
 from fangkong.people.models import Tag
 
 pytestmark = pytest.mark.django_db
@@ -172,7 +172,8 @@ def test_rooms_sort_as_numbers_and_addresses_name_the_compound(tree):
 
     for room in ("1002", "102", "99", "A3"):
         Household.objects.create(building=tree.building_a2, unit="1", room=room)
-    rooms = [h.room for h in building_households(tree.building_a2) if h.unit == "1"]
+    keeper = make_user("keeper", "community", tree.community_a)
+    rooms = [h.room for h in building_households(tree.building_a2, keeper) if h.unit == "1"]
     assert rooms.index("99") < rooms.index("102") < rooms.index("1002")
     household = Household.objects.select_related("building__parent").get(
         building=tree.building_a2, room="102"

@@ -12,8 +12,11 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def events(worker_a, worker_b, tree):
-    audit_record(actor=worker_a, event="people.resident_reveal", area_code=tree.building_a1.code)
-    audit_record(actor=worker_b, event="people.resident_reveal", area_code=tree.building_b1.code)
+    # A reveal is recorded only with its reason (core.audit).
+    for actor, building in ((worker_a, tree.building_a1), (worker_b, tree.building_b1)):
+        audit_record(
+            actor=actor, event="people.resident_reveal", area_code=building.code, reason="核对"
+        )
     audit_record(
         actor=worker_a, event="areas.zone_declare", area_code=tree.community_a.code, reason="r"
     )

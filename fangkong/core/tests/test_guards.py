@@ -74,3 +74,25 @@ def test_a_sampler_of_community_b_cannot_add_a_household_in_a(tree):
         areas.household_get_or_create(
             actor=sampler, building=tree.building_a1, unit="1", room="101"
         )
+
+
+@pytest.mark.parametrize(
+    ("event", "detail"),
+    [
+        ("people.resident_reveal", {}),
+        ("workforce.worker_reveal", {}),
+        ("relief.contact_reveal", {}),
+        ("people.roster_export", {"rows": 1, "full": True}),
+    ],
+)
+def test_no_full_view_nor_full_export_is_recorded_without_a_reason(tree, event, detail):
+    from fangkong.core.audit import audit_record
+
+    for reason in ("", "  "):
+        with pytest.raises(ValueError, match="needs a reason"):
+            audit_record(actor=SYSTEM, event=event, reason=reason, detail=detail)
+    assert not AuditEvent.objects.exists()
+    audit_record(actor=SYSTEM, event=event, reason="核对", detail=detail)
+    # A masked export needs none.
+    audit_record(actor=SYSTEM, event="people.roster_export", detail={"rows": 1, "full": False})
+    assert AuditEvent.objects.count() == 2

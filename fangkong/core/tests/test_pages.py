@@ -31,6 +31,7 @@ def test_only_the_command_centre_reads_the_audit_log(client_for, worker_a, comma
         event="people.resident_reveal",
         target_label="张三",
         area_code="431102001001",
+        reason="核对",
     )
     audit_record(
         actor=worker_a,

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from fangkong.core import pii
 from fangkong.core.roles import Role
 from fangkong.core.scoping import ScopedQuerySet, prefix_q
+from fangkong.core.sight import sees
 
 
 class Kind(models.TextChoices):
@@ -208,14 +209,17 @@ class DispatchBatch(models.Model):
 class ReliefRequestQuerySet(ScopedQuerySet):
     def in_jurisdiction(self, user):
         """Needs in the user's area subtrees (the queue's scope); residents: none."""
-        if user.role == Role.RESIDENT:
+        if user.role == Role.RESIDENT or not sees(user, "relief.needs"):
             return self.none()
         return super().for_user(user)
 
     def for_user(self, user):
         """What a user may read: a resident their household's needs; a volunteer the
-        tasks given to them or their team; staff their jurisdiction's and their own."""
+        tasks given to them or their team; staff their jurisdiction's and their own.
+        A role that does not see needs (core.sight "relief.needs") reads none."""
         if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        if not sees(user, "relief.needs"):
             return self.none()
         if user.role == Role.RESIDENT:
             if user.resident_id is None:

@@ -740,13 +740,16 @@ def request_set_urgency(
 
 
 @transaction.atomic
-def request_contact_reveal(*, actor, request: ReliefRequest) -> str:
+def request_contact_reveal(*, actor, request: ReliefRequest, reason: str = "") -> str:
     """The contact's full phone number, to call: for the worker carrying the need (while
-    it is theirs and not closed) or triage staff of the area. Every reveal is audited and
-    kept in the need's history."""
+    it is theirs and not closed) or triage staff of the area. Every reveal is audited with
+    its reason (given, or the purpose the need itself gives: a delivery or triage call)
+    and kept in the need's history."""
     need = _locked(request)
     staff = can_triage(actor) and (is_system(actor) or actor.may_see_area(need.area_code))
+    purpose = f"分诊联系 / triage call about need {need.pk}"
     if not staff:
+        purpose = f"送达联系 / delivery call about need {need.pk}"
         authorize(actor, can_deliver)
         require_mine(actor, need)
         if need.status not in (Status.ASSIGNED, Status.ACCEPTED, Status.PICKED_UP):
@@ -757,7 +760,13 @@ def request_contact_reveal(*, actor, request: ReliefRequest) -> str:
     if not phone:
         raise NotFound("该诉求没有联系电话", "this need has no contact phone", field="phone")
     event(need, EventKind.CALLED, actor)
-    audit_record(actor=actor, event="relief.contact_reveal", target=need, area_code=need.area_code)
+    audit_record(
+        actor=actor,
+        event="relief.contact_reveal",
+        target=need,
+        area_code=need.area_code,
+        reason=(reason or "").strip()[:500] or purpose,
+    )
     return phone
 
 

@@ -276,6 +276,22 @@ def test_the_phone_reveal_is_audited_and_ends_with_the_task(asker, worker_a, vol
         services.request_contact_reveal(actor=volunteer, request=need)
 
 
+def test_every_phone_reveal_has_a_reason_on_record(asker, worker_a, volunteer):
+    need = ask(asker).request
+    services.request_dispatch(actor=worker_a, request=need, assignee=volunteer)
+    services.request_contact_reveal(actor=volunteer, request=need)
+    services.request_contact_reveal(actor=worker_a, request=need, reason="核对地址")
+    reasons = list(
+        AuditEvent.objects.filter(event="relief.contact_reveal")
+        .order_by("id")
+        .values_list("actor_name", "reason")
+    )
+    assert reasons == [
+        ("volunteer", f"送达联系 / delivery call about need {need.pk}"),
+        ("worker_a", "核对地址"),
+    ]
+
+
 def test_a_resident_may_withdraw_only_while_nobody_carries_it(asker, worker_a, volunteer):
     need = ask(asker).request
     services.request_dispatch(actor=worker_a, request=need, assignee=volunteer)
