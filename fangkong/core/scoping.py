@@ -6,9 +6,11 @@ prefix query on a denormalised `area_code` column.
 """
 
 from collections.abc import Iterable
+from typing import Any, ClassVar
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 def minimal_prefixes(codes: Iterable[str]) -> list[str]:
@@ -41,6 +43,36 @@ class ScopedQuerySet(models.QuerySet):
         if user is None or not user.is_authenticated or not user.is_active:
             return self.none()
         return self.filter(prefix_q(self.scope_field, user.scope_prefixes()))
+
+
+class AreaScopedModel(models.Model):
+    """Base of a model whose rows live in the area tree: a denormalised `area_code`,
+    copied on every save from `area_code_from` (a dotted path from the row: "area.code",
+    "building.code", "site.area_code"), and a `ScopedQuerySet` by default.
+
+        class SupplyPoint(AreaScopedModel):
+            area = models.ForeignKey("areas.Area", on_delete=models.PROTECT, related_name="+")
+    """
+
+    area_code = models.CharField(_("area code"), max_length=18, db_index=True, editable=False)
+
+    area_code_from: ClassVar[str] = "area.code"
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        self.area_code = self.scope_code()
+        super().save(*args, **kwargs)
+
+    def scope_code(self) -> str:
+        """The area code this row belongs to, read through `area_code_from`."""
+        value: Any = self
+        for name in self.area_code_from.split("."):
+            value = getattr(value, name)
+        return value
 
 
 def touching_q(field: str, prefixes: Iterable[str]) -> Q:
