@@ -31,11 +31,10 @@ import contextlib
 import datetime as dt
 import hashlib
 import io
+import itertools
 import logging
-import queue
-import threading
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
@@ -45,8 +44,18 @@ from django.utils import timezone
 from fangkong.core import spreadsheets
 from fangkong.core.actors import user_of
 from fangkong.core.audit import audit_record
+from fangkong.core.bulksql import (
+    adapt_time,
+    epoch,
+    insert_returning,
+    is_postgres,
+    select_any,
+    time_adapter,
+    upsert_add,
+)
 from fangkong.core.errors import DomainError
 from fangkong.core.guards import require, require_area, required_reason
+from fangkong.core.streams import batched, read_ahead
 from fangkong.labs.permissions import can_manage_recalls, can_rule_out_cases, can_upload_results
 from fangkong.testing import services as testing_services
 from fangkong.testing.models import (
@@ -81,15 +90,6 @@ from .models import (
     TallyCursor,
     TubeResult,
     UploadStatus,
-)
-from .sql import (
-    adapt_time,
-    epoch,
-    insert_returning,
-    is_postgres,
-    select_any,
-    time_adapter,
-    upsert_add,
 )
 
 # PostgreSQL types of the columns `_insert_results` writes, in its order.
@@ -185,59 +185,19 @@ def results_import(
     size = labs_conf().chunk
     outcome = ImportOutcome()
     chunk: list[ResultRow] = []
-    for item in _read_ahead(rows, size):
-        outcome.rows += 1
-        if isinstance(item, RowError):
-            outcome.refuse(item)
-            continue
-        chunk.append(item)
-        if len(chunk) >= size:
-            _store_chunk(actor, chunk, upload, outcome)
-            chunk = []
+    with contextlib.closing(read_ahead(batched(rows, size), name="labs-read-ahead")) as read:
+        for item in itertools.chain.from_iterable(read):
+            outcome.rows += 1
+            if isinstance(item, RowError):
+                outcome.refuse(item)
+                continue
+            chunk.append(item)
+            if len(chunk) >= size:
+                _store_chunk(actor, chunk, upload, outcome)
+                chunk = []
     if chunk:
         _store_chunk(actor, chunk, upload, outcome)
     return outcome
-
-
-def _read_ahead(rows: Iterable, size: int) -> Iterator:
-    """Read and check the next rows in a thread while this one waits on the database.
-
-    Parsing is Python (it holds the GIL); storing is mostly waiting on PostgreSQL (it
-    does not), so on two cores the two overlap. At most two chunks wait in the queue. An
-    error in reading (a broken file) is raised here, in the caller's thread.
-    """
-    batches: queue.Queue = queue.Queue(maxsize=2)
-    done = object()
-    stop = threading.Event()
-
-    def produce():
-        batch = []
-        try:
-            for item in rows:
-                batch.append(item)
-                if len(batch) >= size:
-                    batches.put(batch)
-                    batch = []
-                    if stop.is_set():
-                        return
-            batches.put(batch)
-            batches.put(done)
-        except BaseException as exc:  # handed to the caller
-            batches.put(exc)
-
-    reader = threading.Thread(target=produce, name="labs-read-ahead", daemon=True)
-    reader.start()
-    try:
-        while (batch := batches.get()) is not done:
-            if isinstance(batch, BaseException):
-                raise batch
-            yield from batch
-    finally:
-        stop.set()
-        while reader.is_alive():  # let a reader blocked on a full queue finish
-            with contextlib.suppress(queue.Empty):
-                batches.get(timeout=0.05)
-        reader.join()
 
 
 def results_upload_submit(*, actor, file_name: str, data: bytes) -> ResultUpload:

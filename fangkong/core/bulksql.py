@@ -1,4 +1,6 @@
-"""The raw statements the busy path needs, for SQLite and PostgreSQL.
+"""Bulk SQL for the busy paths, for SQLite and PostgreSQL: insert many rows and get back
+the new ones, add to counters, select by a long list of keys. An app whose write path
+outgrows the ORM's `bulk_create` uses these rather than a statement kit of its own.
 
 On PostgreSQL a batch travels as one array per column (`unnest`, `= ANY`): a statement
 of a few placeholders, whatever the batch size. Thousands of `%s` placeholders would
