@@ -240,6 +240,16 @@ class ZoneDesignation(AreaScopedModel):
     def __str__(self) -> str:
         return f"{self.area} {self.get_kind_display()}"
 
+    def in_force(self, at=None) -> bool:
+        """Whether this designation is active at `at` (now): ZoneQuerySet.active() for one
+        row in hand."""
+        at = at or timezone.now()
+        return (
+            self.lifted_at is None
+            and self.starts_at <= at
+            and (self.ends_at is None or self.ends_at > at)
+        )
+
 
 class BuildingStats(models.Model):
     """Pre-aggregated counts per building, so an area page sums rows, not residents.
