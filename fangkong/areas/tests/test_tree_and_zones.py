@@ -198,7 +198,9 @@ def test_one_rule_for_the_zone_in_force_most_specific_then_latest(tree, command_
     later = declare(tree.compound_a, ZoneKind.SEALED, 2)
     ended = declare(tree.compound_b, ZoneKind.SEALED, 5, ends_in_hours=-1)
     zones = selectors.ZoneMap()
-    assert selectors.zone_in_force(tree.building_a1) == zones.zone_at(tree.building_a1.code) == later
+    assert (
+        selectors.zone_in_force(tree.building_a1) == zones.zone_at(tree.building_a1.code) == later
+    )
     assert zones.kind_at(tree.building_b1.code) == ZoneKind.PREVENTION
     assert selectors.zone_in_force(tree.building_b1).kind == ZoneKind.PREVENTION
     assert later.in_force() and not ended.in_force()
