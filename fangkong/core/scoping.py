@@ -6,7 +6,7 @@ prefix query on a denormalised `area_code` column.
 """
 
 from collections.abc import Iterable
-from typing import Any, ClassVar
+from typing import Any, Self
 
 from django.db import models
 from django.db.models import Q
@@ -35,11 +35,11 @@ class ScopedQuerySet(models.QuerySet):
 
     scope_field = "area_code"
 
-    def within(self, area) -> "ScopedQuerySet":
+    def within(self, area) -> Self:
         code = getattr(area, "code", area)
         return self.filter(**{f"{self.scope_field}__startswith": code})
 
-    def for_user(self, user) -> "ScopedQuerySet":
+    def for_user(self, user) -> Self:
         if user is None or not user.is_authenticated or not user.is_active:
             return self.none()
         return self.filter(prefix_q(self.scope_field, user.scope_prefixes()))
@@ -48,17 +48,16 @@ class ScopedQuerySet(models.QuerySet):
 class AreaScopedModel(models.Model):
     """Base of a model whose rows live in the area tree: a denormalised `area_code`,
     copied on every save from `area_code_from` (a dotted path from the row: "area.code",
-    "building.code", "site.area_code"), and a `ScopedQuerySet` by default.
+    "building.code", "site.area_code"). Each model names its manager, a `ScopedQuerySet`.
 
         class SupplyPoint(AreaScopedModel):
             area = models.ForeignKey("areas.Area", on_delete=models.PROTECT, related_name="+")
+            objects = ScopedQuerySet.as_manager()
     """
 
     area_code = models.CharField(_("area code"), max_length=18, db_index=True, editable=False)
 
-    area_code_from: ClassVar[str] = "area.code"
-
-    objects = ScopedQuerySet.as_manager()
+    area_code_from: str = "area.code"
 
     class Meta:
         abstract = True

@@ -11,7 +11,7 @@ its own the two overlap on two cores.
 
 import queue
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from itertools import islice
 from typing import TypeVar
 
@@ -25,7 +25,9 @@ def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield chunk
 
 
-def read_ahead(items: Iterable[T], depth: int = 2, *, name: str = "read-ahead") -> Iterator[T]:
+def read_ahead(
+    items: Iterable[T], depth: int = 2, *, name: str = "read-ahead"
+) -> Generator[T, None, None]:
     """`items`, produced by a thread (called `name`) up to `depth` ahead of the caller.
 
     Hand it chunks, not single rows: each item costs two queue operations. An exception

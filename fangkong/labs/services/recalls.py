@@ -48,7 +48,7 @@ def recalls_arrange(
         require_area(actor, recall.area_code)
         recall.via, recall.site = via, site if via == ResampleVia.SITE else None
         recall.arranged_at, recall.arranged_by = now, user_of(actor)
-        if via == ResampleVia.HOME and recall.resident_id is not None:
+        if via == ResampleVia.HOME and recall.resident is not None:
             # The testing app's own service makes (or finds) the door-to-door task.
             task = testing_services.home_task_create(
                 actor=actor,

@@ -87,6 +87,7 @@ def _store_chunk(actor, rows: list[ResultRow], upload, outcome: ImportOutcome) -
 
 def _known(actor, row: ResultRow, tube: _Tube, now, outcome: ImportOutcome) -> None:
     """A row for a tube that already has a result: unchanged, refused, or a correction."""
+    assert tube.old is not None  # the callers pass only tubes with a result
     if tube.old == row.result:
         outcome.unchanged += 1
     elif not row.reason:

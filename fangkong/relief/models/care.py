@@ -166,6 +166,8 @@ class CarePackagePlan(AreaScopedModel):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = ScopedQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("care package round")
         verbose_name_plural = _("care package rounds")

@@ -29,6 +29,8 @@ class HotlineStaff(AreaScopedModel):
     active = models.BooleanField(_("active"), default=True)
     added_at = models.DateTimeField(auto_now_add=True)
 
+    objects = ScopedQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("hotline staff")
         verbose_name_plural = _("hotline staff")

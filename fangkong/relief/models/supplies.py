@@ -26,6 +26,8 @@ class SupplyPoint(AreaScopedModel):
     active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = ScopedQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("supply point")
         verbose_name_plural = _("supply points")
