@@ -46,6 +46,7 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 	$(BIN)/fangkong makemigrations --check --dry-run -v 0
 	$(BIN)/pytest -q -n 2 -m "not e2e and not spark"
 

@@ -13,6 +13,10 @@ import secrets
 import sys
 from pathlib import Path
 
+# The project's own .env parser (no Django needed), run before anything is installed.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from fangkong.core.env import parse_dotenv  # noqa: E402
+
 HEADER = "# Made by `make env`. Keep it secret; never commit it."
 
 
@@ -33,12 +37,7 @@ def fresh() -> dict[str, str]:
 
 
 def present(text: str) -> set[str]:
-    names = set()
-    for line in text.splitlines():
-        line = line.strip()
-        if line and not line.startswith("#") and "=" in line:
-            names.add(line.split("=", 1)[0].strip())
-    return names
+    return set(parse_dotenv(text))
 
 
 def fill(path: Path) -> list[str]:

@@ -3,7 +3,6 @@
 import datetime as dt
 from typing import Annotated, Literal
 
-from django.utils import timezone
 from ninja import Field, File, Path, Query, Router, Schema, Status, UploadedFile
 
 from fangkong.core.api import (
@@ -104,16 +103,12 @@ def area_brief(area: Area) -> dict:
 def zone_out(zone: ZoneDesignation | None) -> dict | None:
     if zone is None:
         return None
-    now = timezone.now()
     plain = ("id", "area_code", "kind", "starts_at", "ends_at", "reason", "declared_at")
     return {
         **{f: getattr(zone, f) for f in (*plain, "lifted_at", "lift_reason")},
         "declared_by": zone.declared_by and zone.declared_by.username,
         "lifted_by": zone.lifted_by and zone.lifted_by.username,
-        # As ZoneQuerySet.active() decides it, for one row already in hand.
-        "in_force": zone.lifted_at is None
-        and zone.starts_at <= now
-        and (zone.ends_at is None or zone.ends_at > now),
+        "in_force": zone.in_force(),
     }
 
 

@@ -5,7 +5,7 @@ from django.db.models.functions import Length
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from fangkong.core.scoping import ScopedQuerySet, prefix_q
+from fangkong.core.scoping import AreaScopedModel, ScopedQuerySet, prefix_q
 
 
 class Level(models.IntegerChoices):
@@ -145,13 +145,13 @@ class HouseholdQuerySet(ScopedQuerySet):
     sight = "areas.households"
 
 
-class Household(models.Model):
+class Household(AreaScopedModel):
     """户: an address in a building (unit and room)."""
 
     building = models.ForeignKey(
         Area, verbose_name=_("building"), on_delete=models.PROTECT, related_name="households"
     )
-    area_code = models.CharField(_("area code"), max_length=18, db_index=True, editable=False)
+    area_code_from = "building.code"
     unit = models.CharField(_("unit"), max_length=20, blank=True)
     room = models.CharField(_("room"), max_length=20)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -175,10 +175,6 @@ class Household(models.Model):
         unit = f"{self.unit}单元" if self.unit else ""
         compound = self.building.parent.name if self.building.parent_id else ""
         return f"{compound}{self.building.name}{unit}{self.room}"
-
-    def save(self, *args, **kwargs):
-        self.area_code = self.building.code
-        super().save(*args, **kwargs)
 
     @staticmethod
     def address_order(prefix: str = "") -> list:
@@ -205,13 +201,12 @@ class ZoneQuerySet(ScopedQuerySet):
         )
 
 
-class ZoneDesignation(models.Model):
+class ZoneDesignation(AreaScopedModel):
     """封控区 / 管控区 / 防范区 on an area for a span of time. Never deleted: history."""
 
     area = models.ForeignKey(
         Area, verbose_name=_("area"), on_delete=models.PROTECT, related_name="zones"
     )
-    area_code = models.CharField(_("area code"), max_length=18, db_index=True, editable=False)
     kind = models.CharField(_("zone"), max_length=20, choices=ZoneKind.choices)
     starts_at = models.DateTimeField(_("starts"))
     ends_at = models.DateTimeField(_("ends"), null=True, blank=True)
@@ -245,9 +240,15 @@ class ZoneDesignation(models.Model):
     def __str__(self) -> str:
         return f"{self.area} {self.get_kind_display()}"
 
-    def save(self, *args, **kwargs):
-        self.area_code = self.area.code
-        super().save(*args, **kwargs)
+    def in_force(self, at=None) -> bool:
+        """Whether this designation is active at `at` (now): ZoneQuerySet.active() for one
+        row in hand."""
+        at = at or timezone.now()
+        return (
+            self.lifted_at is None
+            and self.starts_at <= at
+            and (self.ends_at is None or self.ends_at > at)
+        )
 
 
 class BuildingStats(models.Model):

@@ -64,20 +64,41 @@ def area_children(area: Area) -> list[AreaRow]:
     ]
 
 
+class ZoneMap:
+    """The active zones (of `codes`, or everywhere), read once, to find the zone in force
+    at many areas. The one rule: the zone in force at an area is the most specific active
+    zone on it or above it; of two active zones on one area, the one that started later."""
+
+    def __init__(self, codes: list[str] | None = None, at=None):
+        active = ZoneDesignation.objects.active(at)
+        if codes is not None:
+            active = active.filter(area_code__in=codes)
+        self.zones: dict[str, ZoneDesignation] = {}
+        for zone in active.order_by("starts_at", "id"):
+            self.zones[zone.area_code] = zone  # the later start wins
+
+    def zone_at(self, code: str) -> ZoneDesignation | None:
+        above = [c for c in self.zones if code.startswith(c)]
+        return self.zones[max(above, key=len)] if above else None
+
+    def kind_at(self, code: str) -> str | None:
+        """The kind of the zone in force at `code` (None: no zone)."""
+        zone = self.zone_at(code)
+        return zone.kind if zone else None
+
+    def codes_of(self, kind: str) -> list[str]:
+        """The areas on which a zone of `kind` is declared (and in force there)."""
+        return [code for code, zone in self.zones.items() if zone.kind == kind]
+
+
 def zones_in_force(codes: list[str]) -> dict[str, ZoneDesignation]:
     """The zone declared directly on each of `codes`, if one is active."""
-    active = ZoneDesignation.objects.active().filter(area_code__in=codes).order_by("starts_at")
-    return {z.area_code: z for z in active}
+    return ZoneMap(codes).zones
 
 
 def zone_in_force(area: Area) -> ZoneDesignation | None:
-    """The most specific active zone on the area or any area above it."""
-    active = ZoneDesignation.objects.active().filter(area_code__in=ancestor_codes(area.code))
-    best = None
-    for zone in active:
-        if best is None or len(zone.area_code) > len(best.area_code):
-            best = zone
-    return best
+    """The zone in force at the area: declared on it or inherited from above."""
+    return ZoneMap(ancestor_codes(area.code)).zone_at(area.code)
 
 
 def breadcrumbs(area: Area, user) -> list[Area]:

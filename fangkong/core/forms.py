@@ -4,6 +4,7 @@ policy's pydantic schema."""
 import enum
 import json
 import typing
+from typing import Any
 
 import annotated_types
 from django import forms
@@ -16,8 +17,8 @@ from .policies import Policy
 VALUE_PREFIX = "value_"
 
 
-def _bounds(info) -> dict:
-    bounds = {}
+def _bounds(info) -> dict[str, Any]:
+    bounds: dict[str, Any] = {}
     for rule in info.metadata:
         if isinstance(rule, annotated_types.Ge):
             bounds["min_value"] = rule.ge
@@ -36,7 +37,7 @@ def _field_for(name: str, info) -> forms.Field:
     """A form field for one field of a policy's schema: numbers, yes/no, text and
     choices get their own inputs; anything richer is edited as JSON."""
     label = gettext(info.title) if info.title else name.replace("_", " ")
-    common = {"label": label, "help_text": info.description or "", "required": True}
+    common: dict[str, Any] = {"label": label, "help_text": info.description or "", "required": True}
     kind = info.annotation
     bounds = _bounds(info)
     if kind is bool:
@@ -81,7 +82,8 @@ class PolicyForm(forms.Form):
         # The value's fields first, then when, where and why.
         self.fields = {**fields, **self.fields}
         self.value_names = [name[len(VALUE_PREFIX) :] for name in fields]
-        self.fields["area"].choices = [("", _("Everywhere"))] + [
+        area_field = typing.cast(forms.ChoiceField, self.fields["area"])
+        area_field.choices = [("", _("Everywhere"))] + [
             (a.code, f"{a.name} ({a.code})") for a in areas
         ]
 

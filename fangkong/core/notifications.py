@@ -8,6 +8,7 @@ change they announce does); text messages leave after it commits.
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -20,7 +21,7 @@ from .models import Notification
 class Recipient:
     """Who to tell: a user (for pages and inbox) and/or a phone (for a text message)."""
 
-    user: object | None = None
+    user: Any = None  # a User, or None for a text message only
     phone: str = ""
 
 

@@ -12,24 +12,28 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import import_module
 from importlib.util import find_spec
+from typing import TYPE_CHECKING
 
 from django.apps import AppConfig, apps
 
 from .permissions import Permission
+
+if TYPE_CHECKING:  # django-stubs, a development dependency
+    from django_stubs_ext import StrPromise
 
 
 @dataclass(frozen=True)
 class Nav:
     """A menu entry: shown to users who hold `permission` (or pass the check)."""
 
-    label: str
+    label: "str | StrPromise"
     url_name: str
     permission: str | Callable[..., bool]
     order: int = 50
     # Roles for whom this entry is the page they land on after logging in.
     home_for: frozenset[str] = field(default_factory=frozenset)
     # A line under the entry where it is listed with others (the administration page).
-    hint: str = ""
+    hint: "str | StrPromise" = ""
 
     def visible_to(self, user) -> bool:
         check = self.permission

@@ -6,9 +6,11 @@ prefix query on a denormalised `area_code` column.
 """
 
 from collections.abc import Iterable
+from typing import Any, Self
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from .sight import sees
 
@@ -37,16 +39,45 @@ class ScopedQuerySet(models.QuerySet):
     # The kind of data the rows are (core.sight): a role that may not see it gets none.
     sight = ""
 
-    def within(self, area) -> "ScopedQuerySet":
+    def within(self, area) -> Self:
         code = getattr(area, "code", area)
         return self.filter(**{f"{self.scope_field}__startswith": code})
 
-    def for_user(self, user) -> "ScopedQuerySet":
+    def for_user(self, user) -> Self:
         if user is None or not user.is_authenticated or not user.is_active:
             return self.none()
         if self.sight and not sees(user, self.sight):
             return self.none()
         return self.filter(prefix_q(self.scope_field, user.scope_prefixes()))
+
+
+class AreaScopedModel(models.Model):
+    """Base of a model whose rows live in the area tree: a denormalised `area_code`,
+    copied on every save from `area_code_from` (a dotted path from the row: "area.code",
+    "building.code", "site.area_code"). Each model names its manager, a `ScopedQuerySet`.
+
+        class SupplyPoint(AreaScopedModel):
+            area = models.ForeignKey("areas.Area", on_delete=models.PROTECT, related_name="+")
+            objects = ScopedQuerySet.as_manager()
+    """
+
+    area_code = models.CharField(_("area code"), max_length=18, db_index=True, editable=False)
+
+    area_code_from: str = "area.code"
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        self.area_code = self.scope_code()
+        super().save(*args, **kwargs)
+
+    def scope_code(self) -> str:
+        """The area code this row belongs to, read through `area_code_from`."""
+        value: Any = self
+        for name in self.area_code_from.split("."):
+            value = getattr(value, name)
+        return value
 
 
 def touching_q(field: str, prefixes: Iterable[str]) -> Q:

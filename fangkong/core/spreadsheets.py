@@ -461,36 +461,6 @@ def _open_workbook(stream: BinaryIO, limits: Limits):
         workbook.close()
 
 
-class _CellParser(WorkSheetParser):
-    """openpyxl's cell parser giving each cell's cached value (what Excel shows), as
-    `data_only=True` does, except that a formula with no cached value (a file written by
-    a program, not by Excel) comes as its formula text, "=HYPERLINK(…)", rather than as
-    an empty cell: the row is then refused for what it holds, not for a blank."""
-
-    def parse_cell(self, element):
-        cell = super().parse_cell(element)
-        if cell["value"] is None and element.find(FORMULA_TAG) is not None:
-            cell["value"] = "=" + (element.findtext(FORMULA_TAG) or "")
-        return cell
-
-
-def _sheet_rows(ws) -> Iterator[tuple[int, list]]:
-    """Every row the sheet holds, numbered as in the file, however wrong the <dimension>
-    it declares (what iter_rows after reset_dimensions gives, through _CellParser)."""
-    book = ws.parent
-    with ws._get_source() as source:
-        parser = _CellParser(
-            source,
-            ws._shared_strings,
-            data_only=True,
-            epoch=book.epoch,
-            date_formats=book._date_formats,
-            timedelta_formats=book._timedelta_formats,
-        )
-        for number, cells in parser.parse():
-            yield number, list(ws._get_row(cells, 1, None, values_only=True))
-
-
 def _xlsx_sheet(stream: BinaryIO, ws, limits: Limits) -> Sheet:
     merged, last_row = scan_sheet(stream, getattr(ws, "_worksheet_path", ""), limits)
     # The <dimension> a file declares may be wrong or missing; read every row there is.
@@ -566,7 +536,8 @@ def scan_sheet(
     limits = limits or Limits.from_settings()
     if not sheet_path:
         return [], 0
-    ranges, last_row, tail = [], 0, b""
+    ranges: list[tuple[int, int, int, int]] = []
+    last_row, tail = 0, b""
     with zipfile.ZipFile(stream) as archive:
         try:
             source = archive.open(sheet_path.lstrip("/"))
@@ -712,19 +683,6 @@ def _encoding(stream: BinaryIO) -> tuple[str, int]:
         "文件编码无法识别：请存为UTF-8或GBK编码的CSV，或直接上传.xlsx",
         "cannot tell the text encoding: save the CSV as UTF-8 or GBK, or upload the .xlsx",
     )
-
-
-_CONTROL = re.compile(rb"[\x00-\x08\x0e-\x1f\x7f]")
-
-
-def _binary(sample: bytes) -> bool:
-    """Whether the file's start looks like a binary file rather than text: control
-    bytes (NUL and the like, which text does not hold) are more than a few and more
-    than one byte in a hundred (UTF-16 without its mark is half NULs). A NUL or two in
-    a cell of a text file is that row's fault, left in its cell for the reader of the
-    rows to refuse by name (the roster does; `labs.files` drops it)."""
-    controls = len(_CONTROL.findall(sample))
-    return controls > 16 and controls * 100 > len(sample)
 
 
 def sniff_delimiter(sample: str) -> str:

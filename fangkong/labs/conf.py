@@ -15,18 +15,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ImproperlyConfigured
 
-
-def _int(name: str, default: int, low: int, high: int) -> int:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    try:
-        number = int(value)
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from exc
-    if not low <= number <= high:
-        raise ImproperlyConfigured(f"{name} must be between {low} and {high}, got {number}")
-    return number
+from fangkong.core import env
 
 
 def _sizes(name: str, default: str) -> tuple[int, ...]:
@@ -52,10 +41,12 @@ class LabsConf:
 
 def labs_conf() -> LabsConf:
     return LabsConf(
-        overdue_hours=_int("FANGKONG_LABS_OVERDUE_HOURS", 12, 1, 24 * 14),
+        overdue_hours=env.integer("FANGKONG_LABS_OVERDUE_HOURS", 12, low=1, high=24 * 14),
         pool_sizes=_sizes("FANGKONG_LABS_POOL_SIZES", "1,5,10,20"),
-        advisor_days=_int("FANGKONG_LABS_ADVISOR_DAYS", 3, 1, 60),
-        max_batch=_int("FANGKONG_LABS_MAX_BATCH", 10_000, 1, 100_000),
-        chunk=_int("FANGKONG_LABS_CHUNK", 50_000, 100, 500_000),
-        inline_max_bytes=_int("FANGKONG_LABS_INLINE_MAX_BYTES", 2_000_000, 0, 10**9),
+        advisor_days=env.integer("FANGKONG_LABS_ADVISOR_DAYS", 3, low=1, high=60),
+        max_batch=env.integer("FANGKONG_LABS_MAX_BATCH", 10_000, low=1, high=100_000),
+        chunk=env.integer("FANGKONG_LABS_CHUNK", 50_000, low=100, high=500_000),
+        inline_max_bytes=env.integer(
+            "FANGKONG_LABS_INLINE_MAX_BYTES", 2_000_000, low=0, high=10**9
+        ),
     )

@@ -9,7 +9,7 @@ from fangkong.core import pii
 from fangkong.core.idnumbers import IdType
 from fangkong.core.phones import mask_phone
 from fangkong.core.roles import Role
-from fangkong.core.scoping import ScopedQuerySet, prefix_q
+from fangkong.core.scoping import AreaScopedModel, ScopedQuerySet, prefix_q
 
 
 class Tag(enum.IntFlag):
@@ -206,13 +206,12 @@ class ImportJobQuerySet(ScopedQuerySet):
     pass
 
 
-class ImportJob(models.Model):
+class ImportJob(AreaScopedModel):
     """One roster import: the file, its progress and its outcome. Lives in the area tree."""
 
     area = models.ForeignKey(
         "areas.Area", verbose_name=_("area"), on_delete=models.PROTECT, related_name="+"
     )
-    area_code = models.CharField(_("area code"), max_length=18, db_index=True, editable=False)
     created_by = models.ForeignKey(
         "accounts.User",
         verbose_name=_("imported by"),
@@ -249,10 +248,6 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return self.file_name
-
-    def save(self, *args, **kwargs):
-        self.area_code = self.area.code
-        super().save(*args, **kwargs)
 
     @property
     def is_active(self) -> bool:

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from fangkong.core import pii
 from fangkong.core.idnumbers import IdType
-from fangkong.core.scoping import ScopedQuerySet, prefix_q, touching_q
+from fangkong.core.scoping import AreaScopedModel, ScopedQuerySet, prefix_q, touching_q
 
 # A btree on (campaign, code) that also serves `code LIKE 'prefix%'` on PostgreSQL.
 ID_CODE_OPCLASSES = ["int8_ops", "varchar_pattern_ops"]
@@ -643,7 +643,7 @@ class VenueQuerySet(ScopedQuerySet):
     pass
 
 
-class Venue(models.Model):
+class Venue(AreaScopedModel):
     """A place with a venue code (场所码). `code` is the opaque subject its signed QR
     carries and the `venue_code` its scans are stored under; no database id leaks."""
 
@@ -652,7 +652,6 @@ class Venue(models.Model):
     area = models.ForeignKey(
         "areas.Area", verbose_name=_("area"), on_delete=models.PROTECT, related_name="+"
     )
-    area_code = models.CharField(_("area code"), max_length=18, db_index=True, editable=False)
     address = models.CharField(_("address"), max_length=200, blank=True)
     code = models.CharField(_("venue code"), max_length=40, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -675,10 +674,6 @@ class Venue(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    def save(self, *args, **kwargs):
-        self.area_code = self.area.code
-        super().save(*args, **kwargs)
 
 
 class ScanBatch(models.Model):

@@ -31,7 +31,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from fangkong.areas.models import ZoneKind, ancestor_codes
-from fangkong.core.scoping import ScopedQuerySet, prefix_q
+from fangkong.core.scoping import AreaScopedModel, ScopedQuerySet, prefix_q
 
 # PostgreSQL: a btree on (round, code) that also serves `code LIKE 'prefix%'` under a
 # non-C collation. Other backends ignore operator classes.
@@ -166,13 +166,12 @@ class SamplingSiteQuerySet(ScopedQuerySet):
         return self.filter(status=SiteStatus.OPEN)
 
 
-class SamplingSite(models.Model):
+class SamplingSite(AreaScopedModel):
     """采样点: a place where people queue to be sampled. Belongs to an area."""
 
     area = models.ForeignKey(
         "areas.Area", verbose_name=_("area"), on_delete=models.PROTECT, related_name="+"
     )
-    area_code = models.CharField(_("area code"), max_length=18, db_index=True, editable=False)
     name = models.CharField(_("name"), max_length=100)
     address = models.CharField(_("address"), max_length=200, blank=True)
     opens_at = models.TimeField(_("opens at"), null=True, blank=True)
@@ -196,22 +195,18 @@ class SamplingSite(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def save(self, *args, **kwargs):
-        self.area_code = self.area.code
-        super().save(*args, **kwargs)
-
 
 class ChannelQuerySet(ScopedQuerySet):
     pass
 
 
-class Channel(models.Model):
+class Channel(AreaScopedModel):
     """采样通道: one queue of a site with its own sampler and tubes."""
 
     site = models.ForeignKey(
         SamplingSite, verbose_name=_("site"), on_delete=models.PROTECT, related_name="channels"
     )
-    area_code = models.CharField(_("area code"), max_length=18, db_index=True, editable=False)
+    area_code_from = "site.area_code"
     name = models.CharField(_("name"), max_length=50)
     status = models.CharField(
         _("status"), max_length=10, choices=SiteStatus.choices, default=SiteStatus.OPEN
@@ -230,10 +225,6 @@ class Channel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.site.name} {self.name}"
-
-    def save(self, *args, **kwargs):
-        self.area_code = self.site.area_code
-        super().save(*args, **kwargs)
 
 
 class Via(models.TextChoices):

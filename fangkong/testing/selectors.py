@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from django.db.models import Exists, F, OuterRef, Sum, Value
 from django.db.models.functions import Greatest, Substr
 
-from fangkong.areas.models import CODE_LENGTH, Area, Grid, Household, Level, ZoneDesignation
-from fangkong.areas.selectors import zones_in_force
+from fangkong.areas.models import CODE_LENGTH, Area, Grid, Household, Level
+from fangkong.areas.selectors import ZoneMap, zones_in_force
 from fangkong.core.scoping import minimal_prefixes
 from fangkong.people.models import Resident
 
@@ -28,23 +28,6 @@ from .models import (
 )
 
 COUNTS = ("expected", "sampled", "exempt", "unsampled")
-
-
-class ZoneMap:
-    """The active zones, read once, to find the zone in force at many areas."""
-
-    def __init__(self):
-        self.zones: dict[str, tuple] = {}
-        for code, kind, starts in ZoneDesignation.objects.active().values_list(
-            "area_code", "kind", "starts_at"
-        ):
-            if code not in self.zones or starts > self.zones[code][1]:
-                self.zones[code] = (kind, starts)
-
-    def kind_at(self, code: str) -> str | None:
-        """The kind of the most specific active zone on `code` or above it."""
-        above = [c for c in self.zones if code.startswith(c)]
-        return self.zones[max(above, key=len)][0] if above else None
 
 
 @dataclass

@@ -9,6 +9,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from fangkong.areas.models import Area, Household, Level, ZoneKind, common_ancestor_code
+from fangkong.areas.selectors import ZoneMap
 from fangkong.core.actors import user_of
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import Conflict, DomainError
@@ -48,7 +49,7 @@ from .models import (
     Via,
 )
 from .policies import POOL_SIZES
-from .selectors import ZoneMap, overlap
+from .selectors import overlap
 
 MAX_POOL = ingest.MAX_POOL
 
@@ -476,7 +477,7 @@ def exemption_end(*, actor, exemption: Exemption, reason: str) -> Exemption:
 def sealed_buildings(codes: list[str]) -> list[str]:
     """Buildings under `codes` whose zone in force (the most specific active one) is SEALED."""
     zones = ZoneMap()
-    sealed_roots = [c for c, (kind, _) in zones.zones.items() if kind == ZoneKind.SEALED]
+    sealed_roots = zones.codes_of(ZoneKind.SEALED)
     roots = overlap(codes, minimal_prefixes(sealed_roots))
     found = []
     buildings = Area.objects.filter(level=Level.BUILDING)

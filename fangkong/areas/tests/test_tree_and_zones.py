@@ -179,3 +179,30 @@ def test_rooms_sort_as_numbers_and_addresses_name_the_compound(tree):
         building=tree.building_a2, room="102"
     )
     assert str(household).startswith(tree.compound_a.name + tree.building_a2.name)
+
+
+def test_one_rule_for_the_zone_in_force_most_specific_then_latest(tree, command_user):
+    now = timezone.now()
+
+    def declare(area, kind, started_hours_ago, ends_in_hours=None):
+        return ZoneDesignation.objects.create(
+            area=area,
+            kind=kind,
+            starts_at=now - dt.timedelta(hours=started_hours_ago),
+            ends_at=None if ends_in_hours is None else now + dt.timedelta(hours=ends_in_hours),
+            reason="测试",
+            declared_by=command_user,
+        )
+
+    declare(tree.street, ZoneKind.PREVENTION, 10)
+    declare(tree.compound_a, ZoneKind.CONTROLLED, 5)
+    later = declare(tree.compound_a, ZoneKind.SEALED, 2)
+    ended = declare(tree.compound_b, ZoneKind.SEALED, 5, ends_in_hours=-1)
+    zones = selectors.ZoneMap()
+    assert (
+        selectors.zone_in_force(tree.building_a1) == zones.zone_at(tree.building_a1.code) == later
+    )
+    assert zones.kind_at(tree.building_b1.code) == ZoneKind.PREVENTION
+    assert selectors.zone_in_force(tree.building_b1).kind == ZoneKind.PREVENTION
+    assert later.in_force() and not ended.in_force()
+    assert zones.codes_of(ZoneKind.SEALED) == [tree.compound_a.code]

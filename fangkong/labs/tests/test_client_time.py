@@ -10,6 +10,7 @@ from django.urls import reverse
 from fangkong.accounts.tests.helpers import api_as
 from fangkong.core.models import AuditEvent
 from fangkong.labs import services
+from fangkong.labs.files import ResultRow
 from fangkong.labs.models import ResultUpload, TubeResult, UploadStatus
 
 from .helpers import make_tube, people
@@ -64,7 +65,7 @@ def _break_storing(monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(services, "_store_chunk", broken)
+    monkeypatch.setattr(services.results, "_store_chunk", broken)
 
 
 FILE = "试管条码,检测结果,检测时间\nT1,阴性,2026-11-23 17:00\n".encode()
@@ -100,7 +101,7 @@ def test_a_queued_upload_that_fails_in_the_worker_ends_failed(
 
 def test_an_api_batch_that_fails_ends_failed(lab, tubes, monkeypatch):
     _break_storing(monkeypatch)
-    rows = [services.ResultRow(0, "T1", "negative", NOW - dt.timedelta(hours=1))]
+    rows = [ResultRow(0, "T1", "negative", NOW - dt.timedelta(hours=1))]
     with pytest.raises(RuntimeError):
         services.results_batch_store(actor=lab, rows=rows)
     upload = ResultUpload.objects.get()

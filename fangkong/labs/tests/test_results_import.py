@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from fangkong.core.errors import PermissionDenied
+from fangkong.core.errors import DomainError, PermissionDenied
 from fangkong.core.models import AuditEvent
 from fangkong.labs import services
 from fangkong.labs.files import RowError
@@ -191,7 +191,7 @@ def test_a_case_is_ruled_out_only_with_a_reason(tree, rnd, channel, lab, command
     make_tube(rnd, channel, "S0006", [person], pool_size=1)
     services.results_import(actor=lab, rows=[row("S0006", "positive")])
     case = PositiveCase.objects.get()
-    with pytest.raises(services.DomainError):
+    with pytest.raises(DomainError):
         services.case_rule_out(actor=command_user, case=case, reason=" ")
     services.case_rule_out(actor=command_user, case=case, reason="复核排除：实验室污染")
     case.refresh_from_db()

@@ -13,13 +13,10 @@ import contextlib
 import dataclasses
 import hashlib
 import io
-import itertools
 import json
 import logging
-import queue
-import threading
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -33,6 +30,7 @@ from fangkong.core import pii, spreadsheets
 from fangkong.core.actors import user_of
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import DomainError, PermissionDenied
+from fangkong.core.streams import batched, read_ahead
 from fangkong.people.permissions import can_import_roster
 
 from ..models import (
@@ -296,56 +294,6 @@ def _upload(job: ImportJob) -> bytes:
     return base64.b64decode(pii.decrypt(upload.cipher))
 
 
-def batched(items: Iterable, size: int):
-    iterator = iter(items)
-    while chunk := list(itertools.islice(iterator, size)):
-        yield chunk
-
-
-def read_ahead(items: Iterable, depth: int = 2):
-    """`items`, produced by a thread up to `depth` ahead of the caller.
-
-    Parsing is pure Python and needs no database, so the next chunk is parsed while
-    PostgreSQL writes this one (the caller then waits on a socket, without the GIL).
-    An exception in the thread is raised here; leaving early stops the thread.
-    """
-    out: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    end = object()
-
-    def offer(item, error=None) -> bool:
-        while not stop.is_set():
-            try:
-                out.put((item, error), timeout=0.2)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for item in items:
-                if not offer(item):
-                    return
-            offer(end)
-        except BaseException as exc:  # handed to the caller, who raises it
-            offer(end, exc)
-
-    thread = threading.Thread(target=produce, name="roster-reader", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item, error = out.get()
-            if error is not None:
-                raise error
-            if item is end:
-                return
-            yield item
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-
-
 @dataclasses.dataclass
 class _Chunk:
     counts: Counter
@@ -379,7 +327,9 @@ class _Importer:
         self.header = roster.header
         self.job.header = list(roster.header.labels)
         ImportJob.objects.filter(pk=self.job.pk).update(header=self.job.header)
-        with contextlib.closing(read_ahead(batched(roster.rows, CHUNK_ROWS))) as chunks:
+        with contextlib.closing(
+            read_ahead(batched(roster.rows, CHUNK_ROWS), name="roster-reader")
+        ) as chunks:
             for chunk in chunks:
                 self._write_chunk(chunk)
 

@@ -243,37 +243,6 @@ def test_a_file_that_breaks_midway_fails_the_job_and_keeps_the_rows_before(
     assert AuditEvent.objects.get(event="people.roster_import").detail["status"] == "failed"
 
 
-def test_read_ahead_hands_on_items_and_errors_and_stops_when_left():
-    import itertools
-    import threading
-    import time
-
-    from fangkong.people.roster.importing import read_ahead
-
-    assert list(read_ahead(iter(range(10)))) == list(range(10))
-
-    def broken():
-        yield 1
-        raise RosterFileError("坏了", "broken")
-
-    with pytest.raises(RosterFileError, match="broken"):
-        list(read_ahead(broken()))
-    produced = []
-
-    def endless():
-        for i in itertools.count():
-            produced.append(i)
-            yield i
-
-    chunks = read_ahead(endless(), depth=2)
-    assert next(chunks) == 0
-    chunks.close()
-    seen = len(produced)
-    time.sleep(0.5)
-    assert len(produced) == seen
-    assert not any(t.name == "roster-reader" for t in threading.enumerate())
-
-
 def test_an_import_whose_worker_died_is_marked_failed_and_a_live_one_is_not(worker_a, tree):
     import datetime as dt
 

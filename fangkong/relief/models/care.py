@@ -7,7 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from fangkong.core.scoping import ScopedQuerySet
+from fangkong.core.scoping import AreaScopedModel, ScopedQuerySet
 
 
 class CheckInKind(models.TextChoices):
@@ -152,14 +152,13 @@ class TreatmentPlan(models.Model):
         return f"{self.destination} {self.pickup_time:%H:%M}"
 
 
-class CarePackagePlan(models.Model):
+class CarePackagePlan(AreaScopedModel):
     """A round of care packages (爱心包) for the households of an area."""
 
     name = models.CharField(_("name"), max_length=60)
     area = models.ForeignKey(
         "areas.Area", verbose_name=_("area"), on_delete=models.PROTECT, related_name="+"
     )
-    area_code = models.CharField(_("area code"), max_length=18, db_index=True, editable=False)
     contents = models.CharField(_("contents"), max_length=300)
     planned_for = models.DateField(_("planned for"))
     created_by = models.ForeignKey(
@@ -176,10 +175,6 @@ class CarePackagePlan(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    def save(self, *args, **kwargs):
-        self.area_code = self.area.code
-        super().save(*args, **kwargs)
 
 
 class CarePackage(models.Model):

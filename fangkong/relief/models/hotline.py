@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from fangkong.core import pii
-from fangkong.core.scoping import ScopedQuerySet
+from fangkong.core.scoping import AreaScopedModel, ScopedQuerySet
 
 
 class StaffRole(models.TextChoices):
@@ -17,14 +17,13 @@ class StaffRole(models.TextChoices):
     LEAD = "lead", _("Hotline lead")
 
 
-class HotlineStaff(models.Model):
+class HotlineStaff(AreaScopedModel):
     """A trained person who answers the hotline of an area (a street or a district)."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="hotline_posts"
     )
     area = models.ForeignKey("areas.Area", on_delete=models.PROTECT, related_name="+")
-    area_code = models.CharField(_("area code"), max_length=18, db_index=True, editable=False)
     role = models.CharField(_("role"), max_length=10, choices=StaffRole.choices)
     on_shift = models.BooleanField(_("on shift"), default=False)
     active = models.BooleanField(_("active"), default=True)
@@ -39,10 +38,6 @@ class HotlineStaff(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.role})"
-
-    def save(self, *args, **kwargs):
-        self.area_code = self.area.code
-        super().save(*args, **kwargs)
 
 
 class Risk(models.TextChoices):

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from fangkong.core import pii
 from fangkong.core.roles import Role
-from fangkong.core.scoping import ScopedQuerySet, prefix_q
+from fangkong.core.scoping import AreaScopedModel, ScopedQuerySet, prefix_q
 from fangkong.core.sight import sees
 
 
@@ -135,7 +135,7 @@ class DispatchTeamQuerySet(ScopedQuerySet):
     pass
 
 
-class DispatchTeam(models.Model):
+class DispatchTeam(AreaScopedModel):
     """A few users of one community who take deliveries together (1 leader + members).
     (The workforce app's teams may later feed these.)"""
 
@@ -143,7 +143,7 @@ class DispatchTeam(models.Model):
     community = models.ForeignKey(
         "areas.Area", verbose_name=_("community"), on_delete=models.PROTECT, related_name="+"
     )
-    area_code = models.CharField(_("area code"), max_length=18, db_index=True, editable=False)
+    area_code_from = "community.code"
     leader = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("leader"),
@@ -170,10 +170,6 @@ class DispatchTeam(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    def save(self, *args, **kwargs):
-        self.area_code = self.community.code
-        super().save(*args, **kwargs)
 
 
 class DispatchBatch(models.Model):

@@ -6,15 +6,14 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from fangkong.core.scoping import ScopedQuerySet
+from fangkong.core.scoping import AreaScopedModel, ScopedQuerySet
 
 
-class SupplyPoint(models.Model):
+class SupplyPoint(AreaScopedModel):
     name = models.CharField(_("name"), max_length=60)
     area = models.ForeignKey(
         "areas.Area", verbose_name=_("area"), on_delete=models.PROTECT, related_name="+"
     )
-    area_code = models.CharField(_("area code"), max_length=18, db_index=True, editable=False)
     address = models.CharField(_("address"), max_length=200, blank=True)
     keeper = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -36,10 +35,6 @@ class SupplyPoint(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    def save(self, *args, **kwargs):
-        self.area_code = self.area.code
-        super().save(*args, **kwargs)
 
 
 class Stock(models.Model):

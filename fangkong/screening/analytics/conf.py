@@ -22,6 +22,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from fangkong.core import env
+
 DUCKDB = "duckdb"
 _SPARK_MASTER = re.compile(
     r"^(local(\[(\d+|\*)(,\d+)?\])?|spark://\S+|yarn|k8s://\S+|mesos://\S+)$"
@@ -75,7 +77,9 @@ def analytics_conf() -> AnalyticsConf:
     memory = _value("FANGKONG_ANALYTICS_MEMORY") or "4GB"
     if not _MEMORY.match(memory):
         raise ImproperlyConfigured(f"FANGKONG_ANALYTICS_MEMORY must look like 4GB, got {memory!r}")
-    threads = _int("FANGKONG_ANALYTICS_THREADS", os.cpu_count() or 1, 1, 1024)
+    threads = env.integer(
+        "FANGKONG_ANALYTICS_THREADS", os.cpu_count() or 1, low=1, high=1024, lookup=_value
+    )
     return AnalyticsConf(
         engine=engine_name(_value("FANGKONG_ANALYTICS") or DUCKDB),
         directory=directory,
@@ -83,18 +87,7 @@ def analytics_conf() -> AnalyticsConf:
         threads=threads,
         temp_directory=Path(_value("FANGKONG_ANALYTICS_TEMP_DIR") or directory / "tmp"),
         spark_driver_memory=_value("FANGKONG_SPARK_DRIVER_MEMORY") or "2g",
-        spark_partitions=_int("FANGKONG_SPARK_PARTITIONS", 8, 1, 100_000),
+        spark_partitions=env.integer(
+            "FANGKONG_SPARK_PARTITIONS", 8, low=1, high=100_000, lookup=_value
+        ),
     )
-
-
-def _int(name: str, default: int, low: int, high: int) -> int:
-    value = _value(name)
-    if value is None:
-        return default
-    try:
-        number = int(value)
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from exc
-    if not low <= number <= high:
-        raise ImproperlyConfigured(f"{name} must be between {low} and {high}, got {number}")
-    return number

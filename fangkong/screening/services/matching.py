@@ -15,7 +15,7 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
-from fangkong.core import bulk
+from fangkong.core import bulksql
 from fangkong.core.actors import SYSTEM, user_of
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import DomainError, NotFound
@@ -272,7 +272,7 @@ def _persons(keys: list[str], now: dt.datetime) -> dict[str, _Tracked]:
             "id", "id_hash", "name", "id_type", "id_masked", "phone_masked", "area_code"
         ):
             residents[row[1]] = row
-    bulk.insert(
+    bulksql.insert(
         person_t,
         [
             "resident_id",
@@ -308,8 +308,8 @@ def _persons(keys: list[str], now: dt.datetime) -> dict[str, _Tracked]:
         ],
         conflict="person_key",
     )
-    lock = " FOR UPDATE" if bulk.is_postgres() else ""
-    found = bulk.select_any(
+    lock = " FOR UPDATE" if bulksql.is_postgres() else ""
+    found = bulksql.select_any(
         f"SELECT id, person_key, area_code, resident_id FROM {person_t} WHERE {{match}}{lock}",  # noqa: S608
         "person_key",
         keys,
@@ -495,7 +495,7 @@ def contacts_to_tasks(
             )
         )
         per_community[person.area_code[:12]] += 1
-    made = bulk.insert(
+    made = bulksql.insert(
         TraceTask._meta.db_table, _TASK_COLUMNS, new, _TASK_TYPES, returning="person_id, id"
     )
     TraceTask.objects.bulk_update(merged, ["category", "degree", "evidence"], batch_size=CHUNK)
@@ -519,7 +519,7 @@ def contacts_to_tasks(
                 task_of.get(person.id) if person else None,
             )
         )
-    bulk.insert(MatchContact._meta.db_table, _CONTACT_COLUMNS, rows, _CONTACT_TYPES)
+    bulksql.insert(MatchContact._meta.db_table, _CONTACT_COLUMNS, rows, _CONTACT_TYPES)
     tell_communities(dict(per_community), kind="screening.task", case=f"病例{run.case_id}的接触者")
     run.status = RunStatus.DONE
     run.engine = engine or run.engine
