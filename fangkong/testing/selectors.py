@@ -14,7 +14,7 @@ from django.db.models.functions import Greatest, Substr
 
 from fangkong.areas.models import CODE_LENGTH, Area, Grid, Household, Level, ZoneDesignation
 from fangkong.areas.selectors import zones_in_force
-from fangkong.core.scoping import minimal_prefixes
+from fangkong.core.scoping import minimal_prefixes, prefix_q
 from fangkong.people.models import Resident
 
 from .models import (
@@ -235,6 +235,23 @@ def home_tasks(rnd: TestingRound, user, *, area: str = "", status: str = ""):
     )
 
 
+def assignees(user):
+    """People door-to-door tasks may be given to: active users who may close a task and
+    hold an area inside `user`'s jurisdiction (grid workers, samplers, volunteers...)."""
+    from django.contrib.auth import get_user_model
+
+    from fangkong.testing.permissions import can_close_home_task
+
+    users = get_user_model()
+    through = users.areas.through
+    inside = through.objects.filter(prefix_q("area__code", user.scope_prefixes()))
+    return users.objects.filter(
+        is_active=True,
+        role__in=[r.value for r in can_close_home_task.roles],
+        pk__in=inside.values("user_id"),
+    ).order_by("role", "username")
+
+
 @dataclass
 class BuildingTasks:
     building: Area
@@ -258,6 +275,26 @@ def sites_of_area(area: Area):
     )
 
 
+def site_facts(site: SamplingSite, *, pool_size: int | None, closed_channels: bool) -> dict:
+    """A site with its channels (prefetched), as the sampler's configuration and the API
+    give it."""
+    return {
+        "id": site.pk,
+        "name": site.name,
+        "area_code": site.area_code,
+        "address": site.address,
+        "status": site.status,
+        "opens_at": site.opens_at,
+        "closes_at": site.closes_at,
+        "pool_size": pool_size,
+        "channels": [
+            {"id": c.pk, "name": c.name, "status": c.status}
+            for c in site.channels.all()
+            if closed_channels or c.status != SiteStatus.CLOSED
+        ],
+    }
+
+
 def sampler_config(user) -> dict:
     """What a sampling device needs offline: the rounds it may sample in, their sites
     and channels in the user's jurisdiction, the pool size for each site, and the key
@@ -279,21 +316,11 @@ def sampler_config(user) -> dict:
             if not any(site.area_code.startswith(c) or c.startswith(site.area_code) for c in codes):
                 continue
             sites.append(
-                {
-                    "id": site.pk,
-                    "name": site.name,
-                    "area_code": site.area_code,
-                    "address": site.address,
-                    "status": site.status,
-                    "opens_at": site.opens_at,
-                    "closes_at": site.closes_at,
-                    "pool_size": rnd.pool_size_for(zones.kind_at(site.area_code)),
-                    "channels": [
-                        {"id": c.pk, "name": c.name, "status": c.status}
-                        for c in site.channels.all()
-                        if c.status != SiteStatus.CLOSED
-                    ],
-                }
+                site_facts(
+                    site,
+                    pool_size=rnd.pool_size_for(zones.kind_at(site.area_code)),
+                    closed_channels=False,
+                )
             )
         rounds.append(
             {
