@@ -258,7 +258,10 @@ class ReportOut(Schema):
         description="expected, sampled, tubes, results, positives, invalid, recalls_open, "
         "recalls_closed, cases, home_done"
     )
-    rows: list[ReportRowOut] = Field(description="one per child area; a row for this level")
+    rows: list[ReportRowOut] = Field(
+        description="one per child area; they add up to the total (a tube counts where its "
+        "first person lives)"
+    )
     days: list[ReportDayOut] = Field(description="by local day")
 
 

@@ -474,6 +474,11 @@ class Report:
     rows: list[ReportRow]
     days: list[tuple[dt.date, dict[str, int]]]
 
+    @property
+    def raised(self) -> int:
+        """Recalls raised over the days (open, closed and cancelled)."""
+        return sum(c["recalls_raised"] for _, c in self.days)
+
 
 def _zero(columns) -> dict[str, int]:
     return dict.fromkeys(columns, 0)
@@ -516,11 +521,12 @@ def _sources(rnd: TestingRound, code: str):
     """(queryset, aggregates) pairs whose sums make the report's columns."""
     within = {"round": rnd, "area_code__startswith": code}
     return [
+        (BuildingCoverage.objects.filter(**within), {"expected": Sum("expected")}),
+        # People and tubes from the tallies the days are summed from, so they agree.
         (
-            BuildingCoverage.objects.filter(**within),
-            {"expected": Sum("expected"), "sampled": Sum("sampled")},
+            SamplingTally.objects.filter(**within),
+            {"sampled": Sum("sampled"), "tubes": Sum("tubes")},
         ),
-        (SamplingTally.objects.filter(**within), {"tubes": Sum("tubes")}),
         (
             ResultTally.objects.filter(**within),
             {"results": Sum("results"), "positives": Sum("positives"), "invalid": Sum("invalid")},

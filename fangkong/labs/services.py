@@ -39,7 +39,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
-from django.db.models import Max, Q
+from django.db.models import Max, Min, Q
 from django.utils import timezone
 
 from fangkong.core import spreadsheets
@@ -557,10 +557,12 @@ WITH ins AS (
 ), tally AS (
   INSERT INTO {tally} (round_id, area_code, day, lab_id, pool_size, site_id, results,
                        positives, invalid, turnaround_sum, turnaround_n)
-  SELECT round_id, area_code, %(day)s, %(lab)s, pool_size, COALESCE(site_id, 0), count(*),
+  SELECT round_id, home, %(day)s, %(lab)s, pool_size, COALESCE(site_id, 0), count(*),
          count(*) FILTER (WHERE result = 'positive'), count(*) FILTER (WHERE result = 'invalid'),
          COALESCE(sum(turnaround_s), 0), count(turnaround_s)
-  FROM ins GROUP BY round_id, area_code, pool_size, COALESCE(site_id, 0)
+  FROM (SELECT ins.*, COALESCE((SELECT x.area_code FROM {sample} x WHERE x.tube_id = ins.tube_id
+                                ORDER BY x.id LIMIT 1), ins.area_code) AS home FROM ins) h
+  GROUP BY round_id, home, pool_size, COALESCE(site_id, 0)
   ON CONFLICT (round_id, area_code, day, lab_id, pool_size, site_id) DO UPDATE SET
     results = {tally}.results + excluded.results,
     positives = {tally}.positives + excluded.positives,
@@ -643,11 +645,12 @@ def _insert_results(actor, fresh, upload, now) -> list[tuple[_Tube, str]]:
         tube.id: (tube, row.result, value) for (row, tube), value in zip(fresh, values, strict=True)
     }
     stored = [(by_id[i][0], by_id[i][1]) for i in new_ids]
+    homes = tube_homes(list(new_ids))
     _tally(
         [
             (
                 tube.round_id,
-                tube.area_code,
+                homes.get(tube.id, tube.area_code),
                 actor.pk,
                 tube.pool_size,
                 tube.site_id,
@@ -659,6 +662,33 @@ def _insert_results(actor, fresh, upload, now) -> list[tuple[_Tube, str]]:
         timezone.localdate(now),
     )
     return stored
+
+
+def tube_homes(tube_ids: list[int]) -> dict[int, str]:
+    """Where each tube counts in the report: the building of its first sample (by id), so
+    a compound's row holds the tubes, results and positives of its own residents, and the
+    rows add up to the total, whatever area the site belongs to. A tube with no sample
+    counts at its site's area."""
+    firsts = sorted(first_sample_ids(tube_ids))
+    homes: dict[int, str] = {}
+    for start in range(0, len(firsts), 5000):
+        chunk = firsts[start : start + 5000]
+        homes.update(Sample.objects.filter(id__in=chunk).values_list("tube_id", "area_code"))
+    return homes
+
+
+def first_sample_ids(tube_ids) -> set[int]:
+    """The id of each tube's first sample (tube_id is indexed)."""
+    tube_ids = sorted(set(tube_ids))
+    firsts: set[int] = set()
+    for start in range(0, len(tube_ids), 5000):
+        firsts.update(
+            Sample.objects.filter(tube_id__in=tube_ids[start : start + 5000])
+            .values("tube_id")
+            .annotate(first=Min("id"))
+            .values_list("first", flat=True)
+        )
+    return firsts
 
 
 def _tally(items, day: dt.date, sign: int = 1) -> None:
@@ -819,7 +849,8 @@ def _correct(actor, row: ResultRow, tube: _Tube, now, outcome: ImportOutcome) ->
     stored.corrections += 1
     stored.save(update_fields=["result", "tested_at", "corrections"])
     day = timezone.localdate(stored.received_at)
-    key = (stored.round_id, stored.area_code, stored.lab_id, stored.pool_size, stored.site_id)
+    home = tube_homes([tube.id]).get(tube.id, stored.area_code)
+    key = (stored.round_id, home, stored.lab_id, stored.pool_size, stored.site_id)
     _tally([(*key, old, None)], day, sign=-1)
     _tally([(*key, row.result, None)], day)
     why = f"结果更正 / result corrected: {row.reason}"
@@ -1039,7 +1070,7 @@ def _by_hour(rows, counter: str) -> None:
     adapt = time_adapter()
     hours = Counter(
         (r, channel, at.replace(minute=0, second=0, microsecond=0))
-        for _, r, _, at, channel in rows
+        for _, r, _, at, channel, *_ in rows
         if channel is not None
     )
     upsert_add(
@@ -1055,19 +1086,27 @@ def _first_samples(rows) -> None:
 
 
 def _tubes_made(rows) -> None:
-    _by_day(rows, "tubes")
     _by_hour(rows, "tubes")
 
 
 def _samples_taken(rows) -> None:
+    """Samples per channel and hour; a tube counts in `SamplingTally` at its first sample's
+    building and day (as its result does), so the days, the rows and the total agree."""
     _by_hour(rows, "samples")
+    firsts = first_sample_ids(r[5] for r in rows)
+    _by_day([r for r in rows if r[0] in firsts], "tubes")
 
 
 # What the tallies read, by id: (cursor name, model, the row's fields, what to add).
 _SOURCES = (
     ("firstsample", FirstSample, ("id", "round_id", "area_code", "at"), _first_samples),
     ("tube", Tube, ("id", "round_id", "area_code", "created_at", "channel_id"), _tubes_made),
-    ("sample", Sample, ("id", "round_id", "area_code", "at", "channel_id"), _samples_taken),
+    (
+        "sample",
+        Sample,
+        ("id", "round_id", "area_code", "at", "channel_id", "tube_id"),
+        _samples_taken,
+    ),
 )
 
 
