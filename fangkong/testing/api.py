@@ -380,6 +380,8 @@ class HomeTaskOut(Schema):
     resident: int | None = Field(description="empty: the whole household")
     resident_name: str
     team: str
+    assignee: int | None = Field(description="the user the task is given to")
+    due_at: dt.datetime | None
     tube: str | None
     closed_at: dt.datetime | None
 
@@ -397,6 +399,8 @@ def _task_out(t: HomeSamplingTask) -> dict:
         "resident": t.resident_id,
         "resident_name": t.resident.name if t.resident_id else "",
         "team": t.team_name or (str(t.team) if t.team_id else ""),
+        "assignee": t.team_id,
+        "due_at": t.due_at,
         "tube": t.tube.barcode if t.tube_id else None,
         "closed_at": t.closed_at,
     }
@@ -636,10 +640,9 @@ def home_tasks_generate(request, round_id: int):
 
 class HomeTasksAssignIn(Schema):
     building: str = Field(pattern=r"^\d{18}$", description="the building's area code")
-    assignee: JsonInt | None = Field(
-        None, ge=1, le=2**63 - 1, description="a user id (GET .../home-tasks/assignees)"
-    )
+    assignee: JsonInt = Field(ge=1, le=2**63 - 1, description="a user id (GET .../assignees)")
     team_name: str = Field("", max_length=100, description="a team's name, beside the person")
+    due_at: IsoDateTime | None = Field(None, description="a new deadline (not past the round's)")
 
 
 class HomeTasksAssignedOut(Schema):
@@ -654,18 +657,20 @@ def home_tasks_assign(request, round_id: int, payload: HomeTasksAssignIn):
     """Give a building's open tasks to a person (a user of the caller's jurisdiction)."""
     require(can_plan_home_sampling(request.auth))
     rnd = _round(request, round_id)
-    person = None
-    if payload.assignee is not None:
-        person = selectors.assignees(request.auth).filter(pk=payload.assignee).first()
-        if person is None:
-            raise Http404
+    person = selectors.assignees(request.auth).filter(pk=payload.assignee).first()
+    if person is None:
+        raise Http404
     open_tasks = list(
         HomeSamplingTask.objects.for_user(request.auth).filter(
             round=rnd, area_code=payload.building, status=TaskStatus.OPEN
         )
     )
     count = services.home_tasks_assign(
-        actor=request.auth, tasks=open_tasks, team=person, team_name=payload.team_name
+        actor=request.auth,
+        tasks=open_tasks,
+        team=person,
+        team_name=payload.team_name,
+        due_at=aware(payload.due_at),
     )
     return {"count": count}
 

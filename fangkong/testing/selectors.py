@@ -22,8 +22,10 @@ from .models import (
     Exemption,
     FirstSample,
     HomeSamplingTask,
+    RoundStatus,
     SamplingSite,
     SiteStatus,
+    TaskStatus,
     TestingRound,
 )
 
@@ -235,6 +237,22 @@ def home_tasks(rnd: TestingRound, user, *, area: str = "", status: str = ""):
     )
 
 
+def my_home_tasks(user):
+    """Tasks given to `user` in rounds under way (and in their jurisdiction): open first,
+    by building and door."""
+    from django.db.models import Case, IntegerField, When
+
+    return (
+        HomeSamplingTask.objects.for_user(user)
+        .filter(team=user, round__status=RoundStatus.ACTIVE)
+        .select_related("round", "household__building__parent", "resident", "team", "tube")
+        .annotate(
+            done=Case(When(status=TaskStatus.OPEN, then=0), default=1, output_field=IntegerField())
+        )
+        .order_by("done", "area_code", *Household.address_order("household__"), "id")
+    )
+
+
 def assignees(user):
     """People door-to-door tasks may be given to: active users who may close a task and
     hold an area inside `user`'s jurisdiction (grid workers, samplers, volunteers...)."""
@@ -256,6 +274,21 @@ def assignees(user):
 class BuildingTasks:
     building: Area
     tasks: list
+
+    @property
+    def open(self) -> int:
+        return sum(t.status == TaskStatus.OPEN for t in self.tasks)
+
+    @property
+    def due_at(self):
+        """The soonest deadline of the open tasks."""
+        return min(
+            (t.due_at for t in self.tasks if t.status == TaskStatus.OPEN and t.due_at), default=None
+        )
+
+    @property
+    def assignees(self) -> list[str]:
+        return sorted({str(t.team) for t in self.tasks if t.team_id})
 
 
 def home_tasks_by_building(tasks) -> list[BuildingTasks]:
