@@ -229,12 +229,14 @@ def unsampled(request, pk, code):
     deny_unless(can_read_coverage(request.user) and can_read_residents(request.user))
     rnd = _round(request, pk)
     building = get_scoped_or_404(Area.objects, request.user, code=code, level=Level.BUILDING)
+    residents = list(selectors.unsampled_residents(rnd, building)[:1000])
     context = {
         "rnd": rnd,
         "building": building,
         "crumbs": breadcrumbs(building, request.user),
         "totals": selectors.coverage_of_area(rnd, building.code),
-        "residents": list(selectors.unsampled_residents(rnd, building)[:1000]),
+        "residents": residents,
+        "households": len({r.household_id for r in residents}),
         "exempt": selectors.exempt_residents(rnd, building),
         "can_exempt": can_exempt(request.user) and rnd.is_active,
         "exempt_form": ExemptForm(),
