@@ -7,8 +7,10 @@ Each refused item is named by its index in the batch and its field; the others g
 
 import datetime as dt
 
+from django.http import Http404
 from django.utils import timezone
-from ninja import Field, Query, Router, Schema
+from ninja import Field, File, Query, Router, Schema
+from ninja.files import UploadedFile
 
 from fangkong.areas.models import CODE_LENGTH, Level
 from fangkong.core.api import MAX_PAGE, JsonId, JsonInt, PageOut, errors, page_out, require
@@ -21,9 +23,12 @@ from fangkong.labs.permissions import (
     can_read_recalls,
     can_read_round_report,
     can_read_turnaround,
+    can_rule_out_cases,
     can_upload_results,
 )
+from fangkong.people.permissions import can_read_residents
 from fangkong.testing.models import SamplingSite, TestingRound
+from fangkong.testing.permissions import can_read_coverage, can_sample
 
 from . import selectors, services
 from .conf import labs_conf
@@ -271,7 +276,10 @@ class ReportOut(Schema):
         description="expected, sampled, tubes, results, positives, invalid, recalls_open, "
         "recalls_closed, cases, home_done"
     )
-    rows: list[ReportRowOut] = Field(description="one per child area; a row for this level")
+    rows: list[ReportRowOut] = Field(
+        description="one per child area; they add up to the total (a tube counts where its "
+        "first person lives)"
+    )
     days: list[ReportDayOut] = Field(description="by local day")
 
 
@@ -472,3 +480,187 @@ def pool_advisor(request, query: Query[AdvisorQuery]):
             for k, e in a.table
         ],
     }
+
+
+# Result files, as the upload page takes them ------------------------------------------------
+
+
+class UploadStatusOut(Schema):
+    id: int
+    file_name: str
+    status: str = Field(description="queued, running, done or failed")
+    rows: int
+    created: int
+    unchanged: int
+    corrected: int
+    rejected: int
+    recalls_raised: int
+    recalls_closed: int
+    cases: int
+    error: str = Field(description="why a failed file failed")
+    error_zh: str
+    errors: list[dict] = Field(description="the first bad rows: row, column, code, zh, en")
+
+
+def _upload_out(u) -> dict:
+    return {
+        "id": u.pk,
+        "file_name": u.file_name,
+        "status": u.status,
+        "rows": u.rows,
+        "created": u.created,
+        "unchanged": u.unchanged,
+        "corrected": u.corrected,
+        "rejected": u.rejected,
+        "recalls_raised": u.recalls,
+        "recalls_closed": u.closed,
+        "cases": u.cases,
+        "error": u.error_en,
+        "error_zh": u.error_zh,
+        "errors": u.errors,
+    }
+
+
+@router.post("/results/file", response={200: UploadStatusOut, **errors(400, 403, 413, 422)})
+def results_file(request, file: File[UploadedFile]):
+    """A CSV or XLSX of results, as the upload page takes it: a small file is stored at
+    once, a large one is queued (poll `GET /labs/uploads/{id}`)."""
+    require(can_upload_results(request.auth))
+    upload = services.results_upload_submit(
+        actor=request.auth, file_name=file.name or "", data=file.read()
+    )
+    return _upload_out(upload)
+
+
+@router.get("/uploads/{upload_id}", response={200: UploadStatusOut, **errors(403, 404, 422)})
+def upload_status(request, upload_id: int):
+    """One results upload (file or batch) and its outcome."""
+    require(can_upload_results(request.auth) or can_rule_out_cases(request.auth))
+    upload = selectors.uploads_for(request.auth).filter(pk=upload_id).first()
+    if upload is None:
+        raise Http404
+    return _upload_out(upload)
+
+
+# A tube by barcode; a person's testing history --------------------------------------------
+
+
+class TubeMemberOut(Schema):
+    resident: int | None
+    name: str
+    id_number_masked: str
+    address: str
+    at: dt.datetime
+
+
+class TubeResultOut(Schema):
+    result: str
+    tested_at: dt.datetime
+    lab: str
+    received_at: dt.datetime
+
+
+class LabsTubeOut(Schema):
+    barcode: str
+    round: int
+    via: str = Field(description="site or home")
+    site: int | None
+    site_name: str
+    channel: int | None
+    area_code: str
+    pool_size: int
+    samples: int = Field(description="every member of the tube")
+    opened_at: dt.datetime | None
+    sealed_at: dt.datetime | None
+    result: TubeResultOut | None = Field(description="null while the lab has not answered")
+    recalls: int
+    members: list[TubeMemberOut] = Field(
+        description="members living in your jurisdiction, for roles that may read residents "
+        "(a lab or a sampler sees the count only)"
+    )
+
+
+@router.get("/tubes/{barcode}", response={200: LabsTubeOut, **errors(403, 404, 422)})
+def tube_lookup(request, barcode: str):
+    """A tube by its barcode: where and when it was sampled, its members and its result."""
+    user = request.auth
+    require(can_read_recalls(user) or can_read_turnaround(user) or can_sample(user))
+    if len(barcode) > 40:
+        raise Http404
+    facts = selectors.tube_lookup(user, barcode)
+    if facts is None:
+        raise Http404
+    tube, result = facts.tube, facts.result
+    people = can_read_residents(user)
+    return {
+        "barcode": tube.barcode,
+        "round": tube.round_id,
+        "via": tube.via,
+        "site": tube.site_id,
+        "site_name": tube.site.name if tube.site_id else "",
+        "channel": tube.channel_id,
+        "area_code": tube.area_code,
+        "pool_size": tube.pool_size,
+        "samples": facts.members,
+        "opened_at": tube.opened_at,
+        "sealed_at": tube.sealed_at,
+        "result": None
+        if result is None
+        else {
+            "result": result.result,
+            "tested_at": result.tested_at,
+            "lab": result.lab_name,
+            "received_at": result.received_at,
+        },
+        "recalls": facts.recalls,
+        "members": [
+            {
+                "resident": s.resident_id,
+                "name": s.resident.name if s.resident_id else "",
+                "id_number_masked": s.resident.id_masked if s.resident_id else s.id_masked,
+                "address": str(s.resident.household) if s.resident_id else "",
+                "at": s.at,
+            }
+            for s in (facts.samples if people else [])
+        ],
+    }
+
+
+class LabsTestOut(Schema):
+    round: int
+    round_name: str
+    at: dt.datetime = Field(description="when the swab was taken")
+    tube: str
+    pool_size: int
+    via: str
+    site_name: str
+    result: str = Field(description="negative, positive, invalid; empty while awaited")
+    tested_at: dt.datetime | None
+    recall: str = Field(description="the status of a recall of this sample, if any")
+
+
+@router.get(
+    "/residents/{resident_id}/tests", response={200: list[LabsTestOut], **errors(403, 404, 422)}
+)
+def person_history(request, resident_id: int):
+    """A resident's testing history, newest first: rounds, tubes, results, recalls."""
+    from fangkong.people.models import Resident
+
+    user = request.auth
+    require(can_read_residents(user) and (can_read_coverage(user) or can_read_recalls(user)))
+    person = get_scoped_or_404(Resident.objects, user, pk=resident_id)
+    return [
+        {
+            "round": f.sample.round_id,
+            "round_name": f.sample.round.name,
+            "at": f.sample.at,
+            "tube": f.sample.tube.barcode,
+            "pool_size": f.sample.tube.pool_size,
+            "via": f.sample.via,
+            "site_name": f.sample.site.name if f.sample.site_id else "",
+            "result": f.result,
+            "tested_at": f.tested_at,
+            "recall": f.recall,
+        }
+        for f in selectors.person_history(person)
+    ]

@@ -19,6 +19,9 @@ class LabsConfig(FangkongApp):
     token_scopes = {
         "results": [
             ("POST", "api/v1/labs/results"),
+            ("POST", "api/v1/labs/results/file"),
+            ("GET", "api/v1/labs/uploads/<upload_id>"),
+            ("GET", "api/v1/labs/tubes/<barcode>"),
             ("GET", "api/v1/labs/rounds/<round_id>/turnaround"),
         ]
     }

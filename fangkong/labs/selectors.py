@@ -478,6 +478,11 @@ class Report:
     rows: list[ReportRow]
     days: list[tuple[dt.date, dict[str, int]]]
 
+    @property
+    def raised(self) -> int:
+        """Recalls raised over the days (open, closed and cancelled)."""
+        return sum(c["recalls_raised"] for _, c in self.days)
+
 
 def _zero(columns) -> dict[str, int]:
     return dict.fromkeys(columns, 0)
@@ -520,11 +525,12 @@ def _sources(rnd: TestingRound, code: str):
     """(queryset, aggregates) pairs whose sums make the report's columns."""
     within = {"round": rnd, "area_code__startswith": code}
     return [
+        (BuildingCoverage.objects.filter(**within), {"expected": Sum("expected")}),
+        # People and tubes from the tallies the days are summed from, so they agree.
         (
-            BuildingCoverage.objects.filter(**within),
-            {"expected": Sum("expected"), "sampled": Sum("sampled")},
+            SamplingTally.objects.filter(**within),
+            {"sampled": Sum("sampled"), "tubes": Sum("tubes")},
         ),
-        (SamplingTally.objects.filter(**within), {"tubes": Sum("tubes")}),
         (
             ResultTally.objects.filter(**within),
             {"results": Sum("results"), "positives": Sum("positives"), "invalid": Sum("invalid")},
@@ -605,3 +611,76 @@ def report_crumbs(area: Area) -> list[Area]:
 
 def rounds_for(user):
     return testing_selectors.rounds_for_user(user)
+
+
+# A tube by its barcode; a person's testing history ------------------------------------
+
+
+@dataclass
+class TubeFacts:
+    tube: Tube
+    result: object  # a TubeResult, or None while the lab has not answered
+    samples: list  # the tube's samples, residents of the caller's jurisdiction only
+    members: int  # every sample in the tube
+    recalls: int
+
+
+def tube_lookup(user, barcode: str) -> TubeFacts | None:
+    """A tube of the caller's jurisdiction (by where it was sampled) with its result and
+    its members; members living outside the caller's jurisdiction are only counted."""
+    from .models import TubeResult
+
+    tube = (
+        Tube.objects.for_user(user)
+        .select_related("round", "site", "channel")
+        .filter(barcode=barcode)
+        .first()
+    )
+    if tube is None:
+        return None
+    samples = Sample.objects.filter(tube=tube).select_related("resident__household")
+    return TubeFacts(
+        tube=tube,
+        result=TubeResult.objects.filter(tube=tube).first(),
+        samples=list(samples.filter(prefix_q("area_code", user.scope_prefixes()))[:100]),
+        members=samples.count(),
+        recalls=Recall.objects.filter(tube=tube).count(),
+    )
+
+
+@dataclass
+class TestFact:
+    sample: Sample
+    result: str  # negative, positive, invalid, or "" while awaited
+    tested_at: dt.datetime | None
+    recall: str  # the recall's status, or ""
+
+
+def person_history(resident, *, limit: int = 200) -> list[TestFact]:
+    """Every sample of one resident, newest first, with the tube's result and any recall.
+    By the (round, resident) index: the rounds are few, the person's samples fewer."""
+    from .models import TubeResult
+
+    rounds = list(TestingRound.objects.order_by("-pk").values_list("pk", flat=True)[:500])
+    samples = list(
+        Sample.objects.filter(round_id__in=rounds, resident=resident)
+        .select_related("round", "tube", "site")
+        .order_by("-at")[:limit]
+    )
+    results = {
+        r.tube_id: r for r in TubeResult.objects.filter(tube_id__in=[s.tube_id for s in samples])
+    }
+    recalls = dict(
+        Recall.objects.filter(sample_id__in=[s.pk for s in samples]).values_list(
+            "sample_id", "status"
+        )
+    )
+    return [
+        TestFact(
+            sample=s,
+            result=results[s.tube_id].result if s.tube_id in results else "",
+            tested_at=results[s.tube_id].tested_at if s.tube_id in results else None,
+            recall=recalls.get(s.pk, ""),
+        )
+        for s in samples
+    ]

@@ -27,14 +27,27 @@ from fangkong.core.shortcuts import get_scoped_or_404
 from fangkong.people.permissions import HEALTH_TAGS, can_read_residents
 from fangkong.testing.permissions import (
     can_close_home_task,
+    can_exempt,
+    can_manage_sites,
     can_plan_home_sampling,
     can_read_coverage,
+    can_run_round,
     can_sample,
 )
 
 from . import ingest, selectors, services
 from .gate import busy_response, shed_load
-from .models import HomeSamplingTask, TaskKind, TaskStatus, TestingRound
+from .models import (
+    Channel,
+    Exemption,
+    ExemptReason,
+    HomeSamplingTask,
+    SamplingSite,
+    SiteStatus,
+    TaskKind,
+    TaskStatus,
+    TestingRound,
+)
 
 router = Router(tags=["testing"])
 
@@ -229,6 +242,12 @@ def _round(request, round_id: int) -> TestingRound:
     return get_scoped_or_404(TestingRound.objects, request.auth, pk=round_id)
 
 
+def _resident(request, resident_id: int):
+    from fangkong.people.models import Resident
+
+    return get_scoped_or_404(Resident.objects, request.auth, pk=resident_id)
+
+
 class CountsOut(Schema):
     expected: int = Field(description="residents living there when the round was launched")
     sampled: int
@@ -362,6 +381,8 @@ class HomeTaskOut(Schema):
     resident: int | None = Field(description="empty: the whole household")
     resident_name: str
     team: str
+    assignee: int | None = Field(description="the user the task is given to")
+    due_at: dt.datetime | None
     tube: str | None
     closed_at: dt.datetime | None
 
@@ -379,6 +400,8 @@ def _task_out(t: HomeSamplingTask) -> dict:
         "resident": t.resident_id,
         "resident_name": t.resident.name if t.resident_id else "",
         "team": t.team_name or (str(t.team) if t.team_id else ""),
+        "assignee": t.team_id,
+        "due_at": t.due_at,
         "tube": t.tube.barcode if t.tube_id else None,
         "closed_at": t.closed_at,
     }
@@ -417,11 +440,9 @@ class HomeTaskIn(Schema):
 )
 def home_task_create(request, round_id: int, payload: HomeTaskIn):
     """A door-to-door task for one person (isolated at home, bedridden). Safe to repeat."""
-    from fangkong.people.models import Resident
-
     require(can_plan_home_sampling(request.auth))
     rnd = _round(request, round_id)
-    person = get_scoped_or_404(Resident.objects, request.auth, pk=payload.resident)
+    person = _resident(request, payload.resident)
     task = services.home_task_create(
         actor=request.auth, round=rnd, resident=person, kind=payload.kind, note=payload.note
     )
@@ -474,3 +495,311 @@ def home_task_close(request, task_id: int, payload: HomeTaskCloseIn):
         pk=task.pk
     )
     return _task_out(task)
+
+
+# What the pages do, over JSON: rounds, exemptions, door-to-door planning, sites, channels.
+# Each operation calls the service its page calls (see fangkong/core/tests/test_api_parity.py).
+
+
+@router.get("/rounds/{round_id}", response={200: RoundOut, **errors(403, 404, 422)})
+def round_get(request, round_id: int):
+    """One round of the caller's jurisdiction."""
+    require(_may_see_rounds(request.auth))
+    return _round_out(_round(request, round_id))
+
+
+class RoundLaunchIn(Schema):
+    name: str = Field(min_length=1, max_length=100)
+    areas: list[str] = Field(
+        min_length=1, max_length=200, description="area codes (communities or above)"
+    )
+    deadline: IsoDateTime
+    starts_at: IsoDateTime | None = None
+    pool_sealed: JsonInt | None = Field(None, ge=1, le=services.MAX_POOL)
+    pool_controlled: JsonInt | None = Field(None, ge=1, le=services.MAX_POOL)
+    pool_prevention: JsonInt | None = Field(
+        None, ge=1, le=services.MAX_POOL, description="empty: the pool-size policy in force"
+    )
+    note: str = Field("", max_length=2000)
+
+
+def _areas(user, codes: list[str]) -> list[Area]:
+    found = list(Area.objects.for_user(user).filter(code__in=codes))
+    if len(found) != len(set(codes)):
+        raise Http404
+    return found
+
+
+@router.post("/rounds", response={200: RoundOut, **errors(400, 403, 404, 422)})
+def round_launch(request, payload: RoundLaunchIn):
+    """Launch a round over areas (command centre)."""
+    require(can_run_round(request.auth))
+    data = payload.dict()
+    data["areas"] = _areas(request.auth, payload.areas)
+    data["deadline"], data["starts_at"] = aware(payload.deadline), aware(payload.starts_at)
+    return _round_out(services.round_launch(actor=request.auth, **data))
+
+
+class RoundEditIn(Schema):
+    reason: str = Field(min_length=1, max_length=2000)
+    deadline: IsoDateTime | None = None
+    pool_sealed: JsonInt | None = Field(None, ge=1, le=services.MAX_POOL)
+    pool_controlled: JsonInt | None = Field(None, ge=1, le=services.MAX_POOL)
+    pool_prevention: JsonInt | None = Field(None, ge=1, le=services.MAX_POOL)
+
+
+@router.patch("/rounds/{round_id}", response={200: RoundOut, **errors(400, 403, 404, 422)})
+def round_edit(request, round_id: int, payload: RoundEditIn):
+    """Move the deadline or change the pool sizes of a round under way (reason required)."""
+    require(can_run_round(request.auth))
+    rnd = _round(request, round_id)
+    data = payload.dict()
+    data["deadline"] = aware(payload.deadline)
+    return _round_out(services.round_edit(actor=request.auth, round=rnd, **data))
+
+
+class TestingReasonIn(Schema):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+@router.post("/rounds/{round_id}/close", response={200: RoundOut, **errors(400, 403, 404, 422)})
+def round_close(request, round_id: int, payload: TestingReasonIn):
+    """Close a round (reason required); samples taken before still come in."""
+    require(can_run_round(request.auth))
+    rnd = _round(request, round_id)
+    return _round_out(services.round_close(actor=request.auth, round=rnd, reason=payload.reason))
+
+
+class ExemptionIn(Schema):
+    resident: JsonInt = Field(ge=1, le=2**63 - 1)
+    reason: ExemptReason
+    note: str = Field("", max_length=500)
+
+
+class ExemptionOut(Schema):
+    id: int
+    round: int
+    resident: int
+    reason: ExemptReason
+    note: str
+    granted_at: dt.datetime
+    ended_at: dt.datetime | None
+
+
+def _exemption_out(e: Exemption) -> dict:
+    return {
+        "id": e.pk,
+        "round": e.round_id,
+        "resident": e.resident_id,
+        "reason": e.reason,
+        "note": e.note,
+        "granted_at": e.granted_at,
+        "ended_at": e.ended_at,
+    }
+
+
+@router.post(
+    "/rounds/{round_id}/exemptions", response={200: ExemptionOut, **errors(400, 403, 404, 422)}
+)
+def exemption_grant(request, round_id: int, payload: ExemptionIn):
+    """Record that a resident is not expected in the round (away, in hospital, isolated)."""
+    require(can_exempt(request.auth))
+    rnd = _round(request, round_id)
+    person = _resident(request, payload.resident)
+    exemption = services.exemption_grant(
+        actor=request.auth, round=rnd, resident=person, reason=payload.reason, note=payload.note
+    )
+    return _exemption_out(exemption)
+
+
+@router.post(
+    "/exemptions/{exemption_id}/end", response={200: ExemptionOut, **errors(400, 403, 404, 422)}
+)
+def exemption_end(request, exemption_id: int, payload: TestingReasonIn):
+    """End an exemption: the resident is expected again."""
+    require(can_exempt(request.auth))
+    exemption = get_scoped_or_404(Exemption.objects, request.auth, pk=exemption_id)
+    exemption = services.exemption_end(
+        actor=request.auth, exemption=exemption, reason=payload.reason
+    )
+    return _exemption_out(exemption)
+
+
+class HomeTasksMadeOut(Schema):
+    sealed_households: int
+    bedridden: int
+
+
+@router.post(
+    "/rounds/{round_id}/home-tasks/generate",
+    response={200: HomeTasksMadeOut, **errors(400, 403, 404, 422)},
+)
+def home_tasks_generate(request, round_id: int):
+    """Make the round's door-to-door tasks in the caller's jurisdiction (households of
+    sealed buildings, the bedridden elsewhere). Running it again adds only what is new."""
+    require(can_plan_home_sampling(request.auth))
+    rnd = _round(request, round_id)
+    counts = services.home_tasks_generate(actor=request.auth, round=rnd)
+    return {"sealed_households": counts["sealed_households"], "bedridden": counts["bedridden"]}
+
+
+class HomeTasksAssignIn(Schema):
+    building: str = Field(pattern=r"^\d{18}$", description="the building's area code")
+    assignee: JsonInt = Field(ge=1, le=2**63 - 1, description="a user id (GET .../assignees)")
+    team_name: str = Field("", max_length=100, description="a team's name, beside the person")
+    due_at: IsoDateTime | None = Field(None, description="a new deadline (not past the round's)")
+
+
+class HomeTasksAssignedOut(Schema):
+    count: int
+
+
+@router.post(
+    "/rounds/{round_id}/home-tasks/assign",
+    response={200: HomeTasksAssignedOut, **errors(400, 403, 404, 422)},
+)
+def home_tasks_assign(request, round_id: int, payload: HomeTasksAssignIn):
+    """Give a building's open tasks to a person (a user of the caller's jurisdiction)."""
+    require(can_plan_home_sampling(request.auth))
+    rnd = _round(request, round_id)
+    person = selectors.assignees(request.auth).filter(pk=payload.assignee).first()
+    if person is None:
+        raise Http404
+    open_tasks = list(
+        HomeSamplingTask.objects.for_user(request.auth).filter(
+            round=rnd, area_code=payload.building, status=TaskStatus.OPEN
+        )
+    )
+    count = services.home_tasks_assign(
+        actor=request.auth,
+        tasks=open_tasks,
+        team=person,
+        team_name=payload.team_name,
+        due_at=aware(payload.due_at),
+    )
+    return {"count": count}
+
+
+class HomeTaskAssigneeOut(Schema):
+    id: int
+    name: str
+    role: str
+
+
+@router.get(
+    "/rounds/{round_id}/home-tasks/assignees",
+    response={200: list[HomeTaskAssigneeOut], **errors(403, 404, 422)},
+)
+def home_task_assignees(request, round_id: int):
+    """The people door-to-door tasks may be given to: users of the caller's jurisdiction."""
+    require(can_plan_home_sampling(request.auth))
+    _round(request, round_id)
+    return [
+        {"id": u.pk, "name": u.get_full_name() or u.username, "role": u.role}
+        for u in selectors.assignees(request.auth)[:500]
+    ]
+
+
+@router.post(
+    "/home-tasks/{task_id}/cancel", response={200: HomeTaskOut, **errors(400, 403, 404, 422)}
+)
+def home_task_cancel(request, task_id: int, payload: TestingReasonIn):
+    """Cancel a task still to do, with a reason."""
+    require(can_plan_home_sampling(request.auth))
+    task = get_scoped_or_404(
+        HomeSamplingTask.objects.select_related("round", "household", "resident", "team", "tube"),
+        request.auth,
+        pk=task_id,
+    )
+    return _task_out(
+        services.home_task_cancel(actor=request.auth, task=task, reason=payload.reason)
+    )
+
+
+class SiteFullOut(SiteOut):
+    status: str = Field(description="open, paused or closed")
+    pool_size: int | None = None
+
+
+def _site_out(site: SamplingSite) -> dict:
+    return selectors.site_facts(site, pool_size=None, closed_channels=True)
+
+
+class SiteQuery(Schema):
+    area: str = Field(pattern=r"^\d{1,18}$", description="an area code; its subtree")
+
+
+@router.get("/sites", response={200: list[SiteFullOut], **errors(403, 404, 422)})
+def site_list(request, query: Query[SiteQuery]):
+    """Sampling sites under an area of the caller's jurisdiction, with their channels."""
+    require(can_manage_sites(request.auth) or can_read_coverage(request.auth))
+    area = get_scoped_or_404(Area.objects, request.auth, code=query.area)
+    return [_site_out(s) for s in selectors.sites_of_area(area)[:500]]
+
+
+class SiteIn(Schema):
+    area: str = Field(pattern=r"^\d{1,18}$", description="a street or an area below")
+    name: str = Field(min_length=1, max_length=100)
+    address: str = Field("", max_length=200)
+    opens_at: dt.time | None = None
+    closes_at: dt.time | None = None
+    channels: JsonInt = Field(1, ge=0, le=50)
+
+
+def _site(request, site_id: int) -> SamplingSite:
+    return get_scoped_or_404(
+        SamplingSite.objects.prefetch_related("channels"), request.auth, pk=site_id
+    )
+
+
+@router.post("/sites", response={200: SiteFullOut, **errors(400, 403, 404, 409, 422)})
+def site_create(request, payload: SiteIn):
+    """Open a sampling site with its numbered channels."""
+    require(can_manage_sites(request.auth))
+    data = payload.dict()
+    data["area"] = get_scoped_or_404(Area.objects, request.auth, code=payload.area)
+    site = services.site_create(actor=request.auth, **data)
+    return _site_out(_site(request, site.pk))
+
+
+class SiteStatusIn(Schema):
+    status: SiteStatus = Field(description="open, paused or closed")
+    reason: str = Field("", max_length=500)
+
+
+@router.post("/sites/{site_id}/status", response={200: SiteFullOut, **errors(400, 403, 404, 422)})
+def site_status(request, site_id: int, payload: SiteStatusIn):
+    """Open, pause or close a site. Devices stop offering a site not open."""
+    require(can_manage_sites(request.auth))
+    site = services.site_set_status(
+        actor=request.auth,
+        site=_site(request, site_id),
+        status=payload.status,
+        reason=payload.reason,
+    )
+    return _site_out(_site(request, site.pk))
+
+
+class ChannelIn(Schema):
+    name: str = Field("", max_length=50, description="empty: the next number")
+
+
+@router.post(
+    "/sites/{site_id}/channels", response={200: ChannelOut, **errors(400, 403, 404, 409, 422)}
+)
+def channel_add(request, site_id: int, payload: ChannelIn):
+    """Add a channel to a site."""
+    require(can_manage_sites(request.auth))
+    c = services.channel_add(actor=request.auth, site=_site(request, site_id), name=payload.name)
+    return {"id": c.pk, "name": c.name, "status": c.status}
+
+
+@router.post(
+    "/channels/{channel_id}/status", response={200: ChannelOut, **errors(400, 403, 404, 422)}
+)
+def channel_status(request, channel_id: int, payload: SiteStatusIn):
+    """Pause or resume a channel (open, paused, closed)."""
+    require(can_manage_sites(request.auth))
+    channel = get_scoped_or_404(Channel.objects.select_related("site"), request.auth, pk=channel_id)
+    c = services.channel_set_status(actor=request.auth, channel=channel, status=payload.status)
+    return {"id": c.pk, "name": c.name, "status": c.status}

@@ -3,7 +3,10 @@ from django.utils.translation import gettext_lazy as _
 from fangkong.core.registry import FangkongApp, Nav
 from fangkong.core.roles import Role
 
-from .permissions import can_read_coverage, can_run_round
+from .permissions import can_close_home_task, can_read_coverage, can_run_round
+
+# Those who knock on doors but do not plan them: their own tasks are a menu entry.
+_DOOR_KNOCKERS = frozenset({Role.SAMPLER, Role.WORKER, Role.BUILDING, Role.GRID})
 
 
 class TestingConfig(FangkongApp):
@@ -25,6 +28,12 @@ class TestingConfig(FangkongApp):
             "testing.sample",
             order=45,
             home_for=frozenset({Role.SAMPLER}),
+        ),
+        Nav(
+            _("My door-to-door tasks"),
+            "testing:my_tasks",
+            lambda user: user.role in _DOOR_KNOCKERS and can_close_home_task(user),
+            order=46,
         ),
     )
     demo_steps = (("demo_round", "--if-empty"),)

@@ -21,7 +21,7 @@ runs. Every write goes through a service, as the people on the ground would make
   one at B's), a visitor typed in who is on no roster, one tube filled past its pool
   size. At a site open now, each channel's last tube is still open;
 - door-to-door tasks (`home_tasks_generate`): every household of the sealed area (given
-  to a team with `home_tasks_assign`) and every bedridden resident; a few closed with
+  to the demo sampler's team with `home_tasks_assign`) and every bedridden resident; a few closed with
   their tube (`home_task_close`).
 
 Times are those the devices would report: spread over the sites' opening hours from
@@ -537,7 +537,10 @@ class _Demo:
         sealed = list(tasks.filter(kind=TaskKind.SEALED_HOUSEHOLD).order_by("area_code", "id"))
         if sealed:
             services.home_tasks_assign(
-                actor=self.worker(self.sealed.code), tasks=sealed, team_name=TEAM
+                actor=self.worker(self.sealed.code),
+                tasks=sealed,
+                team=self.sampler,
+                team_name=TEAM,
             )
         # A few doors already knocked: households of one person (one single tube each)
         # in the sealed area, and two bedridden people.

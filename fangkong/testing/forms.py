@@ -78,8 +78,21 @@ class ExemptForm(forms.Form):
     note = forms.CharField(label=_("Note"), required=False, max_length=500)
 
 
-class TeamForm(forms.Form):
-    team_name = forms.CharField(label=_("Team"), max_length=100)
+class AssignForm(forms.Form):
+    """Give a building's open tasks to a person of one's jurisdiction, by a deadline."""
+
+    assignee = forms.ModelChoiceField(label=_("Who does them"), queryset=None)
+    due_at = forms.DateTimeField(label=_("Due by"), required=False, widget=_DATETIME)
+    team_name = forms.CharField(label=_("Team (optional)"), max_length=100, required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        from .selectors import assignees
+
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = assignees(user)
+        self.fields["assignee"].label_from_instance = lambda u: (
+            f"{u.display_name or u.username} · {u.get_role_display()}"
+        )
 
 
 class TubeForm(forms.Form):

@@ -651,6 +651,7 @@ class HomeSamplingTask(models.Model):
         related_name="+",
     )
     team_name = models.CharField(_("team"), max_length=100, blank=True)
+    due_at = models.DateTimeField(_("due by"), null=True, blank=True)
     status = models.CharField(
         _("status"), max_length=10, choices=TaskStatus.choices, default=TaskStatus.OPEN
     )

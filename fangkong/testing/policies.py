@@ -33,3 +33,22 @@ POOL_SIZES = policy(
         "where and when it is launched, keeps it, and may override it at launch or later."
     ),
 )
+
+
+class HomeTaskDeadline(pydantic.BaseModel):
+    """How long a door-to-door team has for a task made now (never past the round's end)."""
+
+    hours: int = pydantic.Field(
+        ge=1, le=24 * 7, title=gettext_noop("Hours to do a door-to-door task")
+    )
+
+
+HOME_TASK_DEADLINE = policy(
+    "testing.home_task_deadline",
+    HomeTaskDeadline,
+    default={"hours": 6},
+    description=gettext_noop(
+        "A door-to-door task made now is due this many hours later, or at the round's "
+        "deadline if that comes first; a planner may set another when assigning."
+    ),
+)

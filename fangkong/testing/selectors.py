@@ -14,7 +14,7 @@ from django.db.models.functions import Greatest, Substr
 
 from fangkong.areas.models import CODE_LENGTH, Area, Grid, Household, Level
 from fangkong.areas.selectors import ZoneMap, zones_in_force
-from fangkong.core.scoping import minimal_prefixes
+from fangkong.core.scoping import minimal_prefixes, prefix_q
 from fangkong.people.models import Resident
 
 from .models import (
@@ -22,8 +22,10 @@ from .models import (
     Exemption,
     FirstSample,
     HomeSamplingTask,
+    RoundStatus,
     SamplingSite,
     SiteStatus,
+    TaskStatus,
     TestingRound,
 )
 
@@ -238,10 +240,58 @@ def home_tasks(rnd: TestingRound, user, *, area: str = "", status: str = ""):
     )
 
 
+def my_home_tasks(user):
+    """Tasks given to `user` in rounds under way (and in their jurisdiction): open first,
+    by building and door."""
+    from django.db.models import Case, IntegerField, When
+
+    return (
+        HomeSamplingTask.objects.for_user(user)
+        .filter(team=user, round__status=RoundStatus.ACTIVE)
+        .select_related("round", "household__building__parent", "resident", "team", "tube")
+        .annotate(
+            done=Case(When(status=TaskStatus.OPEN, then=0), default=1, output_field=IntegerField())
+        )
+        .order_by("done", "area_code", *Household.address_order("household__"), "id")
+    )
+
+
+def assignees(user):
+    """People door-to-door tasks may be given to: active users who may close a task and
+    hold an area inside `user`'s jurisdiction (grid workers, samplers, volunteers...)."""
+    from django.contrib.auth import get_user_model
+
+    from fangkong.testing.permissions import can_close_home_task
+
+    users = get_user_model()
+    through = users.areas.through
+    inside = through.objects.filter(prefix_q("area__code", user.scope_prefixes()))
+    return users.objects.filter(
+        is_active=True,
+        role__in=[r.value for r in can_close_home_task.roles],
+        pk__in=inside.values("user_id"),
+    ).order_by("role", "username")
+
+
 @dataclass
 class BuildingTasks:
     building: Area
     tasks: list
+
+    @property
+    def open(self) -> int:
+        return sum(t.status == TaskStatus.OPEN for t in self.tasks)
+
+    @property
+    def due_at(self):
+        """The soonest deadline of the open tasks."""
+        return min(
+            (t.due_at for t in self.tasks if t.status == TaskStatus.OPEN and t.due_at), default=None
+        )
+
+    @property
+    def assignees(self) -> list[str]:
+        return sorted({str(t.team) for t in self.tasks if t.team_id})
 
 
 def home_tasks_by_building(tasks) -> list[BuildingTasks]:
@@ -259,6 +309,26 @@ def sites_of_area(area: Area):
     return (
         SamplingSite.objects.within(area).prefetch_related("channels").order_by("area_code", "name")
     )
+
+
+def site_facts(site: SamplingSite, *, pool_size: int | None, closed_channels: bool) -> dict:
+    """A site with its channels (prefetched), as the sampler's configuration and the API
+    give it."""
+    return {
+        "id": site.pk,
+        "name": site.name,
+        "area_code": site.area_code,
+        "address": site.address,
+        "status": site.status,
+        "opens_at": site.opens_at,
+        "closes_at": site.closes_at,
+        "pool_size": pool_size,
+        "channels": [
+            {"id": c.pk, "name": c.name, "status": c.status}
+            for c in site.channels.all()
+            if closed_channels or c.status != SiteStatus.CLOSED
+        ],
+    }
 
 
 def sampler_config(user) -> dict:
@@ -282,21 +352,11 @@ def sampler_config(user) -> dict:
             if not any(site.area_code.startswith(c) or c.startswith(site.area_code) for c in codes):
                 continue
             sites.append(
-                {
-                    "id": site.pk,
-                    "name": site.name,
-                    "area_code": site.area_code,
-                    "address": site.address,
-                    "status": site.status,
-                    "opens_at": site.opens_at,
-                    "closes_at": site.closes_at,
-                    "pool_size": rnd.pool_size_for(zones.kind_at(site.area_code)),
-                    "channels": [
-                        {"id": c.pk, "name": c.name, "status": c.status}
-                        for c in site.channels.all()
-                        if c.status != SiteStatus.CLOSED
-                    ],
-                }
+                site_facts(
+                    site,
+                    pool_size=rnd.pool_size_for(zones.kind_at(site.area_code)),
+                    closed_channels=False,
+                )
             )
         rounds.append(
             {

@@ -48,7 +48,7 @@ from .models import (
     TestingRound,
     Via,
 )
-from .policies import POOL_SIZES
+from .policies import HOME_TASK_DEADLINE, POOL_SIZES
 from .selectors import overlap
 
 MAX_POOL = ingest.MAX_POOL
@@ -489,6 +489,12 @@ def sealed_buildings(codes: list[str]) -> list[str]:
 
 
 @transaction.atomic
+def home_task_deadline(round: TestingRound, area_code: str = "") -> dt.datetime:
+    """When a task made now is due: the policy's hours from now, never past the round."""
+    hours = HOME_TASK_DEADLINE.at(area_code=area_code).value.hours
+    return min(timezone.now() + dt.timedelta(hours=hours), round.deadline)
+
+
 def home_tasks_generate(*, actor, round: TestingRound, area: Area | None = None) -> dict[str, int]:
     """Make the door-to-door tasks of a round within the actor's jurisdiction (or `area`):
     every household of a sealed building, every bedridden resident elsewhere. Running it
@@ -501,6 +507,7 @@ def home_tasks_generate(*, actor, round: TestingRound, area: Area | None = None)
         _require_area(actor, area.code)
         scope = [area.code]
     codes = overlap(list(round.round_areas.values_list("area_code", flat=True)), scope)
+    due = home_task_deadline(round, min(codes, default=""))
     sealed = sealed_buildings(codes)
     existing = HomeSamplingTask.objects.filter(round=round)
     have_households = set(
@@ -515,6 +522,7 @@ def home_tasks_generate(*, actor, round: TestingRound, area: Area | None = None)
             kind=TaskKind.SEALED_HOUSEHOLD,
             household_id=pk,
             area_code=code,
+            due_at=due,
             created_by=user_of(actor),
         )
         for start in range(0, len(sealed), 500)
@@ -551,6 +559,7 @@ def home_tasks_generate(*, actor, round: TestingRound, area: Area | None = None)
             household_id=hid,
             resident_id=rid,
             area_code=home,
+            due_at=due,
             created_by=user_of(actor),
         )
         for rid, hid, home in bedridden
@@ -591,6 +600,7 @@ def home_task_create(
             "kind": kind,
             "household_id": resident.household_id,
             "area_code": resident.area_code,
+            "due_at": home_task_deadline(round, resident.area_code),
             "note": (note or "").strip(),
             "created_by": user_of(actor),
         },
@@ -609,31 +619,51 @@ def home_task_create(
 
 @transaction.atomic
 def home_tasks_assign(
-    *, actor, tasks: Iterable[HomeSamplingTask], team=None, team_name: str = ""
+    *,
+    actor,
+    tasks: Iterable[HomeSamplingTask],
+    team=None,
+    team_name: str = "",
+    due_at: dt.datetime | None = None,
 ) -> int:
-    """Give open tasks (usually a building's) to a team: a leader's account or a name."""
+    """Give open tasks (usually a building's) to a person (the team's leader, a user who
+    may close tasks there) with, if given, a new deadline; a team name may go beside."""
     _require(can_plan_home_sampling(actor))
     tasks = [t for t in tasks if t.status == TaskStatus.OPEN]
     for t in tasks:
         _require_area(actor, t.area_code)
-    if team is None and not (team_name or "").strip():
-        raise DomainError("请填写入户小组", "name the door-to-door team", field="team")
-    if team is not None and not team.may_see_area(min(t.area_code for t in tasks) if tasks else ""):
+    if team is None:
+        raise DomainError("请选择负责人", "choose the person who does them", field="team")
+    if not can_close_home_task(team):
+        raise DomainError(
+            "该用户不能执行入户采样", "this user cannot do door-to-door tasks", field="team"
+        )
+    ends = TestingRound.objects.filter(pk__in={t.round_id for t in tasks})
+    if due_at is not None and tasks and due_at > max(ends.values_list("deadline", flat=True)):
+        raise DomainError(
+            "期限不能晚于本轮截止时间", "the deadline cannot be after the round's", field="due_at"
+        )
+    if not team.may_see_area(min(t.area_code for t in tasks) if tasks else ""):
         raise DomainError(
             "该小组负责人无权查看这些楼栋",
             "the team leader cannot see these buildings",
             field="team",
         )
-    updated = HomeSamplingTask.objects.filter(pk__in=[t.pk for t in tasks]).update(
-        team=team, team_name=(team_name or "").strip()[:100]
-    )
+    changes = {"team": team, "team_name": (team_name or "").strip()[:100]}
+    if due_at is not None:
+        changes["due_at"] = due_at
+    updated = HomeSamplingTask.objects.filter(pk__in=[t.pk for t in tasks]).update(**changes)
     if updated:
         audit_record(
             actor=actor,
             event="testing.home_tasks_assign",
             target_label=team_name or str(team),
             area_code=min(t.area_code for t in tasks),
-            detail={"tasks": [t.pk for t in tasks], "team": getattr(team, "pk", None)},
+            detail={
+                "tasks": [t.pk for t in tasks],
+                "team": getattr(team, "pk", None),
+                "due_at": due_at.isoformat() if due_at else None,
+            },
         )
     return updated
 

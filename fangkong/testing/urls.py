@@ -17,6 +17,7 @@ urlpatterns = [
     path("rounds/<int:pk>/tasks/", views.tasks, name="tasks"),
     path("rounds/<int:pk>/tasks/generate/", views.tasks_generate, name="tasks_generate"),
     path("rounds/<int:pk>/tasks/<str:code>/assign/", views.tasks_assign, name="tasks_assign"),
+    path("tasks/mine/", views.my_tasks, name="my_tasks"),
     path("tasks/<int:pk>/close/", views.task_close, name="task_close"),
     path("tasks/<int:pk>/cancel/", views.task_cancel, name="task_cancel"),
     path("sites/<str:code>/", views.sites, name="sites"),

@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -23,17 +24,18 @@ from fangkong.testing.permissions import (
     can_plan_home_sampling,
     can_read_coverage,
     can_run_round,
+    can_sample,
 )
 
 from . import selectors, services
 from .forms import (
+    AssignForm,
     ExemptForm,
     ReasonForm,
     RoundEditForm,
     RoundLaunchForm,
     SiteForm,
     StatusForm,
-    TeamForm,
     TubeForm,
 )
 from .models import (
@@ -106,10 +108,27 @@ def round_launch(request):
     return redirect("testing:round", pk=rnd.pk)
 
 
+def _may_open_round(user) -> bool:
+    return (
+        can_read_coverage(user)
+        or can_run_round(user)
+        or can_close_home_task(user)
+        or can_sample(user)
+    )
+
+
 @login_required
 def round_detail(request, pk):
-    deny_unless(can_read_coverage(request.user) or can_run_round(request.user))
+    """A round: its coverage for who may read it; for a sampler or a volunteer working on
+    it, the round's times and the way to their tasks and the sampling page."""
+    deny_unless(_may_open_round(request.user))
     rnd = _round(request, pk)
+    if not (can_read_coverage(request.user) or can_run_round(request.user)):
+        return render(
+            request,
+            "testing/round_worker.html",
+            {"rnd": rnd, "can_sample": can_sample(request.user)},
+        )
     scope = selectors.round_scope(rnd, request.user)
     roots = list(Area.objects.filter(code__in=scope).order_by("code"))
     if len(roots) == 1:
@@ -210,12 +229,14 @@ def unsampled(request, pk, code):
     deny_unless(can_read_coverage(request.user) and can_read_residents(request.user))
     rnd = _round(request, pk)
     building = get_scoped_or_404(Area.objects, request.user, code=code, level=Level.BUILDING)
+    residents = list(selectors.unsampled_residents(rnd, building)[:1000])
     context = {
         "rnd": rnd,
         "building": building,
         "crumbs": breadcrumbs(building, request.user),
         "totals": selectors.coverage_of_area(rnd, building.code),
-        "residents": list(selectors.unsampled_residents(rnd, building)[:1000]),
+        "residents": residents,
+        "households": len({r.household_id for r in residents}),
         "exempt": selectors.exempt_residents(rnd, building),
         "show_tags": HEALTH_TAGS(request.user),
         "can_exempt": can_exempt(request.user) and rnd.is_active,
@@ -334,13 +355,16 @@ def tasks(request, pk):
     found = selectors.home_tasks(
         rnd, request.user, area=area if area.isdigit() else "", status=status
     )
+    can_plan = can_plan_home_sampling(request.user)
     context = {
         "rnd": rnd,
         "groups": selectors.home_tasks_by_building(found[:2000]),
         "area": area,
         "status": status,
         "statuses": TaskStatus.choices,
-        "can_plan": can_plan_home_sampling(request.user) and rnd.is_active,
+        "can_plan": can_plan and rnd.is_active,
+        "assign_form": AssignForm(user=request.user) if can_plan else None,
+        "now": timezone.now(),
     }
     return render(request, "testing/tasks.html", context)
 
@@ -368,22 +392,41 @@ def tasks_generate(request, pk):
 def tasks_assign(request, pk, code):
     deny_unless(can_plan_home_sampling(request.user))
     rnd = _round(request, pk)
-    form = TeamForm(request.POST)
+    form = AssignForm(request.POST, user=request.user)
     if form.is_valid():
         open_tasks = list(
             HomeSamplingTask.objects.for_user(request.user).filter(
                 round=rnd, area_code=code, status=TaskStatus.OPEN
             )
         )
+        data = form.cleaned_data
         _done(
             request,
             lambda: services.home_tasks_assign(
-                actor=request.user, tasks=open_tasks, team_name=form.cleaned_data["team_name"]
+                actor=request.user,
+                tasks=open_tasks,
+                team=data["assignee"],
+                team_name=data["team_name"],
+                due_at=data["due_at"],
             ),
         )
     else:
         _form_errors(request, form)
     return redirect(f"{_tasks_url(rnd)}#b{code}")
+
+
+@login_required
+def my_tasks(request):
+    """The door-to-door tasks given to me (a sampler, a volunteer, a building leader), in
+    the rounds under way: open first, by deadline, by building and door."""
+    deny_unless(can_close_home_task(request.user))
+    found = selectors.my_home_tasks(request.user)
+    context = {
+        "groups": selectors.home_tasks_by_building(found[:500]),
+        "now": timezone.now(),
+        "mine": True,
+    }
+    return render(request, "testing/my_tasks.html", context)
 
 
 def _tasks_url(rnd) -> str:

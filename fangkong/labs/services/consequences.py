@@ -5,6 +5,7 @@ tallies.
 import datetime as dt
 from collections import defaultdict
 
+from django.db.models import Min
 from django.utils import timezone
 
 from fangkong.core.actors import user_of
@@ -33,6 +34,33 @@ from ..models import (
     TubeResult,
 )
 from ._common import MAX_AUDITED_TUBES, ImportOutcome, _Tube
+
+
+def tube_homes(tube_ids: list[int]) -> dict[int, str]:
+    """Where each tube counts in the report: the building of its first sample (by id), so
+    a compound's row holds the tubes, results and positives of its own residents, and the
+    rows add up to the total, whatever area the site belongs to. A tube with no sample
+    counts at its site's area."""
+    firsts = sorted(first_sample_ids(tube_ids))
+    homes: dict[int, str] = {}
+    for start in range(0, len(firsts), 5000):
+        chunk = firsts[start : start + 5000]
+        homes.update(Sample.objects.filter(id__in=chunk).values_list("tube_id", "area_code"))
+    return homes
+
+
+def first_sample_ids(tube_ids) -> set[int]:
+    """The id of each tube's first sample (tube_id is indexed)."""
+    tube_ids = sorted(set(tube_ids))
+    firsts: set[int] = set()
+    for start in range(0, len(tube_ids), 5000):
+        firsts.update(
+            Sample.objects.filter(tube_id__in=tube_ids[start : start + 5000])
+            .values("tube_id")
+            .annotate(first=Min("id"))
+            .values_list("first", flat=True)
+        )
+    return firsts
 
 
 def _tally(items, day: dt.date, sign: int = 1) -> None:
@@ -193,7 +221,8 @@ def _correct(actor, row: ResultRow, tube: _Tube, now, outcome: ImportOutcome) ->
     stored.corrections += 1
     stored.save(update_fields=["result", "tested_at", "corrections"])
     day = timezone.localdate(stored.received_at)
-    key = (stored.round_id, stored.area_code, stored.lab_id, stored.pool_size, stored.site_id)
+    home = tube_homes([tube.id]).get(tube.id, stored.area_code)
+    key = (stored.round_id, home, stored.lab_id, stored.pool_size, stored.site_id)
     _tally([(*key, old, None)], day, sign=-1)
     _tally([(*key, row.result, None)], day)
     why = f"结果更正 / result corrected: {row.reason}"

@@ -25,7 +25,7 @@ from ..models import (
     TubeResult,
 )
 from ._common import RESULT_TYPES, ImportOutcome, _Tube, _unknown
-from .consequences import _consequences, _correct, _tally
+from .consequences import _consequences, _correct, _tally, tube_homes
 
 
 def _tubes(barcodes: list[str], prefixes: list[str]) -> dict[str, _Tube]:
@@ -205,10 +205,12 @@ WITH ins AS (
 ), tally AS (
   INSERT INTO {tally} (round_id, area_code, day, lab_id, pool_size, site_id, results,
                        positives, invalid, turnaround_sum, turnaround_n)
-  SELECT round_id, area_code, %(day)s, %(lab)s, pool_size, COALESCE(site_id, 0), count(*),
+  SELECT round_id, home, %(day)s, %(lab)s, pool_size, COALESCE(site_id, 0), count(*),
          count(*) FILTER (WHERE result = 'positive'), count(*) FILTER (WHERE result = 'invalid'),
          COALESCE(sum(turnaround_s), 0), count(turnaround_s)
-  FROM ins GROUP BY round_id, area_code, pool_size, COALESCE(site_id, 0)
+  FROM (SELECT ins.*, COALESCE((SELECT x.area_code FROM {sample} x WHERE x.tube_id = ins.tube_id
+                                ORDER BY x.id LIMIT 1), ins.area_code) AS home FROM ins) h
+  GROUP BY round_id, home, pool_size, COALESCE(site_id, 0)
   ON CONFLICT (round_id, area_code, day, lab_id, pool_size, site_id) DO UPDATE SET
     results = {tally}.results + excluded.results,
     positives = {tally}.positives + excluded.positives,
@@ -291,11 +293,12 @@ def _insert_results(actor, fresh, upload, now) -> list[tuple[_Tube, str]]:
         tube.id: (tube, row.result, value) for (row, tube), value in zip(fresh, values, strict=True)
     }
     stored = [(by_id[i][0], by_id[i][1]) for i in new_ids]
+    homes = tube_homes(list(new_ids))
     _tally(
         [
             (
                 tube.round_id,
-                tube.area_code,
+                homes.get(tube.id, tube.area_code),
                 actor.pk,
                 tube.pool_size,
                 tube.site_id,

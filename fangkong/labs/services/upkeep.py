@@ -33,7 +33,7 @@ from ..models import (
     TubeResult,
 )
 from ._common import ImportOutcome, _Tube
-from .consequences import _consequences
+from .consequences import _consequences, first_sample_ids
 
 # Background upkeep ---------------------------------------------------------------------
 
@@ -124,7 +124,7 @@ def _by_hour(rows, counter: str) -> None:
     adapt = time_adapter()
     hours = Counter(
         (r, channel, at.replace(minute=0, second=0, microsecond=0))
-        for _, r, _, at, channel in rows
+        for _, r, _, at, channel, *_ in rows
         if channel is not None
     )
     upsert_add(
@@ -140,19 +140,27 @@ def _first_samples(rows) -> None:
 
 
 def _tubes_made(rows) -> None:
-    _by_day(rows, "tubes")
     _by_hour(rows, "tubes")
 
 
 def _samples_taken(rows) -> None:
+    """Samples per channel and hour; a tube counts in `SamplingTally` at its first sample's
+    building and day (as its result does), so the days, the rows and the total agree."""
     _by_hour(rows, "samples")
+    firsts = first_sample_ids(r[5] for r in rows)
+    _by_day([r for r in rows if r[0] in firsts], "tubes")
 
 
 # What the tallies read, by id: (cursor name, model, the row's fields, what to add).
 _SOURCES = (
     ("firstsample", FirstSample, ("id", "round_id", "area_code", "at"), _first_samples),
     ("tube", Tube, ("id", "round_id", "area_code", "created_at", "channel_id"), _tubes_made),
-    ("sample", Sample, ("id", "round_id", "area_code", "at", "channel_id"), _samples_taken),
+    (
+        "sample",
+        Sample,
+        ("id", "round_id", "area_code", "at", "channel_id", "tube_id"),
+        _samples_taken,
+    ),
 )
 
 

@@ -69,12 +69,16 @@ def test_the_report_by_community(tree, round_day):
     assert report.total["sampled"] == 8 and report.total["tubes"] == 5
 
 
-def test_drilling_down_keeps_sites_above_the_buildings_apart(tree, round_day):
+def test_drilling_down_gives_each_building_its_own_tubes_and_results(tree, round_day):
+    """The site belongs to the compound, but a tube counts where its first person lives:
+    no row "at this level" holds the tubes while the buildings show none."""
     report = selectors.round_report(round_day, tree.compound_a)
     a1 = _counts(report, tree.building_a1.code)
     assert (a1["sampled"], a1["recalls_open"], a1["recalls_closed"]) == (3, 2, 1)
-    here = next(r for r in report.rows if not r.drill)  # the site's tubes and results
-    assert (here.counts["tubes"], here.counts["results"], here.counts["positives"]) == (3, 3, 1)
+    assert (a1["tubes"], a1["results"], a1["positives"]) == (2, 2, 1)  # PA1 and S1
+    a2 = _counts(report, tree.building_a2.code)
+    assert (a2["tubes"], a2["results"], a2["positives"]) == (1, 1, 0)  # NA2
+    assert all(r.drill for r in report.rows)
 
 
 def test_the_report_by_day(tree, round_day):

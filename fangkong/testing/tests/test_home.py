@@ -160,15 +160,42 @@ def test_tasks_stay_in_the_jurisdiction(homes, worker_b, worker_a):
     with pytest.raises(PermissionDenied):
         services.home_task_close(actor=worker_b, task=task, tube=new_barcode())
     with pytest.raises(PermissionDenied):
-        services.home_tasks_assign(actor=worker_b, tasks=[task], team_name="B组")
+        services.home_tasks_assign(actor=worker_b, tasks=[task], team=worker_b)
 
 
-def test_tasks_are_assigned_to_a_team_and_cancelled_with_a_reason(homes, worker_a):
+def test_tasks_are_assigned_to_a_person_by_a_deadline_and_cancelled_with_a_reason(
+    homes, worker_a, tree
+):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from fangkong.factories import make_user
+
     _, _, rnd = homes
     services.home_tasks_generate(actor=worker_a, round=rnd)
-    tasks = list(HomeSamplingTask.objects.all())
-    assert services.home_tasks_assign(actor=worker_a, tasks=tasks, team_name="入户一组") == 2
-    assert set(HomeSamplingTask.objects.values_list("team_name", flat=True)) == {"入户一组"}
+    tasks = list(HomeSamplingTask.objects.select_related("round"))
+    # Made with a deadline: the policy's 6 hours, never past the round's end.
+    soon = timezone.now() + dt.timedelta(hours=6, minutes=1)
+    assert all(t.due_at is not None and t.due_at <= soon for t in tasks)
+    assert all(t.due_at <= rnd.deadline for t in tasks)
+    with pytest.raises(DomainError):  # free text alone is no longer an assignment
+        services.home_tasks_assign(actor=worker_a, tasks=tasks, team_name="入户一组")
+    with pytest.raises(DomainError):  # a resident's account cannot do door-to-door
+        services.home_tasks_assign(
+            actor=worker_a, tasks=tasks, team=make_user("r", "resident", tree.community_a)
+        )
+    with pytest.raises(DomainError):  # not past the round's deadline
+        services.home_tasks_assign(
+            actor=worker_a,
+            tasks=tasks,
+            team=make_user("s0", "sampler", tree.community_a),
+            due_at=rnd.deadline + dt.timedelta(hours=1),
+        )
+    sampler = make_user("s1", "sampler", tree.community_a)
+    due = rnd.deadline - dt.timedelta(hours=1)
+    assert services.home_tasks_assign(actor=worker_a, tasks=tasks, team=sampler, due_at=due) == 2
+    assert set(HomeSamplingTask.objects.values_list("team", "due_at")) == {(sampler.pk, due)}
     with pytest.raises(DomainError):
         services.home_task_cancel(actor=worker_a, task=tasks[0], reason="")
     services.home_task_cancel(actor=worker_a, task=tasks[0], reason="已搬走")

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from fangkong.factories import make_resident
+from fangkong.factories import make_resident, make_user
 from fangkong.testing import services
 from fangkong.testing.models import (
     Exemption,
@@ -82,6 +82,8 @@ def test_coverage_drills_down_to_the_building_list(
     body = listing.content.decode()
     assert listing.status_code == 200
     assert people_a[4].name in body and people_a[0].name not in body
+    # The print list counts doors as doors: three people still due behind one door.
+    assert listing.context["households"] == 1 and len(listing.context["residents"]) == 3
 
 
 def test_another_communitys_pages_are_not_found(client_for, worker_a, tree, rnd, command_user):
@@ -146,9 +148,13 @@ def test_door_to_door_tasks_by_building_closed_with_a_tube(
     client = client_for(worker_a)
     client.post(reverse("testing:tasks_generate", args=[rnd.pk]))
     task = HomeSamplingTask.objects.get()
+    sampler = make_user("sampler_a", "sampler", tree.community_a)
     client.post(
-        reverse("testing:tasks_assign", args=[rnd.pk, task.area_code]), {"team_name": "入户一组"}
+        reverse("testing:tasks_assign", args=[rnd.pk, task.area_code]),
+        {"assignee": sampler.pk, "team_name": "入户一组"},
     )
+    task.refresh_from_db()
+    assert task.team == sampler and task.due_at is not None
     page = client.get(reverse("testing:tasks", args=[rnd.pk]))
     assert person.name in page.content.decode() and "入户一组" in page.content.decode()
     barcode = new_barcode()
@@ -209,4 +215,32 @@ def test_the_menu_shows_testing_rounds_to_those_who_read_coverage(client_for, wo
     assert (
         reverse("testing:rounds")
         in client_for(worker_a).get(reverse("testing:rounds")).content.decode()
+    )
+
+
+def test_samplers_and_volunteers_reach_their_door_to_door_tasks(
+    client_for, tree, command_user, worker_a, volunteer
+):
+    from .conftest import launch
+
+    person = make_resident(tree.household_a2, "卧床", tags=4)
+    rnd = launch(command_user, tree.street)
+    sampler = make_user("sampler_a", "sampler", tree.community_a)
+    services.home_tasks_generate(actor=worker_a, round=rnd)
+    tasks = list(HomeSamplingTask.objects.all())
+    services.home_tasks_assign(actor=worker_a, tasks=tasks, team=sampler)
+    for user in (sampler, volunteer):
+        client = client_for(user)
+        home = client.get(reverse("testing:round", args=[rnd.pk]))
+        assert home.status_code == 200  # no 403 on the round they work on
+        body = home.content.decode()
+        assert reverse("testing:my_tasks") in body  # the menu link and the button
+    mine = client_for(sampler).get(reverse("testing:my_tasks")).content.decode()
+    assert person.name in mine and "task-" in mine
+    assert (
+        person.name not in client_for(volunteer).get(reverse("testing:my_tasks")).content.decode()
+    )
+    # The round page of a sampler shows no coverage drill-down (they do not browse people).
+    assert reverse("testing:coverage", args=[rnd.pk, tree.community_a.code]) not in (
+        client_for(sampler).get(reverse("testing:round", args=[rnd.pk])).content.decode()
     )

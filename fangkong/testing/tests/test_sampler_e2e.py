@@ -123,7 +123,8 @@ def test_a_sampler_keeps_working_offline_and_every_sample_arrives_once(
     page.reload()
     page.wait_for_selector("#sampler[data-ready=true]")
     assert "离线" in page.locator("#net-state").inner_text()
-    expect(page.locator("#pending-count")).to_have_text("3")  # 2 samples, 1 seal
+    expect(page.locator("#pending-count")).to_have_text("2")  # 2 people (and the seal)
+    expect(page.locator("#pending-tubes")).to_contain_text("1")
 
     # Tube 2, still offline: a typed ID, an unknown ID, a repeat, an outsider; seal early.
     scan(page, "T0000001")  # the sealed tube again: refused on the device
@@ -140,7 +141,9 @@ def test_a_sampler_keeps_working_offline_and_every_sample_arrives_once(
     said(page, "签名无效", "not valid")
     expect(page.locator("#tube-count")).to_have_text("4 / 5")
     page.click("#seal")
-    expect(page.locator("#pending-count")).to_have_text(str(3 + 6))  # tube 2: open, 4, seal
+    expect(page.locator("#pending-count")).to_have_text(str(2 + 4))  # the people waiting
+    # The counter and the entries agree: as many entries wait as the counter says.
+    expect(page.locator("#feed li[data-state=pending]")).to_have_count(6)
     assert page.locator("#sampler").get_attribute("data-online") == "false"
 
     # Back online, the first answer is lost on the way (the server stored the batch):
@@ -160,6 +163,9 @@ def test_a_sampler_keeps_working_offline_and_every_sample_arrives_once(
     page.evaluate("window.dispatchEvent(new Event('online'))")
     wait_pending(page, 0, timeout=60_000)
     assert lost["n"] == 1
+    # After the upload the counter and the entries agree: nothing waits in either.
+    expect(page.locator("#pending-count")).to_have_text("0")
+    expect(page.locator("#feed li[data-state=pending]")).to_have_count(0)
 
     # Flags are shown, in both languages.
     feed = page.locator("#feed").inner_text()
@@ -357,7 +363,7 @@ def test_scans_wait_for_their_tube_s_seal_and_the_server_s_pace(
     # Held on the phone, and the page says so; the 2-second tick passes and sends nothing.
     expect(page.locator("#sync-state")).to_contain_text("封管")
     page.wait_for_timeout(4500)
-    expect(page.locator("#pending-count")).to_have_text("3")
+    expect(page.locator("#pending-count")).to_have_text("2")
     assert uploads == []
     # Sealing sends the tube: one upload of open, two samples and the seal.
     page.click("#seal")
@@ -370,7 +376,7 @@ def test_scans_wait_for_their_tube_s_seal_and_the_server_s_pace(
     page.click("#seal")
     expect(page.locator("#sync-state")).to_contain_text("服务器繁忙")
     page.wait_for_timeout(4500)
-    expect(page.locator("#pending-count")).to_have_text("3")
+    expect(page.locator("#pending-count")).to_have_text("1")  # one person (and the tube)
     assert uploads == [4]
     # ... until the sampler asks for it.
     page.click("#upload-now")

@@ -214,10 +214,15 @@
 
   function countPending() {
     const range = IDBKeyRange.bound(["pending", 0], ["pending", Number.MAX_SAFE_INTEGER]);
-    return tx(["events"], "readonly", (t) => req2p(t.objectStore("events").index("state_seq").getAll(range))).then((all) => ({
-      mine: all.filter((r) => r.user === USER).length,
-      others: all.filter((r) => r.user !== USER).length,
-    }));
+    return tx(["events"], "readonly", (t) => req2p(t.objectStore("events").index("state_seq").getAll(range))).then((all) => {
+      const mine = all.filter((r) => r.user === USER);
+      return {
+        mine: mine.length,
+        // What the entries below show as waiting: the people scanned (tube records aside).
+        people: mine.filter((r) => r.label.kind === "sample").length,
+        others: all.filter((r) => r.user !== USER).length,
+      };
+    });
   }
 
   /** Write the server's answers; an answered event keeps no full ID number. */
@@ -631,6 +636,7 @@
       state.inflight = false;
     }
     await refreshCounts();
+    await renderFeed(); // the entries change state with the answers, as the counter does
     if (more) uploadOnce();
   }
 
@@ -725,9 +731,14 @@
   }
 
   async function refreshCounts() {
-    const { mine, others } = await countPending();
+    const { mine, people, others } = await countPending();
     root.dataset.pending = String(mine);
-    $("pending-count").textContent = String(mine);
+    // The counter counts what the entries show as waiting, so the two always agree; tube
+    // records still to send are said beside it.
+    $("pending-count").textContent = String(people);
+    const tubeRecords = mine - people;
+    $("pending-tubes").hidden = tubeRecords === 0;
+    $("pending-tubes").textContent = `（另${tubeRecords}条试管记录 / +${tubeRecords} tube records）`;
     $("pending-others").hidden = others === 0;
     $("pending-others").textContent = `另有${others}条其他账号的记录待上传，请用该账号登录 / ${others} records of another account wait: log in as that user`;
     const net = $("net-state");
