@@ -86,9 +86,9 @@ def queue(
         deadline, pk = mark
         needs = needs.filter(Q(deadline__gt=deadline) | Q(deadline=deadline, pk__gt=pk))
     rows = list(
-        needs.select_related("category", "household__building", "assignee", "team").order_by(
-            "deadline", "id"
-        )[: size + 1]
+        needs.select_related(
+            "category", "household__building__parent", "assignee", "team"
+        ).order_by("deadline", "id")[: size + 1]
     )
     more = len(rows) > size
     rows = rows[:size]
@@ -192,7 +192,7 @@ def household_needs(user, limit: int = 50):
     """A resident's household's needs, newest first."""
     return (
         ReliefRequest.objects.for_user(user)
-        .select_related("category", "assignee")
+        .select_related("category", "household__building__parent", "assignee")
         .order_by("-registered_at", "-id")[:limit]
     )
 
@@ -206,14 +206,17 @@ def tasks_of(user):
     return (
         ReliefRequest.objects.filter(mine)
         .filter(Q(status__in=ACTIVE) | Q(delivered_at__gte=since))
-        .select_related("category", "household__building", "batch")
+        .select_related("category", "household__building__parent", "batch")
         .order_by("delivered_at", "deadline", "id")
     )
 
 
 def escalations(user, *, unresolved: bool = True):
     rows = Escalation.objects.for_user(user).select_related(
-        "request__category", "request__household__building", "acknowledged_by", "request__assignee"
+        "request__category",
+        "request__household__building__parent",
+        "acknowledged_by",
+        "request__assignee",
     )
     if unresolved:
         rows = rows.unresolved()
@@ -239,7 +242,7 @@ def care_due(user, *, within_hours: int = 24):
     return (
         CareSchedule.objects.for_user(user)
         .filter(active=True, next_due_at__lte=until)
-        .select_related("resident", "household__building", "assignee")
+        .select_related("resident", "household__building__parent", "assignee")
         .order_by("next_due_at", "id")
     )
 
