@@ -220,6 +220,7 @@ def bench_queue(base: str, rounds: int) -> None:
 def ask_bodies(path: Path, residents: int, street: str) -> tuple[int, list[str]]:
     """Resident accounts with tokens (made once), and the asks: every body twice."""
     from django.contrib.auth import get_user_model
+    from django.utils import timezone
 
     from fangkong.accounts.models import ApiToken
     from fangkong.people.models import Resident
@@ -242,7 +243,11 @@ def ask_bodies(path: Path, residents: int, street: str) -> tuple[int, list[str]]
         )
         key = uuid.uuid4().hex + uuid.uuid4().hex
         ApiToken.objects.create(
-            user=user, name="bench", key_hash=ApiToken.hash_key(key), prefix=key[:8]
+            user=user,
+            name="bench",
+            key_hash=ApiToken.hash_key(key),
+            prefix=key[:8],
+            expires_at=timezone.now() + timezone.timedelta(days=1),
         )
         tokens.append(key)
     codes = list(
