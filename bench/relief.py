@@ -220,6 +220,7 @@ def bench_queue(base: str, rounds: int) -> None:
 def ask_bodies(path: Path, residents: int, street: str) -> tuple[int, list[str]]:
     """Resident accounts with tokens (made once), and the asks: every body twice."""
     from django.contrib.auth import get_user_model
+    from django.utils import timezone
 
     from fangkong.accounts.models import ApiToken
     from fangkong.people.models import Resident
@@ -242,7 +243,11 @@ def ask_bodies(path: Path, residents: int, street: str) -> tuple[int, list[str]]
         )
         key = uuid.uuid4().hex + uuid.uuid4().hex
         ApiToken.objects.create(
-            user=user, name="bench", key_hash=ApiToken.hash_key(key), prefix=key[:8]
+            user=user,
+            name="bench",
+            key_hash=ApiToken.hash_key(key),
+            prefix=key[:8],
+            expires_at=timezone.now() + timezone.timedelta(days=1),
         )
         tokens.append(key)
     codes = list(
@@ -328,6 +333,12 @@ def bench_watch() -> None:
 
     open_now = ReliefRequest.objects.active().count()
     print(f"\nSLA watch over {open_now:,} open needs ({machine()}, probe {cpu_probe():.2f} s)")
+    # A running watch has its URLs loaded (the escalation link); a fresh process pays it once.
+    from django.urls import reverse
+
+    started = time.perf_counter()
+    reverse("relief:escalations")
+    print(f"  loading the URLs (once a process): {time.perf_counter() - started:.3f} s")
     started = time.perf_counter()
     first = services.sla_watch(actor=SYSTEM)
     print(

@@ -265,6 +265,11 @@ ROSTER_INLINE_MAX_ROWS = env.integer("FANGKONG_ROSTER_INLINE_MAX_ROWS", 2000)
 # seconds after the first of them (0: send each scan at once).
 SAMPLER_HOLD_SECONDS = env.integer("FANGKONG_SAMPLER_HOLD_S", 60)
 
+# Policies (fangkong/core/policies.py) and relief's categories of need are read once in
+# this many seconds by each server process (0: on every use); a change is seen at once by
+# the process that made it, by the others within this time.
+POLICY_CACHE_SECONDS = env.integer("FANGKONG_POLICY_CACHE_S", 5, low=0)
+
 # Text messages (fangkong/core/messaging.py): the adapter, and a gateway's address.
 SMS_BACKEND = env.text("FANGKONG_SMS_BACKEND", "fangkong.core.messaging.DatabaseBackend")
 SMS_URL = env.text("FANGKONG_SMS_URL", "")

@@ -15,3 +15,6 @@ SAMPLER_HOLD_SECONDS = 0
 SMS_BACKEND = "fangkong.core.messaging.MemoryBackend"
 NOTIFY_STREAM_SECONDS = 0
 NOTIFY_POLL_SECONDS = 0
+# Every test reads policies afresh (a test's rolled-back versions must not linger in a
+# process cache); the cache has its own tests.
+POLICY_CACHE_SECONDS = 0

@@ -17,10 +17,12 @@ versions of one area, the latest `effective_from` not after `when` is in force.
 """
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import pydantic
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
@@ -64,10 +66,19 @@ class Policy(Generic[M]):
             ) from None
 
     def at(self, when: dt.datetime | None = None, area_code: str = "") -> Rule[M]:
-        """The rule in force at `when` (default now) for a place in `area_code`'s subtree."""
+        """The rule in force at `when` (default now) for a place in `area_code`'s subtree.
+
+        With `POLICY_CACHE_SECONDS` > 0 the policy's versions (a handful: a change is a
+        new row) are read once in that many seconds by each process and chosen from in
+        memory, so a busy path (a resident's ask) pays no query for its deadline; a new
+        version is seen at once by the process that wrote it, by the others within that
+        time."""
         from .models import PolicyVersion
 
         when = when or timezone.now()
+        cached = self._cached_versions()
+        if cached is not None:
+            return self._choose(cached, when, area_code)
         candidates = PolicyVersion.objects.filter(key=self.key, effective_from__lte=when)
         prefixes = [area_code[:n] for n in range(0, len(area_code) + 1, 3)] + [""]
         best = (
@@ -82,6 +93,31 @@ class Policy(Generic[M]):
             self.key, best.version, self.validate(best.value), best.area_code, best.effective_from
         )
 
+    def _cached_versions(self) -> list[Rule[M]] | None:
+        seconds = getattr(settings, "POLICY_CACHE_SECONDS", 0)
+        if seconds <= 0:
+            return None
+        from .models import PolicyVersion
+
+        held = _CACHE.get(self.key)
+        if held is not None and time.monotonic() - held[0] < seconds:
+            return held[1]
+        rows = [
+            Rule(self.key, r.version, self.validate(r.value), r.area_code, r.effective_from)
+            for r in PolicyVersion.objects.filter(key=self.key)
+        ]
+        _CACHE[self.key] = (time.monotonic(), rows)
+        return rows
+
+    def _choose(self, rows: list[Rule[M]], when: dt.datetime, area_code: str) -> Rule[M]:
+        """What `at` picks, from the rows in memory: the deepest area on the place's path,
+        then the latest in force, then the highest version."""
+        prefixes = {area_code[:n] for n in range(0, len(area_code) + 1, 3)}
+        found = [r for r in rows if r.area_code in prefixes and r.effective_from <= when]
+        if not found:
+            return Rule(self.key, 0, self.default)
+        return max(found, key=lambda r: (len(r.area_code), r.effective_from, r.version))
+
     def version(self, number: int) -> Rule[M]:
         """The rule of a given version (what a record made under it was decided by)."""
         from .models import PolicyVersion
@@ -95,6 +131,13 @@ class Policy(Generic[M]):
 
 
 _REGISTRY: dict[str, Policy] = {}
+# key -> (when read, monotonic seconds; the policy's versions): see Policy.at.
+_CACHE: dict[str, tuple[float, list]] = {}
+
+
+def forget_cached() -> None:
+    """Read every policy afresh on its next use (after a new version is written)."""
+    _CACHE.clear()
 
 
 def policy(key: str, schema: type[M], *, default: dict, description: str) -> Policy[M]:

@@ -13,7 +13,7 @@ from .errors import Conflict, DomainError
 from .guards import authorize, required_reason
 from .models import PolicyVersion
 from .permissions import can_manage_policies
-from .policies import get
+from .policies import forget_cached, get
 
 # A version may start a little before it is saved (a form filled in a minute ago), never
 # further back: what was decided under the old rule stays decided under it.
@@ -54,6 +54,7 @@ def policy_set(
                 set_by_name=actor.username,
                 reason=reason,
             )
+            transaction.on_commit(forget_cached)
             audit_record(
                 actor=actor,
                 event="core.policy_set",

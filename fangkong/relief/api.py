@@ -11,7 +11,7 @@ from django.http import Http404
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
-from fangkong.areas.models import Area
+from fangkong.areas.models import Area, Household
 from fangkong.core.api import errors, require
 from fangkong.core.errors import DomainError, NotFound
 from fangkong.core.roles import Role
@@ -104,7 +104,9 @@ def need_out(need: ReliefRequest, user) -> dict:
 
 def _need(request, pk: int) -> ReliefRequest:
     return get_scoped_or_404(
-        ReliefRequest.objects.select_related("category", "household__building", "assignee", "team"),
+        ReliefRequest.objects.select_related(
+            "category", "household__building__parent", "assignee", "team"
+        ),
         request.auth,
         pk=pk,
     )
@@ -158,6 +160,10 @@ def ask(request, payload: AskIn):
     open need of the same category, or when this client_id was sent before (nothing
     changes)."""
     done = services.request_register(actor=request.auth, **payload.dict())
+    if not ReliefRequest.household.is_cached(done.request):  # a new need: its address
+        done.request.household = Household.objects.select_related("building__parent").get(
+            pk=done.request.household_id
+        )
     zh, en = done.message
     body = {
         "outcome": done.outcome,

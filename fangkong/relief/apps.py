@@ -44,8 +44,10 @@ class ReliefConfig(FangkongApp):
 
     def ready(self) -> None:
         super().ready()
-        from django.db.models.signals import post_migrate
+        from django.db.models.signals import post_delete, post_migrate, post_save
 
-        from .categories import ensure_builtin
+        from .categories import ensure_builtin, forget
 
         post_migrate.connect(ensure_builtin, sender=self, dispatch_uid="relief.builtin_categories")
+        post_save.connect(forget, sender="relief.Category", dispatch_uid="relief.category_saved")
+        post_delete.connect(forget, sender="relief.Category", dispatch_uid="relief.category_gone")

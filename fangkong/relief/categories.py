@@ -1,7 +1,15 @@
 """The built-in categories of need, kept present in every database: made by migration
 0002 and again after every `migrate` or `flush` (a post_migrate handler, as Django's own
 content types are), so a flushed test database or a new deployment always has them.
-A community adds its own on top (services.category_add)."""
+A community adds its own on top (services.category_add).
+
+`active()` holds the active categories in memory for `POLICY_CACHE_SECONDS` (a resident's
+ask then reads none), dropped at once in the process that changes one (a signal), seen
+by the other processes within that time."""
+
+import time
+
+from django.conf import settings
 
 BUILTIN = [
     # code (= kind), Chinese, English, default urgency, residents may pick it
@@ -43,4 +51,39 @@ def ensure_builtin(sender=None, using="default", **kwargs) -> int:
         if code not in present
     ]
     Category.objects.using(using).bulk_create(missing, ignore_conflicts=True)
+    forget()
     return len(missing)
+
+
+# (when read, monotonic seconds; the active categories) while the cache is on.
+_HELD: list = []
+
+
+def forget(**kwargs) -> None:
+    """Read the categories afresh next time (a post_save / post_delete receiver)."""
+    _HELD.clear()
+
+
+def active() -> list:
+    """Every active category (built-in and the communities' own), cached as above."""
+    from .models import Category
+
+    seconds = getattr(settings, "POLICY_CACHE_SECONDS", 0)
+    if seconds > 0 and _HELD and time.monotonic() - _HELD[0] < seconds:
+        return _HELD[1]
+    rows = list(Category.objects.filter(active=True).order_by("order", "id"))
+    if seconds > 0:
+        _HELD[:] = [time.monotonic(), rows]
+    return rows
+
+
+def find(code: str, area_code: str, *, residents: bool):
+    """The category of `code` offered in `area_code`: a community's (street's,
+    district's) own before the built-in one; None if there is none."""
+    prefixes = {area_code[:n] for n in (6, 9, 12) if len(area_code) >= n} | {""}
+    found = [
+        c
+        for c in active()
+        if c.code == code and c.area_code in prefixes and (c.for_residents or not residents)
+    ]
+    return max(found, key=lambda c: len(c.area_code), default=None)

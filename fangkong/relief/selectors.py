@@ -12,10 +12,12 @@ from django.db import connection
 from django.db.models import Case, Count, F, IntegerField, Q, Value, When
 from django.db.models.functions import Substr
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from fangkong.areas.models import CODE_LENGTH, Area, Level, ancestor_codes
 from fangkong.core.roles import Role
 from fangkong.core.scoping import prefix_q
+from fangkong.workforce.selectors import dispatch_facts
 
 from .models import (
     ACTIVE,
@@ -37,6 +39,12 @@ from .models.requests import MEDICINE_KINDS, SKILL_OF_KIND, TRANSPORT_KINDS
 from .services._common import DELIVERERS
 
 QUEUE_PAGE = 50
+# The workforce's skill kind that answers a need's skill.
+WORKFORCE_SKILL = {
+    Skill.DRIVER: "driving",
+    Skill.MEDICAL: "medical",
+    Skill.COUNSELLOR: "counselling",
+}
 
 
 # The queue -----------------------------------------------------------------------------
@@ -86,9 +94,9 @@ def queue(
         deadline, pk = mark
         needs = needs.filter(Q(deadline__gt=deadline) | Q(deadline=deadline, pk__gt=pk))
     rows = list(
-        needs.select_related("category", "household__building", "assignee", "team").order_by(
-            "deadline", "id"
-        )[: size + 1]
+        needs.select_related(
+            "category", "household__building__parent", "assignee", "team"
+        ).order_by("deadline", "id")[: size + 1]
     )
     more = len(rows) > size
     rows = rows[:size]
@@ -125,12 +133,12 @@ def suggest_assignees(need: ReliefRequest, *, limit: int = 5) -> list[Suggestion
     """Who to send for `need`: free now, near the building, with the right skill (a driver
     for a transport, a medical worker for medicine).
 
-    What the platform knows today: the users who may take deliveries and work over the
-    building (by their jurisdiction or the grid they keep), how many open needs each
-    carries now, and how near their area is to the building. Skills and shifts live in
-    the workforce app, which relief may read once it is on main: the one place to ask it
-    is marked HOOK below (fangkong.workforce.selectors, by user id); until then `skill`
-    and `on_shift` stay None and the order is by load and nearness alone.
+    The users who may take deliveries and work over the building (by their jurisdiction
+    or the grid they keep), how many open needs each carries now, how near their area is
+    to the building, and, for those who are workers of the workforce app, whether they
+    have the skill the need calls for and are on duty now (checked in at a post). A
+    worker who is sick, in quarantine or otherwise away is not suggested. Users the
+    workforce does not know keep `skill` and `on_shift` None (not known).
     """
     User = get_user_model()
     building = need.area_code
@@ -150,27 +158,33 @@ def suggest_assignees(need: ReliefRequest, *, limit: int = 5) -> list[Suggestion
         .annotate(n=Count("id"))
     )
     wanted = SKILL_OF_KIND.get(need.kind, Skill.NONE)
-    # HOOK: ask the workforce app for skills and shifts, e.g.
-    #   facts = workforce_selectors.dispatch_facts(ids, skill=wanted, at=timezone.now())
-    #   -> {user_id: (has_skill, on_shift)}
-    facts: dict[int, tuple[bool | None, bool | None]] = {}
+    facts = dispatch_facts(ids, skill_kind=WORKFORCE_SKILL.get(wanted, ""))
     found = []
     for user in candidates:
+        known = facts.get(user.pk)
+        if known is not None and not known.available:
+            continue
         codes = [a.code for a in user.areas.all() if building.startswith(a.code)]
         nearness = max((len(c) // 3 for c in codes), default=6) - 1
-        has_skill, on_shift = facts.get(user.pk, (None, None))
+        has_skill = known.has_skill if known else None
+        on_shift = known.on_duty if known else None
         why = []
         if wanted and has_skill:
             why.append(str(Skill(wanted).label))
+        if on_shift:
+            why.append(str(_("on duty now")))
         suggestion = Suggestion(
             user, load.get(user.pk, 0), min(nearness, 5), has_skill, on_shift, why
         )
         found.append(suggestion)
 
+    def known(fact: bool | None) -> int:  # yes, not known, no
+        return 0 if fact else 1 if fact is None else 2
+
     def rank(s: Suggestion):
         return (
-            s.skill is False if wanted else False,
-            s.on_shift is False,
+            known(s.skill) if wanted else 0,
+            known(s.on_shift),
             s.open_tasks,
             -s.nearness,
             s.user.role != Role.WORKER,
@@ -192,7 +206,7 @@ def household_needs(user, limit: int = 50):
     """A resident's household's needs, newest first."""
     return (
         ReliefRequest.objects.for_user(user)
-        .select_related("category", "assignee")
+        .select_related("category", "household__building__parent", "assignee")
         .order_by("-registered_at", "-id")[:limit]
     )
 
@@ -206,14 +220,17 @@ def tasks_of(user):
     return (
         ReliefRequest.objects.filter(mine)
         .filter(Q(status__in=ACTIVE) | Q(delivered_at__gte=since))
-        .select_related("category", "household__building", "batch")
+        .select_related("category", "household__building__parent", "batch")
         .order_by("delivered_at", "deadline", "id")
     )
 
 
 def escalations(user, *, unresolved: bool = True):
     rows = Escalation.objects.for_user(user).select_related(
-        "request__category", "request__household__building", "acknowledged_by", "request__assignee"
+        "request__category",
+        "request__household__building__parent",
+        "acknowledged_by",
+        "request__assignee",
     )
     if unresolved:
         rows = rows.unresolved()
@@ -239,7 +256,7 @@ def care_due(user, *, within_hours: int = 24):
     return (
         CareSchedule.objects.for_user(user)
         .filter(active=True, next_due_at__lte=until)
-        .select_related("resident", "household__building", "assignee")
+        .select_related("resident", "household__building__parent", "assignee")
         .order_by("next_due_at", "id")
     )
 

@@ -26,7 +26,9 @@ from .views_common import client_id, done, number, say
 
 def _need(request, pk) -> ReliefRequest:
     return get_scoped_or_404(
-        ReliefRequest.objects.select_related("category", "household__building", "assignee", "team"),
+        ReliefRequest.objects.select_related(
+            "category", "household__building__parent", "assignee", "team"
+        ),
         request.user,
         pk=pk,
     )

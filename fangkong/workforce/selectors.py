@@ -29,6 +29,7 @@ from .models import (
     Team,
     TeamMember,
     Worker,
+    WorkerStatus,
 )
 
 # Hours -----------------------------------------------------------------------------------
@@ -292,3 +293,46 @@ def numbers(user, area: Area | None = None, *, days: int = 7) -> Numbers:
 
 def communities_for(user) -> list[Area]:
     return list(Area.objects.for_user(user).filter(level=Level.COMMUNITY).order_by("code"))
+
+
+# For relief's dispatch suggestion ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DispatchFacts:
+    has_skill: bool | None  # None: no skill was asked about
+    on_duty: bool  # checked in at a post now
+    available: bool  # not sick, not in quarantine, not otherwise away
+
+
+def dispatch_facts(user_ids: Iterable[int], *, skill_kind: str = "") -> dict[int, DispatchFacts]:
+    """What the workforce knows of the login users `user_ids` who are workers (others are
+    left out): a skill of `skill_kind` (a SkillKind: driving, medical, counselling …),
+    on duty now, available. Three queries, whatever the number of users."""
+    workers = list(
+        Worker.objects.filter(user_id__in=list(user_ids)).values_list(
+            "pk", "user_id", "status", "status_until"
+        )
+    )
+    if not workers:
+        return {}
+    ids = [w[0] for w in workers]
+    now = timezone.now()
+    skilled = set()
+    if skill_kind:
+        skilled = set(
+            Worker.skills.through.objects.filter(
+                worker_id__in=ids, skill__kind=skill_kind
+            ).values_list("worker_id", flat=True)
+        )
+    on_duty = set(
+        Attendance.objects.on_duty().filter(worker_id__in=ids).values_list("worker_id", flat=True)
+    )
+    return {
+        user_id: DispatchFacts(
+            (pk in skilled) if skill_kind else None,
+            pk in on_duty,
+            status == WorkerStatus.AVAILABLE or (until is not None and until <= now),
+        )
+        for pk, user_id, status, until in workers
+    }

@@ -119,3 +119,55 @@ def test_only_the_command_centre_sets_policies_and_always_with_a_reason(
 def test_an_unknown_policy_is_refused(tree, command_user):
     with pytest.raises(DomainError):
         policy_set(actor=command_user, key="core.no_such", value={}, reason="x")
+
+
+@pytest.fixture
+def cached(settings):
+    """Policies held in memory for a minute, as a server process holds them."""
+    from fangkong.core.policies import forget_cached
+
+    forget_cached()
+    settings.POLICY_CACHE_SECONDS = 60
+    yield
+    forget_cached()
+
+
+def test_a_held_policy_costs_no_query_and_a_new_version_is_seen_at_once(
+    tree, command_user, clock, cached, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    now = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)
+    clock.move_to(now, tick=False)
+    assert DEADLINE.at(area_code=tree.building_a1.code).version == 0
+    with django_assert_num_queries(0):
+        assert DEADLINE.at(area_code=tree.building_a1.code).version == 0
+    tomorrow = now + dt.timedelta(days=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        policy_set(
+            actor=command_user,
+            key="core.test_deadline",
+            value={"day_hours": 3, "night_hours": 6},
+            area_code=tree.community_a.code,
+            reason="社区A试点",
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        policy_set(
+            actor=command_user,
+            key="core.test_deadline",
+            value={"day_hours": 4, "night_hours": 8},
+            reason="全区调整",
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        policy_set(
+            actor=command_user,
+            key="core.test_deadline",
+            value={"day_hours": 1, "night_hours": 4},
+            effective_from=tomorrow,
+            reason="明日起全区收紧",
+        )
+    # The same choices as the database's: the deepest area, then the latest in force.
+    assert DEADLINE.at(area_code=tree.building_a1.code).value.day_hours == 3
+    assert DEADLINE.at(area_code=tree.community_b.code).value.day_hours == 4
+    assert DEADLINE.at(tomorrow, tree.community_b.code).value.day_hours == 1
+    assert DEADLINE.at(tomorrow, tree.building_a1.code).value.day_hours == 3
+    with django_assert_num_queries(0):
+        assert DEADLINE.at().version == 2

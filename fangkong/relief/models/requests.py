@@ -369,6 +369,16 @@ class ReliefRequest(models.Model):
     def is_active(self) -> bool:
         return self.status in ACTIVE
 
+    # The labels a list shows on every row (cheaper than get_FOO_display, which builds the
+    # field's choices afresh on each call).
+    @property
+    def urgency_label(self):
+        return Urgency(self.urgency).label
+
+    @property
+    def status_label(self):
+        return Status(self.status).label
+
     @property
     def is_overdue(self) -> bool:
         return self.is_active and self.deadline < timezone.now()

@@ -22,6 +22,7 @@ from fangkong.core.pii import encrypt
 from fangkong.core.roles import Role
 from fangkong.people.selectors import resident_contact, residents_matching, search_term
 
+from .. import categories
 from ..models import (
     ACTIVE,
     Category,
@@ -79,11 +80,8 @@ def _locked(request: ReliefRequest) -> ReliefRequest:
 
 
 def _category(code: str, area_code: str, *, resident: bool) -> Category:
-    found = Category.objects.for_area(area_code).filter(code=code)
-    if resident:
-        found = found.filter(for_residents=True)
     # A community's own category of a code wins over the built-in one.
-    category = found.order_by("-area_code").first()
+    category = categories.find(code, area_code, residents=resident)
     if category is None:
         raise DomainError(
             f"没有“{code}”这一诉求类别", f"there is no category of need {code!r}", field="category"
@@ -174,7 +172,6 @@ def _contact(own, resident_id: int | None, phone: str) -> tuple[str, str]:
     return "", ""
 
 
-@transaction.atomic
 def request_register(
     *,
     actor,
@@ -191,7 +188,12 @@ def request_register(
     family member); a worker for any household of their jurisdiction. The deadline comes
     from the SLA policy in force (its version kept). A need of the same category already
     open for the household takes this ask in (merged, and the asker is told); the same
-    `client_id` sent again answers what the first sending did."""
+    `client_id` sent again answers what the first sending did.
+
+    The busy path (a morning after a sealing announcement) is lean: a retry is one
+    query; a new ask reads the submission, the resident and nothing else (categories
+    and the SLA policy come from memory), then writes the need, the submission, its
+    history step and the audit record in one transaction."""
     client_id = (client_id or "").strip()[:64] or ids.client_id()
     previous = _previous(actor, client_id)
     if previous is not None:
@@ -235,28 +237,31 @@ def request_register(
                 contact_phone_masked=mask_phone(phone),
             )
             Submission.objects.create(actor_key=actor.username, client_id=client_id, request=need)
+            event(need, EventKind.REGISTERED, actor, detail, urgency=urgency, channel=channel)
+            audit_record(
+                actor=actor,
+                event="relief.request_register",
+                target=need,
+                area_code=need.area_code,
+                detail={"category": found.code, "urgency": urgency, "channel": channel},
+            )
+            if urgency == Urgency.CRITICAL:
+                _tell_staff(need, ["community"], f"紧急诉求#{need.pk}（{found.name_zh}）待派单")
     except IntegrityError:
-        previous = _previous(actor, client_id)
-        if previous is not None:  # the same ask, sent twice at once
-            return previous
-        return _merge(actor, household_id, found, detail, client_id)
-    event(need, EventKind.REGISTERED, actor, detail, urgency=urgency, channel=channel)
-    audit_record(
-        actor=actor,
-        event="relief.request_register",
-        target=need,
-        area_code=need.area_code,
-        detail={"category": found.code, "urgency": urgency, "channel": channel},
-    )
-    if urgency == Urgency.CRITICAL:
-        _tell_staff(need, ["community"], f"紧急诉求#{need.pk}（{found.name_zh}）待派单")
+        with transaction.atomic():
+            previous = _previous(actor, client_id)
+            if previous is not None:  # the same ask, sent twice at once
+                return previous
+            return _merge(actor, household_id, found, detail, client_id)
     return Registered(need, "created")
 
 
 def _previous(actor, client_id: str) -> Registered | None:
+    """The answer to an ask this actor sent before with this client id (its need with
+    what a reply shows: the category and the address, in the same query)."""
     sent = (
         Submission.objects.filter(actor_key=actor.username, client_id=client_id)
-        .select_related("request__category")
+        .select_related("request__category", "request__household__building__parent")
         .first()
     )
     return None if sent is None else Registered(sent.request, "repeat")
@@ -264,14 +269,15 @@ def _previous(actor, client_id: str) -> Registered | None:
 
 def _merge(actor, household_id: int, category, detail: str, client_id: str) -> Registered:
     need = (
-        ReliefRequest.objects.select_for_update()
+        ReliefRequest.objects.select_for_update(of=("self",))
+        .select_related("category", "household__building__parent")
         .filter(household_id=household_id, category=category, status__in=ACTIVE, plan__isnull=True)
         .first()
     )
     if need is None:  # closed meanwhile: extremely unlikely; ask again
         raise Conflict("请稍后重试", "please try again in a moment")
-    ReliefRequest.objects.filter(pk=need.pk).update(repeats=F("repeats") + 1)
-    need.refresh_from_db()
+    need.repeats += 1  # the row is locked: no one else counts meanwhile
+    need.save(update_fields=["repeats"])
     Submission.objects.create(
         actor_key=actor.username, client_id=client_id, request=need, merged=True
     )

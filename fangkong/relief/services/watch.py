@@ -9,6 +9,7 @@ the value that was read.
 """
 
 import datetime as dt
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -114,10 +115,12 @@ class _Staff:
         }
 
 
-def sla_watch(*, actor, now: dt.datetime | None = None, batch: int = 1000) -> WatchResult:
+def sla_watch(*, actor, now: dt.datetime | None = None, batch: int = 5000) -> WatchResult:
     """Escalate every need now overdue (once each), in batches of `batch`, each batch in
     its own transaction: the claim, the escalations, the history and the notifications
-    commit together."""
+    commit together. Set-based: a batch is one claiming UPDATE … RETURNING, one INSERT of
+    its escalations and one of its history steps (the rows travel as one JSON document),
+    and one notification a person told."""
     _system_only(actor)
     now = now or timezone.now()
     result = WatchResult()
@@ -137,40 +140,89 @@ def sla_watch(*, actor, now: dt.datetime | None = None, batch: int = 1000) -> Wa
     return result
 
 
+def _insert_json(model, columns: dict[str, str], constants: dict, rows: list[dict]) -> None:
+    """INSERT INTO `model`'s table one row for each dict of `rows` (keys: `columns`, a
+    column name -> its PostgreSQL type) plus the same `constants` for all: one statement,
+    the rows sent as one JSON parameter (jsonb_to_recordset on PostgreSQL, json_each on
+    SQLite), so no model instance is made and the driver binds two or three values.
+    A "jsonb" column's values come as the text Django writes (json.dumps), which SQLite
+    keeps as it is (Django compares JSON by that text there)."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    names = [*columns, *constants]
+    quoted = ", ".join(connection.ops.quote_name(n) for n in names)
+    fixed = ["%s"] * len(constants)
+    if connection.vendor == "postgresql":
+        shape = ", ".join(
+            f"{name} {'text' if kind == 'jsonb' else kind}" for name, kind in columns.items()
+        )
+        picked = ", ".join([*(f"x.{name}::{kind}" for name, kind in columns.items()), *fixed])
+        source = f"jsonb_to_recordset(%s::jsonb) AS x({shape})"
+    else:
+        picked = ", ".join([*(f"json_extract(value, '$.{name}')" for name in columns), *fixed])
+        source = "json_each(%s)"
+    # The constants' placeholders come first (the SELECT list), then the document's.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({quoted}) SELECT {picked} FROM {source}",
+            [*constants.values(), json.dumps(rows, ensure_ascii=False)],
+        )
+
+
 def _escalate(actor, claimed, now, staff: _Staff, rules, names) -> int:
     escalations, events = [], []
     per_user: dict[int, list[tuple]] = defaultdict(list)
+    told_by_area: dict[tuple, set[int]] = {}
     for pk, area_code, urgency, status, version, deadline, category_id in claimed:
         if version not in rules:
             rules[version] = SLA.version(version).value
         levels = rules[version].escalate_to.get(urgency, [])
-        users = staff.told(area_code, levels)
+        key = (area_code, tuple(levels))
+        users = told_by_area.get(key)
+        if users is None:
+            users = told_by_area[key] = staff.told(area_code, levels)
         for user_id in users:
             per_user[user_id].append((pk, urgency, deadline, category_id))
         escalations.append(
-            Escalation(
-                request_id=pk,
-                area_code=area_code,
-                at=now,
-                urgency=urgency,
-                levels=levels,
-                notified=len(users),
-            )
+            {
+                "request_id": pk,
+                "area_code": area_code,
+                "urgency": urgency,
+                "levels": json.dumps(levels),
+                "notified": len(users),
+            }
         )
         events.append(
-            RequestEvent(
-                request_id=pk,
-                at=now,
-                kind=EventKind.ESCALATED,
-                status=status,
-                actor=user_of(actor),
-                actor_name=actor.username,
-                note="、".join(levels),
-                detail={"levels": levels, "told": len(users)},
-            )
+            {
+                "request_id": pk,
+                "status": status,
+                "note": "、".join(levels),
+                "detail": json.dumps({"levels": levels, "told": len(users)}),
+            }
         )
-    Escalation.objects.bulk_create(escalations, batch_size=1000)
-    RequestEvent.objects.bulk_create(events, batch_size=1000)
+    at = connection.ops.adapt_datetimefield_value(now)
+    _insert_json(
+        Escalation,
+        {
+            "request_id": "bigint",
+            "area_code": "text",
+            "urgency": "text",
+            "levels": "jsonb",
+            "notified": "integer",
+        },
+        {"at": at, "note": ""},
+        escalations,
+    )
+    _insert_json(
+        RequestEvent,
+        {"request_id": "bigint", "status": "text", "note": "text", "detail": "jsonb"},
+        {
+            "at": at,
+            "kind": EventKind.ESCALATED,
+            "actor_id": getattr(user_of(actor), "pk", None),
+            "actor_name": actor.username,
+        },
+        events,
+    )
     url = reverse("relief:escalations")
     notes = []
     for user_id, needs in per_user.items():

@@ -328,3 +328,46 @@ def test_a_delivery_resolves_the_needs_escalations(asker, worker_a, volunteer):
     services.request_dispatch(actor=worker_a, request=need, assignee=volunteer)
     services.request_deliver(actor=volunteer, request=need, code=need.confirm_code)
     assert Escalation.objects.get().resolved_at is not None
+
+
+def test_the_suggestion_asks_the_workforce_for_skills_duty_and_who_is_away(
+    asker, worker_a, volunteer, tree, grid_a
+):
+    from django.utils import timezone
+
+    from fangkong.relief.selectors import suggest_assignees
+    from fangkong.workforce.models import Attendance, Post, Skill, Worker
+    from fangkong.workforce.tests.conftest import make_worker
+
+    medical = Skill.objects.create(
+        code="medical", kind="medical", name_zh="医护", name_en="Medical"
+    )
+    plain, away = (
+        make_user("vol2", "worker", tree.community_a),
+        make_user("vol3", "worker", tree.community_a),
+    )
+    for user, name in ((volunteer, "赵六"), (plain, "钱七"), (away, "孙八")):
+        Worker.objects.filter(pk=make_worker(tree.community_a, name).pk).update(user=user)
+    Worker.objects.get(user=volunteer).skills.add(medical)
+    Worker.objects.filter(user=away).update(status="sick")
+    post = Post.objects.create(
+        name="东风社区配送点",
+        kind="delivery",
+        area=tree.community_a,
+        area_code=tree.community_a.code,
+    )
+    Attendance.objects.create(
+        worker=Worker.objects.get(user=volunteer),
+        post=post,
+        area_code=post.area_code,
+        in_client_id="duty-1",
+        check_in_at=timezone.now(),
+    )
+    need = ask(asker, "medicine").request
+    suggested = suggest_assignees(need)
+    users = [s.user for s in suggested]
+    assert away not in users  # sick: not sent
+    assert users[0] == volunteer and users[-1] == plain  # the skill and on duty first
+    first = suggested[0]
+    assert first.skill is True and first.on_shift is True and len(first.why) == 2
+    assert next(s for s in suggested if s.user == grid_a).skill is None  # not a worker
