@@ -113,10 +113,14 @@ class Policy(Generic[M]):
         """What `at` picks, from the rows in memory: the deepest area on the place's path,
         then the latest in force, then the highest version."""
         prefixes = {area_code[:n] for n in range(0, len(area_code) + 1, 3)}
-        found = [r for r in rows if r.area_code in prefixes and r.effective_from <= when]
+        found = [
+            (len(r.area_code), r.effective_from, r.version, r)
+            for r in rows
+            if r.area_code in prefixes and r.effective_from is not None and r.effective_from <= when
+        ]
         if not found:
             return Rule(self.key, 0, self.default)
-        return max(found, key=lambda r: (len(r.area_code), r.effective_from, r.version))
+        return max(found, key=lambda f: f[:3])[3]
 
     def version(self, number: int) -> Rule[M]:
         """The rule of a given version (what a record made under it was decided by)."""
