@@ -397,7 +397,7 @@ def bench_allocate(args) -> None:
 
     district = Area.objects.get(level=Level.DISTRICT)
     if args.reuse:
-        allocation_stage(district, staffing, costing, ProposedSeat, command_line)
+        allocation_stage(district, staffing, costing, ProposedSeat, command_line, args.profile)
         return
     started = time.perf_counter()
     drawn_workers, drawn_seats = generate(args.workers, args.requests, args.seats, args.seed)
@@ -507,10 +507,12 @@ def bench_allocate(args) -> None:
         f"{sum(r.count for r in requests):,} seats; written in {time.perf_counter() - started:.1f} s"
     )
 
-    allocation_stage(district, staffing, costing, ProposedSeat, command_line)
+    allocation_stage(district, staffing, costing, ProposedSeat, command_line, args.profile)
 
 
-def allocation_stage(district, staffing, costing, ProposedSeat, command_line) -> None:
+def allocation_stage(
+    district, staffing, costing, ProposedSeat, command_line, profile: bool = False
+) -> None:
     """The timed part: the command centre's allocation run over the district."""
     from collections import Counter
 
@@ -521,8 +523,17 @@ def allocation_stage(district, staffing, costing, ProposedSeat, command_line) ->
     print(f"load before: {machine().rsplit('load average ', 1)[1]}")
     db_cpu = _backend_cpu()
     started, cpu = time.perf_counter(), time.process_time()
-    run = staffing.allocation_run(actor=command_line(), area=district)
+    if profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        run = profiler.runcall(staffing.allocation_run, actor=command_line(), area=district)
+    else:
+        run = staffing.allocation_run(actor=command_line(), area=district)
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    if profile:
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
     db_cpu = _backend_cpu() - db_cpu if db_cpu is not None else None
     print(f"load after: {machine().rsplit('load average ', 1)[1]}")
 
@@ -576,6 +587,7 @@ def main() -> None:
     a.add_argument(
         "--reuse", action="store_true", help="allocate again in the database of a previous run"
     )
+    a.add_argument("--profile", action="store_true", help="print where the run's time goes")
     args = parser.parse_args()
     {"callout": bench_callout, "report-in": bench_report_in, "allocate": bench_allocate}[args.what](
         args

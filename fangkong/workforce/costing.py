@@ -192,6 +192,33 @@ class Problem:
         alloc = _allocation()
         return alloc.pair_cost(self.workers[self._index(c)], seat) + self.extra(c, seat)
 
+    def costs(self, pairs: Sequence[tuple[Candidate, object]]) -> tuple[list, list]:
+        """`cost` and `distance` of many (candidate, seat) pairs at once, by the same
+        functions over arrays (storing a proposal of 20,000 seats pair by pair took
+        seconds)."""
+        import numpy as np
+
+        alloc = _allocation()
+        if not pairs:
+            return [], []
+        n = len(pairs)
+        w_lat = np.fromiter((c.lat for c, _ in pairs), float, n)
+        w_lon = np.fromiter((c.lon for c, _ in pairs), float, n)
+        s_lat = np.fromiter((seat.lat for _, seat in pairs), float, n)
+        s_lon = np.fromiter((seat.lon for _, seat in pairs), float, n)
+        lacks = np.fromiter(
+            (
+                bool(seat.preferred_skill) and seat.preferred_skill not in c.skills
+                for c, seat in pairs
+            ),
+            bool,
+            n,
+        )
+        hours = np.fromiter((c.hours_7d for c, _ in pairs), float, n)
+        extra = np.fromiter((self.extra(c, seat) for c, seat in pairs), float, n)
+        distance = alloc.haversine_km(w_lat, w_lon, s_lat, s_lon)
+        return (alloc.cost(distance, lacks, hours) + extra).tolist(), distance.tolist()
+
     def _index(self, c: Candidate) -> int:
         if not hasattr(self, "_positions"):
             self._positions = {x.key: i for i, x in enumerate(self.candidates)}
@@ -225,12 +252,14 @@ def solve(problem: Problem) -> Outcome:
     """The optimal allocation, and the greedy baseline on the same input for comparison."""
     alloc = _allocation()
     started = time.perf_counter()
+    # With no team among the candidates the app's term is nought: no hook to call.
+    extra = problem.extra_cost if any(c.team_code for c in problem.candidates) else None
     optimal = alloc.allocate(
-        problem.workers, problem.seats, allowed=problem.allowed, extra_cost=problem.extra_cost
+        problem.workers, problem.seats, allowed=problem.allowed, extra_cost=extra
     )
     seconds = time.perf_counter() - started
     greedy = alloc.allocate_greedy(
-        problem.workers, problem.seats, allowed=problem.allowed, extra_cost=problem.extra_cost
+        problem.workers, problem.seats, allowed=problem.allowed, extra_cost=extra
     )
     return Outcome(optimal, greedy, seconds)
 
