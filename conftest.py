@@ -65,6 +65,8 @@ def phone_page(browser, live_server):
         locale="zh-CN",
         base_url=live_server.url,
     )
+    # CI machines run the suite beside other work: waits are generous, a real hang still fails.
+    context.set_default_timeout(60_000)
     page = context.new_page()
     # The page's clock starts where the server's is (the pinned clock) and runs on.
     from django.utils import timezone

@@ -40,6 +40,8 @@ def _in_utc(value: dt.datetime) -> dt.datetime:
 JsonInt = Annotated[int, Strict()]  # a JSON number without a fraction; not true, not "7"
 # A row id as a client sends it: a JSON integer a database key can hold.
 JsonId = Annotated[int, Strict(), Field(ge=1, le=2**63 - 1)]
+# A row id in a query string or form field ("7" is fine there): one a database key can hold.
+QueryId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_text)]
 # Offsets are kept as sent; the services check and store the instant (core.clock).
 IsoDateTime = Annotated[dt.datetime, BeforeValidator(_iso_text)]

@@ -19,7 +19,7 @@ from ninja.files import UploadedFile
 
 from fangkong.areas.models import Area, Level
 from fangkong.core import signing
-from fangkong.core.api import MAX_PAGE, PageOut, aware, errors, page_out, require
+from fangkong.core.api import MAX_PAGE, JsonId, PageOut, QueryId, aware, errors, page_out, require
 from fangkong.core.errors import DomainError, NotFound
 from fangkong.core.paging import paginate
 from fangkong.core.phones import mask_phone
@@ -91,7 +91,7 @@ class WorkerIn(Schema):
     id_number: str = Field(max_length=40)
     phone: str = Field(max_length=30)
     home_community: str = Field(pattern=r"^\d{12}$", description="the community's area code")
-    organ: int | None = Field(None, description="organ id; none: a volunteer")
+    organ: JsonId | None = Field(None, description="organ id; none: a volunteer")
     party_member: bool = False
     skills: list[str] = Field(default_factory=list, max_length=30, description="skill codes")
     days: int = Field(127, ge=1, le=127, description="weekdays as bits: Monday 1 … Sunday 64")
@@ -202,7 +202,7 @@ class BulkOut(Schema):
 
 
 @router.post("/workers/bulk", response={200: BulkOut, **errors(400, 403, 422)})
-def workers_bulk(request, file: File[UploadedFile], organ: int | None = None):
+def workers_bulk(request, file: File[UploadedFile], organ: QueryId | None = None):
     """Enrol an organ's staff from an .xlsx or .csv (see docs/workforce.md for the
     columns). Bad rows are listed with row, column and reason; the good ones go in; the
     same file again changes nothing."""
@@ -217,7 +217,7 @@ def workers_bulk(request, file: File[UploadedFile], organ: int | None = None):
 class WorkerFilters(Schema):
     q: str = Field("", max_length=50, description="start of the name")
     status: str = Field("", max_length=20)
-    organ: int | None = None
+    organ: QueryId | None = None
     page: int = Field(1, ge=1, le=MAX_PAGE)
 
 
