@@ -150,9 +150,10 @@ def load(residents: int) -> None:
         t = step(f"residents' {len(indexes)} secondary indexes", t)
         c.execute(
             "INSERT INTO areas_buildingstats (building_id, code, households, residents, aged_70, "
-            "bedridden, living_alone, tenants, refreshed_at) "
+            "bedridden, living_alone, tenants, aged_70_alone, disabled, regular_treatment, "
+            'pregnant, infant, no_smartphone, "foreign", stranded_student, refreshed_at) '
             "SELECT b.id, b.code, count(DISTINCT r.household_id), count(r.id), 0, "
-            "count(r.id) FILTER (WHERE r.tags & 4 = 4), 0, 0, now() "
+            "count(r.id) FILTER (WHERE r.tags & 4 = 4), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, now() "
             "FROM areas_area b JOIN people_resident r ON r.area_code = b.code "
             "WHERE b.level = 5 GROUP BY b.id, b.code"
         )

@@ -7,6 +7,9 @@ cost more in the driver's query splitting than in the server.
 
 from django.db import connection
 
+from fangkong.core import bulk
+from fangkong.core.bulk import is_postgres, select_any  # noqa: F401 (this module's API)
+
 
 def time_adapter():
     """How to pass a datetime in `insert_returning` rows: as it is to PostgreSQL (it goes
@@ -20,15 +23,6 @@ def adapt_time(value):
     return time_adapter()(value)
 
 
-def _batch(columns: int) -> int:
-    limit = connection.features.max_query_params or 60_000
-    return max(1, min(5000, limit // columns))
-
-
-def is_postgres() -> bool:
-    return connection.vendor == "postgresql"
-
-
 def insert_returning(
     table: str,
     columns: list[str],
@@ -40,34 +34,7 @@ def insert_returning(
     """INSERT … ON CONFLICT (…) DO NOTHING RETURNING …: the rows that were new.
 
     `types` are the PostgreSQL types of the columns, for the arrays."""
-    out: list[tuple] = []
-    if not rows:
-        return out
-    if is_postgres():
-        arrays = ", ".join(f"%s::{t}[]" for t in types)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({arrays}) "
-                f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {returning}",
-                [
-                    _array_literal(column, t)
-                    for column, t in zip(zip(*rows, strict=True), types, strict=True)
-                ],
-            )
-            return cursor.fetchall()
-    cols = ", ".join(columns)
-    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    size = _batch(len(columns))
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), size):
-            chunk = rows[start : start + size]
-            cursor.execute(
-                f"INSERT INTO {table} ({cols}) VALUES {', '.join([one] * len(chunk))} "
-                f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {returning}",
-                [v for row in chunk for v in row],
-            )
-            out.extend(cursor.fetchall())
-    return out
+    return bulk.insert(table, columns, rows, types, conflict=conflict, returning=returning)
 
 
 def upsert_add(table: str, keys: list[str], counters: list[str], rows: list[tuple]) -> None:
@@ -85,45 +52,8 @@ def upsert_add(table: str, keys: list[str], counters: list[str], rows: list[tupl
         cursor.executemany(sql, rows)
 
 
-def _array_literal(values, pg_type: str) -> str:
-    """A PostgreSQL array literal, made with one join (the driver's list adapter costs
-    microseconds an element, a million rows are seconds)."""
-    if pg_type in ("bigint", "integer"):
-        if None not in values:
-            return "{" + ",".join(map(str, values)) + "}"
-        return "{" + ",".join("NULL" if v is None else str(v) for v in values) + "}"
-    out = []
-    seen: dict = {}  # a column repeats itself (the upload, the lab, a plate's time)
-    for v in values:
-        quoted = seen.get(v)
-        if quoted is None:
-            if v is None:
-                quoted = "NULL"
-            else:
-                text = v.isoformat() if hasattr(v, "isoformat") else str(v)
-                quoted = '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-            seen[v] = quoted
-        out.append(quoted)
-    return "{" + ",".join(out) + "}"
-
-
 def epoch(column: str) -> str:
     """SQL for a timestamp column as seconds since 1970 (cheaper to read than a datetime)."""
     if is_postgres():
         return f"EXTRACT(EPOCH FROM {column})::float8"
     return f"CAST(strftime('%%s', {column}) AS REAL)"
-
-
-def select_any(sql: str, column: str, values: list, pg_type: str) -> list[tuple]:
-    """Run `sql` (with a `{match}` slot) for rows whose `column` is one of `values`."""
-    with connection.cursor() as cursor:
-        if is_postgres():
-            cursor.execute(sql.format(match=f"{column} = ANY(%s::{pg_type}[])"), [values])
-            return cursor.fetchall()
-        out = []
-        for start in range(0, len(values), 900):
-            chunk = values[start : start + 900]
-            match = f"{column} IN ({', '.join(['%s'] * len(chunk))})"
-            cursor.execute(sql.format(match=match), chunk)
-            out.extend(cursor.fetchall())
-        return out

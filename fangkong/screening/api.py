@@ -9,12 +9,13 @@ from typing import Any
 
 from django.http import Http404
 from django.utils import timezone
-from ninja import Field, File, Query, Router, Schema
+from ninja import Field, File, Form, Query, Router, Schema
 from ninja.files import UploadedFile
 from pydantic import BaseModel
 
 from fangkong.areas.models import Area, Grid, Household, Level
 from fangkong.core.api import MAX_PAGE, PageOut, aware, errors, page_out, require
+from fangkong.core.errors import DomainError
 from fangkong.core.idnumbers import IdType
 from fangkong.core.paging import paginate
 from fangkong.core.shortcuts import get_scoped_or_404
@@ -935,8 +936,8 @@ def scans(request, payload: ScanBatchIn):
             {
                 "row": p.row,
                 "field": p.field,
-                "message": p.text_en or p.code,
-                "message_zh": p.text_zh or p.code,
+                "message": f"row {p.row}, {p.field}: {p.en}",
+                "message_zh": f"第 {p.row} 行「{p.field}」：{p.zh}",
             }
             for p in outcome.problems
         ],
@@ -992,6 +993,7 @@ class MatchRunOut(Schema):
     tasks_created: int
     tasks_merged: int
     unknown: int = Field(description="contacts on no roster (kept by key only)")
+    companions: int = Field(description="time-space companions (from the run's location pings)")
     seconds: float
     error: str
     created_at: dt.datetime
@@ -1015,6 +1017,7 @@ def _run_out(r: MatchRun) -> dict:
                 "tasks_created",
                 "tasks_merged",
                 "unknown",
+                "companions",
                 "seconds",
                 "error",
                 "created_at",
@@ -1037,6 +1040,25 @@ def match_run(request, payload: MatchRunIn):
     return _run_out(r)
 
 
+MAX_PINGS_BYTES = 512 * 1024 * 1024
+
+
+@router.post("/match-runs/with-pings", response={200: MatchRunOut, **errors(400, 403, 404, 422)})
+def match_run_with_pings(request, case: Form[int], file: File[UploadedFile]):
+    """Queue exposure matching for a confirmed case with a location-ping file (CSV or
+    Parquet: `person_id,lat,lon,at`, person ids being person keys): its venue contacts
+    and its time-space companions (the companion rule in force) become trace tasks."""
+    require(can_run_match(request.auth))
+    if file.size and file.size > MAX_PINGS_BYTES:
+        raise DomainError(
+            "位置文件过大（最多 512 MB）",
+            "the ping file is too large (512 MB at most)",
+            field="file",
+        )
+    r = services.match_run_start(actor=request.auth, case_id=case, pings=file.read())
+    return _run_out(r)
+
+
 def _run(request, run_id: int) -> MatchRun:
     return get_scoped_or_404(MatchRun.objects, request.auth, pk=run_id)
 
@@ -1051,7 +1073,7 @@ class ContactOut(Schema):
     person: TrackedPersonOut | None = Field(description="empty: on no roster (kept by key only)")
     category: Category
     degree: int
-    venue_code: str = Field(description="empty: the case's household")
+    venue_code: str = Field(description="empty: the case's household, or a time-space companion")
     case_scanned_at: dt.datetime
     contact_scanned_at: dt.datetime
     minutes_apart: Decimal

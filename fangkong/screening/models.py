@@ -696,6 +696,8 @@ class ScanBatch(models.Model):
         db_constraint=False,
     )
     sent_by_name = models.CharField(_("sent by"), max_length=150)
+    # sha256 of the batch's checked rows: a replay with other rows is a conflict.
+    digest = models.CharField(_("digest"), max_length=64, blank=True)
 
     class Meta:
         verbose_name = _("scan batch")
@@ -707,6 +709,29 @@ class ScanBatch(models.Model):
 
     def __str__(self) -> str:
         return self.client_id
+
+
+class ScanStage(models.Model):
+    """The scans of one API batch, acknowledged (committed) and waiting to be written to
+    the analytics store. A flush claims rows (`flush` = the first id it took), writes
+    their scans to Parquet under that name (idempotent: a crashed flush is redone over
+    the same files) and deletes them; matching flushes first, so it sees every scan
+    acknowledged. One row a batch: the request does one small insert, not one a scan."""
+
+    batch = models.OneToOneField(
+        ScanBatch, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    rows = models.PositiveIntegerField(_("scans"))
+    # The checked rows as JSON: [[person_key, venue_code, UTC microseconds], …]
+    payload = models.BinaryField(_("scans (JSON)"))
+    flush = models.BigIntegerField(_("flush"), null=True, blank=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("staged scan batch")
+        verbose_name_plural = _("staged scan batches")
+
+    def __str__(self) -> str:
+        return f"{self.batch_id}: {self.rows}"
 
 
 class RunStatus(models.TextChoices):
@@ -733,6 +758,11 @@ class MatchRun(models.Model):
     second_degree = models.BooleanField(_("secondary contacts"), default=False)
     matching_version = models.PositiveIntegerField(default=0)
     contacts_version = models.PositiveIntegerField(default=0)
+    # A location-ping file given with the run (time-space companions), under the
+    # analytics directory, and the companion rule's version it is matched by.
+    pings_file = models.CharField(_("location pings"), max_length=300, blank=True)
+    companion_version = models.PositiveIntegerField(default=0)
+    companions = models.PositiveIntegerField(_("time-space companions"), default=0)
     status = models.CharField(
         _("status"), max_length=8, choices=RunStatus.choices, default=RunStatus.QUEUED
     )

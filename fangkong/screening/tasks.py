@@ -9,3 +9,11 @@ def match_run(run_id: int) -> None:
     from .services import match_run_execute
 
     match_run_execute(run_id=run_id)
+
+
+@task()
+def scans_flush() -> None:
+    """Write staged venue-scan batches to the analytics store (two at once share work)."""
+    from .services import scans_flush as flush
+
+    flush()

@@ -151,11 +151,15 @@ def match_stored(
     cases: Sequence[CaseWindow],
     margin_minutes: float | Decimal | int = 30,
     second_degree: bool = False,
+    pings: Path | None = None,
+    companion_rule: CompanionRule | None = None,
     engine: str | None = None,
     conf: AnalyticsConf | None = None,
 ) -> MatchResult:
-    """Match cases against the scans in the store (store.py). Case persons are person
-    keys; so are the contacts' `person_id`s."""
+    """Match cases against the scans in the store (store.py), and, with a location-ping
+    file (`person_id,lat,lon,at`, person ids being person keys), find the cases'
+    time-space companions by `companion_rule`. Case persons are person keys; so are
+    the contacts' `person_id`s. The ping file's bad rows are in `result.inputs`."""
     started = time.perf_counter()
     conf = conf or analytics_conf()
     margin = margin_us(margin_minutes)
@@ -167,23 +171,29 @@ def match_stored(
     if bad:
         raise ValueError(f"cases whose window ends before it starts: {', '.join(bad)}")
     duck = DuckDBEngine(conf)
+    inputs = []
     try:
+        if pings is not None:
+            inputs.append(load_pings(duck.con, pings))
         with _runner(duck, conf, engine) as runner:
             runner.cases_from_rows(case_rows)
-            if case_rows:
+            if case_rows and any(conf.scans_dir.glob("day=*/*.parquet")):
                 span = _span(case_rows, 2 * margin)
                 runner.scans_from_store(conf.scans_dir, span=span)
+            if pings is not None:
+                _pings_from_loader(runner, duck)
             result = _match(
                 runner,
                 case_rows,
                 margin=margin,
                 second_degree=second_degree,
-                with_pings=False,
-                rule=CompanionRule(),
+                with_pings=pings is not None,
+                rule=companion_rule or CompanionRule(),
                 store=conf.scans_dir,
             )
     finally:
         duck.close()
+    result.inputs = inputs
     result.seconds = time.perf_counter() - started
     return result
 
@@ -244,6 +254,13 @@ def _inputs_from_loader(runner, duck: DuckDBEngine, *, pings: bool) -> None:
             runner.parquet_view(name, duck.export_parquet(f"in_{name}"))
 
 
+def _pings_from_loader(runner, duck: DuckDBEngine) -> None:
+    if runner is duck:
+        duck.con.execute("CREATE OR REPLACE TEMP VIEW pings AS SELECT * FROM in_pings")
+    else:
+        runner.parquet_view("pings", duck.export_parquet("in_pings"))
+
+
 def _span(case_rows, widen: int) -> tuple[int, int]:
     return (min(r[2] for r in case_rows) - widen, max(r[3] for r in case_rows) + widen)
 
@@ -252,25 +269,28 @@ def _match(runner, case_rows, *, margin, second_degree, with_pings, rule, store=
     result = MatchResult(engine=runner.name, cases=len(case_rows), contacts=[])
     if not case_rows:
         return result
-    if store is not None and not any(store.glob("day=*/*.parquet")):
-        return result
     bounds = Bounds(min(r[2] for r in case_rows), max(r[3] for r in case_rows))
     steps = venue_contact_steps(margin_us=margin, bounds=bounds, second_degree=second_degree)
-    result.contacts = [
-        Contact(
-            str(case_id),
-            str(person_id),
-            str(venue),
-            int(case_at),
-            int(contact_at),
-            int(apart),
-            int(degree),
-            via,
-        )
-        for case_id, person_id, venue, case_at, contact_at, apart, degree, via in runner.run(
-            steps, order_by=CONTACT_ORDER
-        )
-    ]
+    no_scans = store is not None and not any(store.glob("day=*/*.parquet"))
+    result.contacts = (
+        []
+        if no_scans
+        else [
+            Contact(
+                str(case_id),
+                str(person_id),
+                str(venue),
+                int(case_at),
+                int(contact_at),
+                int(apart),
+                int(degree),
+                via,
+            )
+            for case_id, person_id, venue, case_at, contact_at, apart, degree, via in runner.run(
+                steps, order_by=CONTACT_ORDER
+            )
+        ]
+    )
     if with_pings:
         rows = runner.run(companion_steps(rule=rule, bounds=bounds), order_by=CONTACT_ORDER)
         result.companions = [

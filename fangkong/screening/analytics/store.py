@@ -75,22 +75,76 @@ class ScanIn:
     id_type: str = idnumbers.IdType.MAINLAND
 
 
-def scans_append(
-    *, client_id: str, scans: Sequence[ScanIn], conf: AnalyticsConf | None = None
-) -> BatchOutcome:
-    """Store one batch of scans (from the API). Bad rows are reported by their number in
-    the batch (1 = first) and field, and left out; the rest are stored."""
-    conf = conf or analytics_conf()
-    client_id = _client_id(client_id)
-    keys, venues, times, problems = [], [], [], []
+@dataclass
+class Checked:
+    """A batch checked row by row: the good rows (person key, venue, UTC microseconds)
+    in a canonical order, their JSON (`payload`, what a staged batch keeps) and its
+    digest (what tells a replay from another batch under the same client id), the
+    days they fall on, and the bad rows by number and field."""
+
+    rows: list[tuple[str, str, int]]
+    payload: bytes
+    digest: str
+    days: list[str]
+    bad_rows: int
+    problems: list[RowProblem]
+
+
+def scans_check(scans: Sequence[ScanIn]) -> Checked:
+    """Check a batch of scans (from the API). Bad rows are reported by their number in
+    the batch (1 = first) and field, in Chinese and English, and left out."""
+    rows, problems = [], []
     for number, scan in enumerate(scans, start=1):
         found = _check_scan(number, scan)
         if isinstance(found, list):
             problems += found
-            continue
-        keys.append(found[0])
-        venues.append(found[1])
-        times.append(found[2])
+        else:
+            rows.append(found)
+    rows.sort()
+    payload = json.dumps(rows).encode()  # the digest a manifest keeps, as before
+    epoch = dt.date(1970, 1, 1)
+    days = sorted(
+        str(epoch + dt.timedelta(days=d)) for d in {at // 86_400_000_000 for *_, at in rows}
+    )
+    return Checked(
+        rows,
+        payload,
+        hashlib.sha256(payload).hexdigest(),
+        days,
+        len({p.row for p in problems}),
+        problems[:MAX_PROBLEMS],
+    )
+
+
+def payload_rows(payload: bytes) -> list[tuple[str, str, int]]:
+    """The rows of a checked batch's payload."""
+    return [tuple(r) for r in json.loads(payload)]
+
+
+def scans_append(
+    *, client_id: str, scans: Sequence[ScanIn], conf: AnalyticsConf | None = None
+) -> BatchOutcome:
+    """Store one batch of scans straight into the Parquet files (a file a batch: for
+    tests and small loads; the API stages batches in the database and `scans_write`
+    writes them in bulk). Bad rows are reported by their number in the batch (1 =
+    first) and field, and left out; the rest are stored."""
+    client_id = _client_id(client_id)
+    checked = scans_check(scans)
+    return _write(client_id, checked.rows, checked.digest, checked.bad_rows, checked.problems, conf)
+
+
+def scans_write(
+    *, name: str, rows: Sequence[tuple[str, str, int]], conf: AnalyticsConf | None = None
+) -> BatchOutcome:
+    """Write many checked rows (person key, venue, UTC microseconds; staged batches
+    flushed together) under one batch `name`, in files by day. Idempotent by `name`:
+    written again after a crash, the same name leaves the rows stored once."""
+    return _write(name, rows, f"name:{name}", 0, [], conf)
+
+
+def _write(client_id, rows, digest, bad, problems, conf) -> BatchOutcome:
+    conf = conf or analytics_conf()
+    keys, venues, times = zip(*rows, strict=True) if rows else ((), (), ())
     table = pa.table(
         {
             "person_key": pa.array(keys, pa.string()),
@@ -98,14 +152,10 @@ def scans_append(
             "at_us": pa.array(times, pa.int64()),
         }
     )
-    digest = hashlib.sha256(
-        json.dumps(sorted(zip(keys, venues, times, strict=True))).encode()
-    ).hexdigest()
-    bad = len({p.row for p in problems})
     with _engine(conf) as duck:
         duck.con.register("batch_rows", table)
         duck.con.execute("CREATE OR REPLACE TEMP TABLE batch AS SELECT * FROM batch_rows")
-        return _commit(duck, conf, client_id, digest, "batch", bad, problems[:MAX_PROBLEMS])
+        return _commit(duck, conf, client_id, digest, "batch", bad, problems)
 
 
 def scans_import_file(
@@ -272,6 +322,11 @@ def _write_atomically(path: Path, text: str) -> None:
         out.flush()
         os.fsync(out.fileno())
     os.replace(temp, path)
+
+
+def client_id_checked(value: str | None) -> str:
+    """A batch's client id, stripped, or a bilingual `DomainError`."""
+    return _client_id(value)
 
 
 def _client_id(value: str | None) -> str:

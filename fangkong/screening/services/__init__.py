@@ -35,4 +35,10 @@ from .tracing import (  # noqa: F401
     task_reach,
     tasks_escalate,
 )
-from .venues import scans_import, scans_receive, venue_create, venue_qr  # noqa: F401
+from .venues import (  # noqa: F401
+    scans_flush,
+    scans_import,
+    scans_receive,
+    venue_create,
+    venue_qr,
+)

@@ -438,7 +438,13 @@ class RowProblem:
     en: str
 
     def as_dict(self) -> dict:
-        return {"row": self.row, "field": self.field, "message_zh": self.zh, "message": self.en}
+        """Each message names the row and the field, in its language, and why."""
+        return {
+            "row": self.row,
+            "field": self.field,
+            "message_zh": f"第 {self.row} 行「{self.field}」：{self.zh}",
+            "message": f"row {self.row}, {self.field}: {self.en}",
+        }
 
 
 @dataclass

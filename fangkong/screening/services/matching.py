@@ -3,16 +3,19 @@ store, DuckDB or Spark), and the contacts it finds made into trace tasks in bulk
 their deadlines, their communities and the evidence of why they were matched."""
 
 import datetime as dt
+import json
 import logging
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
 from django.db import transaction
 from django.utils import timezone
 
+from fangkong.core import bulk
 from fangkong.core.actors import SYSTEM, user_of
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import DomainError, NotFound
@@ -28,12 +31,14 @@ from ..models import (
     Person,
     RunStatus,
     TaskSource,
+    TaskState,
     TraceTask,
 )
 from ..permissions import can_run_match
-from ..policies import CONTACTS, MATCHING
+from ..policies import COMPANION, CONTACTS, MATCHING
 from .status import person_for_resident
 from .tracing import stronger, tell_communities
+from .venues import scans_flush
 
 log = logging.getLogger(__name__)
 CHUNK = 2000
@@ -53,6 +58,9 @@ class FoundContact:
     minutes_apart: Decimal
     degree: int = 1
     via_key: str | None = None
+    # A time-space companion (from location pings): `case_at`/`contact_at` are the first
+    # and last moments together, `minutes_apart` the minutes spent in one cell.
+    companion: bool = False
 
 
 def _window(facts, rule, start, end) -> tuple[dt.datetime, dt.datetime]:
@@ -74,12 +82,15 @@ def match_run_start(
     window_end: dt.datetime | None = None,
     run_now: bool = False,
     enqueue: bool = True,
+    pings: bytes | None = None,
 ) -> MatchRun:
     """Queue exposure matching for a confirmed case. The window defaults to the policy's
     days before sampling up to when the case was confirmed; the margin and whether
     secondary contacts are traced come from the policies in force now (kept on the run).
     The worker runs it (`run_now`: this process, after commit; `enqueue=False`: the
-    caller runs `match_run_execute` itself)."""
+    caller runs `match_run_execute` itself). With `pings` (a CSV of location pings,
+    `person_id,lat,lon,at`, person ids being person keys), the case's time-space
+    companions are found too, by the companion rule in force now."""
     authorize(actor, can_run_match)
     facts = labs.case_facts([case_id]).get(case_id)
     if facts is None:
@@ -90,6 +101,7 @@ def match_run_start(
     now = timezone.now()
     matching = MATCHING.at(now, facts.area_code)
     contacts = CONTACTS.at(now, facts.area_code)
+    companion = COMPANION.at(now, facts.area_code)
     start, end = _window(facts, matching.value, window_start, window_end)
     case_person = person_for_resident(people.residents_by_keys([facts.person_key]).get())
     run = MatchRun.objects.create(
@@ -102,8 +114,12 @@ def match_run_start(
         second_degree=contacts.value.trace_secondary,
         matching_version=matching.version,
         contacts_version=contacts.version,
+        companion_version=companion.version,
         created_by=user_of(actor),
     )
+    if pings:
+        run.pings_file = _keep_pings(run, pings)
+        run.save(update_fields=["pings_file"])
     audit_record(
         actor=actor,
         event="screening.match_run",
@@ -114,6 +130,7 @@ def match_run_start(
             "window": [start.isoformat(), end.isoformat()],
             "margin_minutes": run.margin_minutes,
             "second_degree": run.second_degree,
+            "pings": bool(run.pings_file),
         },
     )
     if run_now:
@@ -121,6 +138,17 @@ def match_run_start(
     elif enqueue:
         transaction.on_commit(lambda: _enqueue(run.pk))
     return run
+
+
+def _keep_pings(run: MatchRun, data: bytes) -> str:
+    """Keep a run's ping file beside the scans (the worker reads it), by the run's id."""
+    from ..analytics.conf import analytics_conf
+
+    folder = analytics_conf().directory / "pings"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"run-{run.pk}.{'parquet' if data[:4] == b'PAR1' else 'csv'}"
+    path.write_bytes(data)
+    return str(path)
 
 
 def _enqueue(run_id: int) -> None:
@@ -140,9 +168,19 @@ def match_run_execute(*, run_id: int) -> MatchRun | None:
     run = MatchRun.objects.select_related("case_person").get(pk=run_id)
     started = time.perf_counter()
     try:
+        from ..analytics.engines import utc_from_us
         from ..analytics.matching import CaseWindow, match_stored
+        from ..analytics.query import CompanionRule
 
+        scans_flush()  # every scan acknowledged before the run is matched
+        rule = COMPANION.at(run.created_at, run.area_code).value
         result = match_stored(
+            pings=Path(run.pings_file) if run.pings_file else None,
+            companion_rule=CompanionRule(
+                cell_metres=rule.cell_metres,
+                min_overlap_minutes=rule.min_overlap_minutes,
+                look_back_days=rule.look_back_days,
+            ),
             cases=[
                 CaseWindow(
                     str(run.pk), run.case_person.person_key, run.window_start, run.window_end
@@ -162,6 +200,16 @@ def match_run_execute(*, run_id: int) -> MatchRun | None:
                 c.via_person_id,
             )
             for c in result.contacts
+        ] + [
+            FoundContact(
+                c.person_id,
+                "",
+                utc_from_us(c.first_us),
+                utc_from_us(c.last_us),
+                c.overlap_minutes,
+                companion=True,
+            )
+            for c in result.companions
         ]
         return contacts_to_tasks(run=run, contacts=found, engine=result.engine, started=started)
     except Exception as exc:
@@ -181,6 +229,15 @@ def _chunks(items: Sequence, size: int = CHUNK) -> Iterable[Sequence]:
 
 
 def _evidence(run: MatchRun, c: FoundContact) -> dict:
+    if c.companion:
+        return {
+            "run": run.pk,
+            "case": run.case_id,
+            "companion": True,
+            "first": c.case_at.isoformat(),
+            "last": c.contact_at.isoformat(),
+            "overlap_minutes": str(c.minutes_apart),
+        }
     item = {
         "run": run.pk,
         "case": run.case_id,
@@ -195,50 +252,159 @@ def _evidence(run: MatchRun, c: FoundContact) -> dict:
     return item
 
 
-def _persons(keys: list[str]) -> dict[str, Person]:
-    """The tracked person of each key that is a resident or a person known here; made in
-    bulk for residents tracked for the first time; a resident's community kept current.
-    Locked, so no task is raised for them beside this run's."""
-    persons: dict[str, Person] = {}
+@dataclass(frozen=True)
+class _Tracked:
+    """A tracked person as the bulk path needs them: no model object."""
+
+    id: int
+    area_code: str
+
+
+def _persons(keys: list[str], now: dt.datetime) -> dict[str, _Tracked]:
+    """The tracked person of each key that is a resident or a person known here, as
+    (id, area code); residents tracked for the first time are inserted in one statement;
+    a resident's community kept current. Locked, so no task is raised for them beside
+    this run's."""
+    person_t = Person._meta.db_table
     residents = {}
     for chunk in _chunks(keys):
-        residents.update({r.id_hash: r for r in people.residents_by_keys(chunk)})
-        persons.update(
-            {
-                p.person_key: p
-                for p in Person.objects.select_for_update().filter(person_key__in=chunk)
-            }
-        )
-    fresh = [
-        Person(
-            resident_id=r.pk,
-            person_key=key,
-            name=r.name,
-            id_type=r.id_type,
-            id_masked=r.id_masked,
-            phone_masked=r.phone_masked,
-            area_code=r.area_code,
-        )
-        for key, r in residents.items()
-        if key not in persons
-    ]
-    Person.objects.bulk_create(fresh, batch_size=CHUNK, ignore_conflicts=True)
-    made = [p.person_key for p in fresh]
-    for chunk in _chunks(made):
-        persons.update(
-            {
-                p.person_key: p
-                for p in Person.objects.select_for_update().filter(person_key__in=chunk)
-            }
-        )
-    moved = []
-    for key, r in residents.items():
-        p = persons.get(key)
-        if p is not None and (p.area_code != r.area_code or p.resident_id != r.pk):
-            p.area_code, p.resident_id, p.found = r.area_code, r.pk, False
-            moved.append(p)
+        for row in people.residents_by_keys(chunk).values_list(
+            "id", "id_hash", "name", "id_type", "id_masked", "phone_masked", "area_code"
+        ):
+            residents[row[1]] = row
+    bulk.insert(
+        person_t,
+        [
+            "resident_id",
+            "person_key",
+            "name",
+            "id_type",
+            "id_cipher",
+            "id_masked",
+            "phone_cipher",
+            "phone_masked",
+            "area_code",
+            "found",
+            "found_note",
+            "created_at",
+        ],
+        [
+            (pk, key, name, id_type, b"", masked, b"", phone, area, False, "", now)
+            for pk, key, name, id_type, masked, phone, area in residents.values()
+        ],
+        [
+            "bigint",
+            "text",
+            "text",
+            "text",
+            "bytea",
+            "text",
+            "bytea",
+            "text",
+            "text",
+            "boolean",
+            "text",
+            "timestamptz",
+        ],
+        conflict="person_key",
+    )
+    lock = " FOR UPDATE" if bulk.is_postgres() else ""
+    found = bulk.select_any(
+        f"SELECT id, person_key, area_code, resident_id FROM {person_t} WHERE {{match}}{lock}",  # noqa: S608
+        "person_key",
+        keys,
+        "text",
+    )
+    persons, moved = {}, []
+    for pk, key, area_code, resident_id in found:
+        r = residents.get(key)
+        if r is not None and (area_code != r[6] or resident_id != r[0]):
+            area_code = r[6]
+            moved.append(Person(pk=pk, resident_id=r[0], area_code=area_code, found=False))
+        persons[key] = _Tracked(pk, area_code)
     Person.objects.bulk_update(moved, ["area_code", "resident_id", "found"], batch_size=CHUNK)
     return persons
+
+
+class _Assignment:
+    """Deadline and policy versions of the tasks a run raises now, per community: the
+    policies are read once a community, not once a task."""
+
+    def __init__(self, now: dt.datetime):
+        self.now = now
+        self.deadlines = Deadlines(now)
+        self.known: dict[str, tuple[dt.datetime, int, int]] = {}
+
+    def of(self, area_code: str) -> tuple[dt.datetime, int, int]:
+        community = area_code[:12]
+        found = self.known.get(community)
+        if found is None:
+            deadline, version = self.deadlines.for_area(community)
+            found = (deadline, version, CONTACTS.at(self.now, community).version)
+            self.known[community] = found
+        return found
+
+
+_TASK_COLUMNS = [
+    "person_id",
+    "area_code",
+    "category",
+    "degree",
+    "state",
+    "source",
+    "reason",
+    "evidence",
+    "raised_at",
+    "deadline",
+    "deadline_version",
+    "measures_version",
+    "match_run_id",
+    "client_id",
+    "attempts",
+]
+_TASK_TYPES = [
+    "bigint",
+    "text",
+    "text",
+    "smallint",
+    "text",
+    "text",
+    "text",
+    "jsonb",
+    "timestamptz",
+    "timestamptz",
+    "integer",
+    "integer",
+    "bigint",
+    "text",
+    "smallint",
+]
+_CONTACT_COLUMNS = [
+    "run_id",
+    "person_key",
+    "person_id",
+    "area_code",
+    "category",
+    "degree",
+    "venue_code",
+    "case_scanned_at",
+    "contact_scanned_at",
+    "minutes_apart",
+    "task_id",
+]
+_CONTACT_TYPES = [
+    "bigint",
+    "text",
+    "bigint",
+    "text",
+    "text",
+    "smallint",
+    "text",
+    "timestamptz",
+    "timestamptz",
+    "numeric",
+    "bigint",
+]
 
 
 @transaction.atomic
@@ -253,14 +419,18 @@ def contacts_to_tasks(
     """Make a run's contacts into trace tasks, in bulk: one task a person (the closest
     pair of scans first in its evidence; first degree are close contacts, second degree
     secondary), merged into a task the person has open already; the case's household
-    members are close contacts too. Deadlines by the policy in force now in each
-    community; one message a community. Contacts on no roster are kept by key only."""
+    members are close contacts too. Each task is assigned where the person lives (their
+    building, so the community, its grid worker and street see it), due by the "2+6"
+    policy in force now in that community, and keeps the policy versions. Persons, tasks
+    and contacts go in as one statement each (arrays on PostgreSQL), without model
+    objects; one message a community. Contacts on no roster are kept by key only."""
     started = started if started is not None else time.perf_counter()
     now = timezone.now()
     case_key = run.case_person.person_key
     best: dict[str, FoundContact] = {}
     evidence: dict[str, list[dict]] = defaultdict(list)
-    for c in sorted(contacts, key=lambda c: (c.degree, c.minutes_apart)):
+    # Venue contacts first (the closest pair first), then time-space companions.
+    for c in sorted(contacts, key=lambda c: (c.companion, c.degree, c.minutes_apart)):
         if c.person_key == case_key:
             continue
         if c.person_key not in best:
@@ -276,84 +446,87 @@ def contacts_to_tasks(
     for key in household:
         evidence[key].insert(0, {"run": run.pk, "case": run.case_id, "household": True})
     keys = list(dict.fromkeys([*household, *best]))
-    persons = _persons(keys)
-    category = {
-        key: Category.CLOSE if key in household or best[key].degree == 1 else Category.SECONDARY
-        for key in keys
-    }
+    persons = _persons(keys, now)
+    category = {key: _category(key in household, best.get(key)) for key in keys}
     active: dict[int, TraceTask] = {}
-    ids = [p.pk for p in persons.values()]
+    ids = [p.id for p in persons.values()]
     for chunk in _chunks(ids):
         active.update(
-            {t.person_id: t for t in TraceTask.objects.active().filter(person_id__in=chunk)}
+            {
+                t.person_id: t
+                for t in TraceTask.objects.active()
+                .select_for_update()
+                .filter(person_id__in=chunk)
+                .only("id", "person_id", "category", "degree", "evidence")
+            }
         )
-    deadlines = Deadlines(now)
-    measures: dict[str, int] = {}
+    assign = _Assignment(now)
     new, merged, per_community = [], [], Counter()
     for key in keys:
         person = persons.get(key)
         if person is None:
             continue
-        task = active.get(person.pk)
-        degree = 1 if category[key] == Category.CLOSE else 2
+        task = active.get(person.id)
+        degree = 2 if category[key] == Category.SECONDARY else 1
         if task is not None:
             task.category = stronger(task.category, category[key])
             task.degree = min(task.degree, degree)
             task.evidence = [*task.evidence, *evidence[key]]
             merged.append(task)
             continue
-        community = person.area_code[:12]
-        if community not in measures:
-            measures[community] = CONTACTS.at(now, community).version
-        deadline, version = deadlines.for_area(person.area_code)
-        first = evidence[key][0]
+        deadline, version, measures = assign.of(person.area_code)
         new.append(
-            TraceTask(
-                person=person,
-                area_code=person.area_code,
-                category=category[key],
-                degree=degree,
-                source=TaskSource.MATCH,
-                reason=_reason(run, first),
-                evidence=evidence[key],
-                raised_at=now,
-                deadline=deadline,
-                deadline_version=version,
-                measures_version=measures[community],
-                match_run=run,
-                raised_by=None,
+            (
+                person.id,
+                person.area_code,
+                category[key],
+                degree,
+                TaskState.OPEN,
+                TaskSource.MATCH,
+                _reason(run, evidence[key][0]),
+                json.dumps(evidence[key], ensure_ascii=False),
+                now,
+                deadline,
+                version,
+                measures,
+                run.pk,
+                "",
+                0,
             )
         )
-        per_community[community] += 1
-    TraceTask.objects.bulk_create(new, batch_size=CHUNK)
+        per_community[person.area_code[:12]] += 1
+    made = bulk.insert(
+        TraceTask._meta.db_table, _TASK_COLUMNS, new, _TASK_TYPES, returning="person_id, id"
+    )
     TraceTask.objects.bulk_update(merged, ["category", "degree", "evidence"], batch_size=CHUNK)
-    task_of = {t.person_id: t for t in [*new, *merged]}
+    task_of = dict(made) | {t.person_id: t.pk for t in merged}
     rows = []
     for key in keys:
         person = persons.get(key)
         c = best.get(key)
         rows.append(
-            MatchContact(
-                run=run,
-                person_key=key,
-                person=person,
-                area_code=person.area_code if person else run.area_code[:6],
-                category=category[key],
-                degree=c.degree if c else 1,
-                venue_code=c.venue_code if c else "",
-                case_scanned_at=c.case_at if c else run.window_start,
-                contact_scanned_at=c.contact_at if c else run.window_start,
-                minutes_apart=c.minutes_apart if c else Decimal(0),
-                task=task_of.get(person.pk) if person else None,
+            (
+                run.pk,
+                key,
+                person.id if person else None,
+                person.area_code if person else run.area_code[:6],
+                category[key],
+                c.degree if c else 1,
+                c.venue_code if c else "",
+                c.case_at if c else run.window_start,
+                c.contact_at if c else run.window_start,
+                c.minutes_apart if c else Decimal(0),
+                task_of.get(person.id) if person else None,
             )
         )
-    MatchContact.objects.bulk_create(rows, batch_size=CHUNK)
+    bulk.insert(MatchContact._meta.db_table, _CONTACT_COLUMNS, rows, _CONTACT_TYPES)
     tell_communities(dict(per_community), kind="screening.task", case=f"病例{run.case_id}的接触者")
     run.status = RunStatus.DONE
     run.engine = engine or run.engine
     run.contacts = len(keys)
     run.tasks_created, run.tasks_merged = len(new), len(merged)
     run.unknown = sum(1 for k in keys if k not in persons)
+    run.companions = sum(1 for k in keys if category[k] == Category.COMPANION)
     run.finished_at = timezone.now()
     run.seconds = time.perf_counter() - started
     run.save(
@@ -364,6 +537,7 @@ def contacts_to_tasks(
             "tasks_created",
             "tasks_merged",
             "unknown",
+            "companions",
             "finished_at",
             "seconds",
         ]
@@ -385,9 +559,22 @@ def contacts_to_tasks(
     return run
 
 
+def _category(household: bool, c: FoundContact | None) -> str:
+    if household or (c is not None and not c.companion and c.degree == 1):
+        return Category.CLOSE
+    if c is not None and c.companion:
+        return Category.COMPANION
+    return Category.SECONDARY
+
+
 def _reason(run: MatchRun, first: dict) -> str:
     if first.get("household"):
         return f"病例{run.case_id}的同户人员 / household of case {run.case_id}"
+    if first.get("companion"):
+        return (
+            f"与病例{run.case_id}时空伴随（同一网格{first['overlap_minutes']}分钟） / "
+            f"time-space companion of case {run.case_id}, {first['overlap_minutes']} min"
+        )
     return (
         f"与病例{run.case_id}同场所（相隔{first['minutes_apart']}分钟） / "
         f"at a venue with case {run.case_id}, {first['minutes_apart']} min apart"

@@ -1,5 +1,6 @@
-"""Venues and their signed venue codes (场所码); venue-scan batches and files handed to
-the analytics store (fangkong/screening/analytics), which keeps them as Parquet by day,
+"""Venues and their signed venue codes (场所码); venue-scan batches (staged in the
+database, acknowledged once committed, flushed in bulk) and files handed to the
+analytics store (fangkong/screening/analytics), which keeps them as Parquet by day,
 idempotent by the batch's client id."""
 
 from collections.abc import Sequence
@@ -14,7 +15,7 @@ from fangkong.core.audit import audit_record
 from fangkong.core.errors import Conflict, DomainError
 from fangkong.core.guards import authorize
 
-from ..models import ScanBatch, Venue, VenueKind
+from ..models import ScanBatch, ScanStage, Venue, VenueKind
 from ..permissions import can_manage_venues, can_send_scans
 
 VENUE_CODE_DAYS = 365
@@ -77,16 +78,114 @@ def _record(actor, outcome, source: str) -> ScanBatch:
     return batch
 
 
+# A flush is enqueued each time this many batches have been staged (one in 200 batches
+# of 100 scans: 20,000 scans a file); `screening_watch` and every match run flush too.
+FLUSH_EVERY = 200
+# Batches a flush takes at most (each its own Parquet name; the rest wait for the next).
+FLUSH_BATCHES = 5000
+
+
 def scans_receive(*, actor, client_id: str, scans: Sequence):
-    """Store one batch of scans from the place-code system (store.ScanIn rows). A batch
-    replayed (same client id, same scans) changes nothing and answers as the first time;
-    malformed rows are reported by their number and field, the rest go in."""
+    """Receive one batch of scans from the place-code system (store.ScanIn rows): checked,
+    then staged in the database in one transaction with the batch's record, and answered
+    once committed (durable); a flush writes staged batches to the analytics store in
+    bulk. A batch replayed (same client id, same scans) changes nothing and answers as
+    the first time; the same client id with other scans is a conflict; malformed rows are
+    reported by their number and field, the rest go in."""
     from ..analytics import store
 
     authorize(actor, can_send_scans)
-    outcome = store.scans_append(client_id=client_id, scans=scans)
-    _record(actor, outcome, "api")
-    return outcome
+    client_id = store.client_id_checked(client_id)
+    checked = store.scans_check(scans)
+    try:
+        with transaction.atomic():
+            return _stage(actor, client_id, checked)
+    except IntegrityError:  # the same batch, sent twice at once: the other one stored it
+        with transaction.atomic():
+            return _stage(actor, client_id, checked)
+
+
+def _stage(actor, client_id: str, checked):
+    from ..analytics import store
+
+    batch = ScanBatch.objects.filter(client_id=client_id).first()
+    if batch is not None:
+        if not batch.digest:  # stored straight to Parquet before staging: its manifest says
+            return store.scans_append(client_id=client_id, scans=[])
+        if batch.digest != checked.digest:
+            raise Conflict(
+                f"批次编号 {client_id} 已用于另一批扫码记录",
+                f"client id {client_id} was already used for another batch of scans",
+                field="client_id",
+            )
+        return store.BatchOutcome(client_id, batch.rows, batch.bad_rows, batch.days, replayed=True)
+    batch = ScanBatch.objects.create(
+        client_id=client_id,
+        source="api",
+        rows=len(checked.rows),
+        bad_rows=checked.bad_rows,
+        days=checked.days,
+        digest=checked.digest,
+        sent_by=user_of(actor),
+        sent_by_name=str(actor),
+    )
+    if checked.rows:
+        staged = ScanStage.objects.create(
+            batch=batch, rows=len(checked.rows), payload=checked.payload
+        )
+        if staged.pk % FLUSH_EVERY == 0:
+            transaction.on_commit(_enqueue_flush)
+    return store.BatchOutcome(
+        client_id, len(checked.rows), checked.bad_rows, checked.days, problems=checked.problems
+    )
+
+
+def _enqueue_flush() -> None:
+    from ..tasks import scans_flush as flush_task
+
+    flush_task.enqueue()
+
+
+def scans_flush(*, batches: int = FLUSH_BATCHES) -> int:
+    """Write staged scan batches to the analytics store, many at a time, and take them
+    off the stage. Returns the scans written. Safe to run anywhere at any time: a flush
+    first finishes one that crashed (the same rows under the same name, so none is
+    stored twice), and rows are claimed with SKIP LOCKED, so two flushers share work."""
+    from ..analytics import store
+
+    written = 0
+    while (tag := _claim(batches)) is not None:
+        rows = []
+        for payload in ScanStage.objects.filter(flush=tag).values_list("payload", flat=True):
+            rows += store.payload_rows(bytes(payload))
+        store.scans_write(name=f"flush-{tag}", rows=rows)
+        ScanStage.objects.filter(flush=tag).delete()
+        written += len(rows)
+    return written
+
+
+def _claim(batches: int) -> int | None:
+    """The name of a flush to do: one claimed before and not finished, or a new one of
+    the oldest staged batches (the first id is its name)."""
+    with transaction.atomic():
+        pending = (
+            ScanStage.objects.filter(flush__isnull=False)
+            .order_by("flush")
+            .values_list("flush", flat=True)
+            .first()
+        )
+        if pending is not None:
+            return pending
+        ids = list(
+            ScanStage.objects.select_for_update(skip_locked=True)
+            .filter(flush__isnull=True)
+            .order_by("id")
+            .values_list("id", flat=True)[:batches]
+        )
+        if not ids:
+            return None
+        ScanStage.objects.filter(id__in=ids).update(flush=ids[0])
+        return ids[0]
 
 
 def scans_import(*, actor, path: Path, client_id: str | None = None):

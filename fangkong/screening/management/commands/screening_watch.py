@@ -8,7 +8,8 @@ from fangkong.screening import services
 class Command(BaseCommand):
     help = (
         "Escalate overdue trace tasks to the street office and the command centre over them "
-        "(each task once: claimed by a conditional UPDATE, so two watchers do no harm). Run it "
+        "(each task once: claimed by a conditional UPDATE, so two watchers do no harm), and "
+        "write staged venue-scan batches to the analytics store. Run it "
         "every minute (cron or a systemd timer), or keep it running with --every SECONDS."
     )
 
@@ -20,7 +21,10 @@ class Command(BaseCommand):
     def handle(self, *args, every: int = 0, **options):
         while True:
             escalated = services.tasks_escalate()
-            self.stdout.write(f"escalated {escalated} overdue trace tasks")
+            written = services.scans_flush()
+            self.stdout.write(
+                f"escalated {escalated} overdue trace tasks; wrote {written} staged venue scans"
+            )
             if every <= 0:
                 return
             time.sleep(every)
