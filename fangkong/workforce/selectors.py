@@ -348,11 +348,15 @@ def team_ids_of_user(user_id: int | None):
 
 
 def team_member_users(team_id: int) -> list:
-    """The active logins of a team's members (leader included): who is told of its work."""
+    """The active logins of a team's members (leader included) who are not away (sick,
+    in quarantine, otherwise unavailable): who can take its work now, and is told of it."""
     from django.contrib.auth import get_user_model
 
+    back = Q(worker__status=WorkerStatus.AVAILABLE) | Q(worker__status_until__lte=timezone.now())
     return list(
-        get_user_model().objects.filter(is_active=True, worker__team_memberships__team_id=team_id)
+        get_user_model().objects.filter(
+            back, is_active=True, worker__team_memberships__team_id=team_id
+        )
     )
 
 

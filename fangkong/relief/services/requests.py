@@ -323,8 +323,9 @@ def _target(actor, assignee, team, workforce_team=None) -> tuple:
             raise DomainError("该小组不可用", "this team cannot take needs", field="workforce_team")
         if not team_member_users(workforce_team.pk):
             raise DomainError(
-                f"小组“{workforce_team.name}”没有可登录的成员，无人能接单",
-                f"team {workforce_team.name!r} has no member with a login: nobody could take it",
+                f"小组“{workforce_team.name}”没有能接单的成员（无登录账号或均不在岗）",
+                f"team {workforce_team.name!r} has no member who could take it "
+                "(none with a login, or all away)",
                 field="workforce_team",
             )
         return None, None, workforce_team

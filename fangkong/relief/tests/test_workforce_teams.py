@@ -131,6 +131,17 @@ def test_refused_one_taker_only_a_team_nobody_can_take_and_one_out_of_reach(
     with pytest.raises(DomainError) as refused:
         services.request_dispatch(actor=worker_a, request=need, workforce_team=silent)
     assert refused.value.field == "workforce_team"
+    # A team whose members with logins are all away (sick) cannot take it either; one who
+    # is away is not told of a need given to their team.
+    leader, member = users_of(crew)
+    Worker.objects.filter(user__in=[leader, member]).update(status="sick")
+    with pytest.raises(DomainError):
+        services.request_dispatch(actor=worker_a, request=need, workforce_team=crew)
+    Worker.objects.filter(user=member).update(status="available")
+    services.request_dispatch(actor=worker_a, request=need, workforce_team=crew)
+    told = Notification.objects.filter(kind="relief.task").values_list("recipient", flat=True)
+    assert list(told) == [member.pk]
+    services.request_report_problem(actor=member, request=need, reason="重新派")
     other = workforce.team_create(
         actor=SYSTEM,
         community=tree.community_b,
@@ -140,6 +151,7 @@ def test_refused_one_taker_only_a_team_nobody_can_take_and_one_out_of_reach(
     with pytest.raises(DomainError):
         services.request_dispatch(actor=worker_a, request=need, workforce_team=other)
     assert ReliefRequest.objects.get(pk=need.pk).status == Status.OPEN
+    assert not ReliefRequest.objects.filter(workforce_team=other).exists()
 
 
 def test_a_need_never_has_both_kinds_of_team(asker, worker_a, volunteer, crew, tree):
