@@ -20,6 +20,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.db.models import Q
 from django.utils import timezone
@@ -30,6 +31,7 @@ from .models import (
     Assignment,
     ProposedSeat,
     Shift,
+    Skill,
     StaffingRequest,
     TeamMember,
     Worker,
@@ -38,6 +40,9 @@ from .models import (
 from .policies import WEIGHTS
 from .rules import Availability, free_for, spans_overlap
 from .selectors import hours_by_worker
+
+if TYPE_CHECKING:  # the solver package is imported when used (numpy, SciPy, OR-Tools)
+    from .allocation import Allocation
 
 
 def _allocation():
@@ -179,8 +184,8 @@ class Problem:
 
 @dataclass
 class Outcome:
-    optimal: object  # allocation.Allocation
-    greedy: object
+    optimal: "Allocation"
+    greedy: "Allocation"
     seconds: float
 
 
@@ -289,6 +294,10 @@ def _pool(area_code: str):
     ).exclude(Q(status_until__isnull=True) & ~Q(status=WorkerStatus.AVAILABLE))
 
 
+def _code(skill: Skill | None) -> str:
+    return skill.code if skill is not None else ""
+
+
 def _request_need(request: StaffingRequest) -> Need:
     begins = timezone.make_aware(dt.datetime.combine(request.first_day, request.hours_from))
     ends = timezone.make_aware(dt.datetime.combine(request.last_day, request.hours_until))
@@ -300,7 +309,7 @@ def _request_need(request: StaffingRequest) -> Need:
         begins_at=begins,
         ends_at=ends,
         area_code=request.area_code,
-        required=request.required_skill.code if request.required_skill_id else "",
+        required=_code(request.required_skill),
     )
 
 
@@ -322,7 +331,7 @@ def request_problem(area_code: str, requests: Sequence[StaffingRequest], workers
                 lat=lat,
                 lon=lon,
                 required_skill=need.required,
-                preferred_skill=request.preferred_skill.code if request.preferred_skill_id else "",
+                preferred_skill=_code(request.preferred_skill),
             )
             problem.add_seat(seat, need, request=request.pk, number=n)
     return problem
@@ -339,7 +348,7 @@ def _shift_need(shift: Shift) -> Need:
         begins_at=shift.starts_at,
         ends_at=shift.ends_at,
         area_code=shift.area_code,
-        required=request.required_skill.code if request and request.required_skill_id else "",
+        required=_code(request.required_skill) if request else "",
         is_shift=True,
     )
 
