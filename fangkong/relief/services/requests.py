@@ -107,13 +107,8 @@ def _household(actor, household: Household | int | None, resident_id: int | None
     own = None
     if actor.role == Role.RESIDENT:
         authorize(actor, can_request_help)
-        if actor.resident_id is None:
-            raise PermissionDenied(
-                "您的账号尚未关联居民信息，请联系社区",
-                "your account is not linked to a resident record; ask your community",
-            )
-        own = resident_contact(actor.resident_id)
-        if own is None:  # the linked record is gone
+        own = resident_contact(actor.resident_id) if actor.resident_id is not None else None
+        if own is None:  # not linked, or the linked record is gone
             raise PermissionDenied(
                 "您的账号尚未关联居民信息，请联系社区",
                 "your account is not linked to a resident record; ask your community",
