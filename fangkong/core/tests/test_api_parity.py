@@ -122,17 +122,71 @@ TWINS: dict[str, list[tuple[str, str]]] = {
         ("post", "/api/v1/workforce/callouts"),
     ],
     "workforce:callout_answer": [("post", "/api/v1/workforce/callouts/{pk}/answer")],
+    # screening: tasks, statuses, hand-overs, campaigns, venues, exposure matching
+    # (resident_track opens a resident in screening: the API reads it by resident id)
+    "screening:task_reach": [("post", "/api/v1/screening/tasks/{task_id}/reach")],
+    "screening:task_attempt": [("post", "/api/v1/screening/tasks/{task_id}/attempts")],
+    "screening:task_control": [("post", "/api/v1/screening/tasks/{task_id}/control")],
+    "screening:task_hand_over": [("post", "/api/v1/screening/tasks/{task_id}/hand-over")],
+    "screening:hand_over_accept": [("post", "/api/v1/screening/hand-overs/{hand_over_id}/accept")],
+    "screening:status_set": [("post", "/api/v1/screening/people/{person_id}/status")],
+    "screening:resident_track": [("get", "/api/v1/screening/residents/{resident_id}/status")],
+    "screening:register": [("post", "/api/v1/screening/people")],
+    "screening:campaign_launch": [("post", "/api/v1/screening/campaigns")],
+    "screening:campaign_close": [("post", "/api/v1/screening/campaigns/{campaign_id}/close")],
+    "screening:screen": [("post", "/api/v1/screening/campaigns/{campaign_id}/visits")],
+    "screening:answers_import": [
+        ("post", "/api/v1/screening/campaigns/{campaign_id}/answers-file")
+    ],
+    "screening:venues": [("post", "/api/v1/screening/venues")],
+    "screening:match_run": [
+        ("post", "/api/v1/screening/match-runs"),
+        ("post", "/api/v1/screening/match-runs/with-pings"),
+    ],
+    # relief: needs, their steps (one status operation), dispatch, stock
+    "relief:ask": [("post", "/api/v1/relief/requests")],
+    "relief:register": [("post", "/api/v1/relief/requests")],
+    "relief:confirm": [("post", "/api/v1/relief/requests/{pk}/status")],
+    "relief:complain": [("post", "/api/v1/relief/requests/{pk}/status")],
+    "relief:cancel": [("post", "/api/v1/relief/requests/{pk}/status")],
+    "relief:urgency": [("post", "/api/v1/relief/requests/{pk}/status")],
+    "relief:reopen": [("post", "/api/v1/relief/requests/{pk}/status")],
+    "relief:task_step": [("post", "/api/v1/relief/requests/{pk}/status")],
+    "relief:dispatch": [("post", "/api/v1/relief/requests/{pk}/dispatch")],
+    "relief:batch": [("post", "/api/v1/relief/requests/dispatch-batch")],
+    "relief:receive": [("post", "/api/v1/relief/supply-points/{pk}/stock")],
+    "relief:adjust": [("post", "/api/v1/relief/stock/{pk}/adjust")],
+    "relief:call": [("post", "/api/v1/relief/requests/{pk}/contact")],
+    "relief:escalation_ack": [("post", "/api/v1/relief/escalations/{pk}/ack")],
 }
 
 # Apps whose page actions this test holds to the rule.
-CHECKED = {"testing", "labs", "core", "areas", "accounts", "people", "workforce"}
+CHECKED = {
+    "testing",
+    "labs",
+    "core",
+    "areas",
+    "accounts",
+    "people",
+    "workforce",
+    "relief",
+    "screening",
+}
+
+# Page actions of a checked app known to have no API twin yet, each with what it does.
+# A debt in plain sight: give it an operation, then move it to TWINS.
+GAPS: dict[str, str] = {
+    "relief:care_plan": "sync care schedules, plan care packages (care_schedules_sync, …)",
+    "relief:checkin": "record a care check-in (checkin_record)",
+    "relief:hotline_shift": "a counsellor goes on or off the hotline (hotline_shift)",
+    "relief:ticket_open": "open a hotline ticket (ticket_open)",
+    "relief:ticket_step": "note, risk, assign, close a hotline ticket (ticket_*)",
+}
 
 # Namespaces not (yet) held to it, each with the reason. A new namespace with a page
 # action fails until it is put in CHECKED or here.
 NOT_CHECKED = {
     None: "Django's set_language: not an action on data",
-    "relief": "mapped in docs/relief.md, not yet here",
-    "screening": "mapped in docs/screening.md, not yet here",
 }
 
 
@@ -188,10 +242,12 @@ def test_every_page_action_of_a_checked_app_has_an_api_twin(operations):
     found = page_actions()
     unknown = set(found) - CHECKED - set(NOT_CHECKED)
     assert not unknown, f"new app(s) with page actions: put them in CHECKED: {unknown}"
-    missing = sorted(a for ns in CHECKED for a in found.get(ns, ()) if a not in TWINS)
+    actions = {a for ns in CHECKED for a in found.get(ns, ())}
+    missing = sorted(actions - set(TWINS) - set(GAPS))
     assert not missing, f"page actions with no API twin (add the operation and a row): {missing}"
-    stale = sorted(set(TWINS) - {a for ns in CHECKED for a in found.get(ns, ())})
+    stale = sorted((set(TWINS) | set(GAPS)) - actions)
     assert not stale, f"rows for page actions that no longer exist: {stale}"
+    assert not set(TWINS) & set(GAPS), "a gap closed: strike it from GAPS"
 
 
 def test_every_named_twin_is_in_the_openapi_document(operations):
