@@ -14,9 +14,8 @@ than there are people who have them, so some seats cannot be filled. Then it tim
 3. `fangkong allocate` end to end on CSV files (parsing, solving, writing),
 
 and prints filled seats, cost and seconds for each, and by how much the optimum beats
-the greedy baseline. Not yet measured: loading the workers and seats from PostgreSQL
-(the issue's "end to end"); when the app has its models, a fourth stage loads the same
-drawn input from the database (seeded by this script) and allocates it, timed likewise.
+the greedy baseline. The same draw end to end on PostgreSQL, through the app's
+`allocation_run`: `bench/workforce.py allocate`.
 """
 
 import argparse

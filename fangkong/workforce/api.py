@@ -22,6 +22,7 @@ from fangkong.core import signing
 from fangkong.core.api import MAX_PAGE, JsonId, PageOut, QueryId, aware, errors, page_out, require
 from fangkong.core.errors import DomainError, NotFound
 from fangkong.core.paging import paginate
+from fangkong.core.phones import mask_phone
 from fangkong.core.shortcuts import get_scoped_or_404
 
 from . import bulk, selectors, services
@@ -116,10 +117,23 @@ class WorkerOut(Schema):
     status: str
     status_until: dt.datetime | None
     resident_linked: bool
-    username: str | None
+    username: str | None = Field(
+        description="the login; a phone number is masked (in full only to its worker and "
+        "in the answer to the registration)"
+    )
 
 
-def _worker_out(w: Worker) -> dict:
+def _login(w: Worker, *, in_full: bool) -> str | None:
+    """A worker's login. It is usually their phone number, which is personal data: shown
+    masked as the phone is (the full number needs `reveal`, audited), except to the
+    worker themself and to whoever has just registered them with that number."""
+    if not w.user_id:
+        return None
+    name = w.user.username
+    return name if in_full or not name.isdigit() else mask_phone(name)
+
+
+def _worker_out(w: Worker, *, login_in_full: bool = False) -> dict:
     return {
         "id": w.pk,
         "name": w.name,
@@ -134,7 +148,7 @@ def _worker_out(w: Worker) -> dict:
         "status": w.status,
         "status_until": w.status_until,
         "resident_linked": w.resident_id is not None,
-        "username": w.user.username if w.user_id else None,
+        "username": _login(w, in_full=login_in_full),
     }
 
 
@@ -174,7 +188,7 @@ def _register(actor, payload: WorkerIn) -> Worker:
 @router.post("/workers", response={201: WorkerOut, **errors(400, 403, 409, 422)})
 def worker_create(request, payload: WorkerIn):
     """An office or an organ's liaison (its own staff) registers a worker."""
-    return Status(201, _worker_out(_register(request.auth, payload)))
+    return Status(201, _worker_out(_register(request.auth, payload), login_in_full=True))
 
 
 class BulkOut(Schema):
@@ -293,7 +307,7 @@ def me(request):
         raise NotFound("账号未关联人员登记", "your login is not linked to a worker record")
     e = w.enrollments.open().select_related("community").first()
     return {
-        "worker": _worker_out(w),
+        "worker": _worker_out(w, login_in_full=True),
         "enrollment": {
             "id": e.pk,
             "community": e.area_code,

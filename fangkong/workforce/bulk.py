@@ -131,10 +131,16 @@ def _enrol_rows(actor, organ, job: BulkEnrolJob, table) -> None:
     by_name = {}
     for code, zh, en in Skill.objects.values_list("code", "name_zh", "name_en"):
         by_name.update({code: code, zh: code, en.lower(): code})
-    communities = {}
+    communities: dict[str, str] = {}
+    named: dict[str, list[str]] = {}
     for code, name in Area.objects.filter(level=Level.COMMUNITY).values_list("code", "name"):
         communities[code] = code
-        communities.setdefault(name, code)
+        named.setdefault(name, []).append(code)
+    # A name held by one community stands for it; a name held by several (新华社区 in
+    # two streets) stands for none: the row must give the code.
+    ambiguous = {name for name, codes in named.items() if len(codes) > 1}
+    communities.update({name: codes[0] for name, codes in named.items() if len(codes) == 1})
+    rows_of: dict[str, int] = {}  # ID hash → the row of this file that enrolled it
     rejections = []
     for record in table.records:
         number = record.row
@@ -146,7 +152,9 @@ def _enrol_rows(actor, organ, job: BulkEnrolJob, table) -> None:
         cell = _reader(columns, [record.values.get(h, "").strip() for h in header])
         try:
             with transaction.atomic():
-                outcome = _row(actor, organ, cell, by_name, communities)
+                outcome, id_hash = _row(
+                    actor, organ, cell, by_name, communities, ambiguous, rows_of
+                )
         except DomainError as exc:
             field = exc.field if exc.field in columns else ""
             rejections.append(
@@ -159,13 +167,21 @@ def _enrol_rows(actor, organ, job: BulkEnrolJob, table) -> None:
             )
             job.rejected += 1
             continue
+        rows_of[id_hash] = number
         setattr(job, outcome, getattr(job, outcome) + 1)
     job.rejections = rejections[:2000]
 
 
-def _row(actor, organ, cell, by_name, communities) -> str:
+def _row(actor, organ, cell, by_name, communities, ambiguous, rows_of) -> tuple[str, str]:
+    """Enrol one row: ("created" | "updated" | "unchanged", the person's ID hash)."""
     id_type = ID_TYPES.get(cell("id_type"), cell("id_type").upper() or IdType.MAINLAND)
     home = cell("home_community")
+    if home in ambiguous:
+        raise DomainError(
+            f"有多个社区名为“{home}”，请填写社区代码",
+            f"more than one community is called “{home}”; give its code",
+            field="home_community",
+        )
     data = services.worker_validate(
         name=cell("name"),
         id_type=id_type,
@@ -177,10 +193,19 @@ def _row(actor, organ, cell, by_name, communities) -> str:
         skills=_skills(cell("skills"), by_name),
         nights=_flag(cell("nights"), "nights"),
     )
-    existing = Worker.objects.filter(id_hash=worker_id_hash(data.doc.type, data.doc.number)).first()
+    id_hash = worker_id_hash(data.doc.type, data.doc.number)
+    if id_hash in rows_of:
+        # The same person twice in one file: the later row would silently overwrite the
+        # earlier one; the clerk decides which is right.
+        raise DomainError(
+            f"与第{rows_of[id_hash]}行是同一证件号",
+            f"the same ID number as row {rows_of[id_hash]}",
+            field="id_number",
+        )
+    existing = Worker.objects.filter(id_hash=id_hash).first()
     if existing is None:
         services.worker_register(actor=actor, data=data)
-        return "created"
+        return "created", id_hash
     if existing.organ_id != (organ.pk if organ else None):
         raise DomainError(
             "此人已由其他单位登记，请联系指挥部",
@@ -192,4 +217,4 @@ def _row(actor, organ, cell, by_name, communities) -> str:
     changed = services.worker_update(
         actor=actor, worker=existing, data=data, reason="bulk enrolment"
     )
-    return "updated" if changed else "unchanged"
+    return ("updated" if changed else "unchanged"), id_hash

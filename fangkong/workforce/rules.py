@@ -2,6 +2,7 @@
 the allocation, a person adjusting a proposal and the substitution all use them."""
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 NIGHT_STARTS, NIGHT_ENDS = dt.time(22, 0), dt.time(6, 0)
@@ -20,6 +21,7 @@ class Availability:
     until: dt.datetime | None = None
 
 
+@functools.lru_cache(maxsize=4096)
 def weekday_bits(first: dt.date, last: dt.date) -> int:
     """The weekdays a span of days touches, as bits (a week or more: every day)."""
     bits = 0

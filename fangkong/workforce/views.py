@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from fangkong.areas.models import Area, Level
 from fangkong.core import ids
-from fangkong.core.errors import DomainError
+from fangkong.core.errors import DomainError, PermissionDenied
 from fangkong.core.paging import paginate
 from fangkong.core.shortcuts import deny_unless, get_scoped_or_404
 
@@ -662,6 +662,10 @@ def callouts(request):
             )
             messages.success(request, _("Call-out sent to %(n)d workers.") % {"n": made.notified})
             return redirect("workforce:callout", pk=made.pk)
+        except PermissionDenied:
+            # Another community's place (a team leader may call out only at the team's):
+            # refused as every other page refuses what is out of reach.
+            raise Http404 from None
         except (DomainError, ValueError) as exc:
             if isinstance(exc, DomainError):
                 said(request, exc)

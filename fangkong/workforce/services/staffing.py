@@ -173,21 +173,30 @@ def _store_run(actor, area_code: str, problem, *, purpose: str) -> AllocationRun
     )
     rows = []
     unfilled = {u.seat_id: u for u in outcome.optimal.unfilled}
+    placed = outcome.optimal.assignment
+    pairs = [(problem.by_id[placed[s.seat_id]], s) for s in problem.seats if s.seat_id in placed]
+    costs, distances = problem.costs(pairs)
+    priced = {seat.seat_id: i for i, (_, seat) in enumerate(pairs)}
     for seat in problem.seats:
         request_pk, number, shift_pk = problem.seat_keys[seat.seat_id]
-        worker_id = outcome.optimal.assignment.get(seat.seat_id)
         row = ProposedSeat(
             run=run,
             request_id=request_pk,
             area_code=problem.seat_area[seat.seat_id],
             number=number,
             shift_id=shift_pk,
+            worker_id=None,
+            cost=None,
+            distance_km=None,
+            unfilled="",
+            with_skill=0,
+            candidates=0,
+            adjusted=False,
         )
-        if worker_id is not None:
-            candidate = problem.by_id[worker_id]
-            row.worker_id = int(worker_id)
-            row.cost = problem.cost(candidate, seat)
-            row.distance_km = problem.distance(candidate, seat)
+        i = priced.get(seat.seat_id)
+        if i is not None:
+            row.worker_id = int(placed[seat.seat_id])
+            row.cost, row.distance_km = costs[i], distances[i]
         else:
             why = unfilled[seat.seat_id]
             row.unfilled = Unfilled(str(why.reason))

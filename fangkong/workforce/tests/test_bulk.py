@@ -116,3 +116,45 @@ def test_the_page_and_the_api_take_the_file(world, liaison, rows, client_for):
         "/api/v1/workforce/workers/bulk", {"file": SimpleUploadedFile("a.xlsx", data)}
     )
     assert api.status_code == 200 and api.json()["unchanged"] == 2 and api.json()["rejected"] == 5
+
+
+def test_the_same_person_twice_in_one_file_is_refused_at_the_later_row(world, liaison):
+    number = new_id_number()
+    rows = [
+        ["张一", number, "13911110001", world.community_a.code],
+        ["张二", new_id_number(), "13911110002", world.community_a.code],
+        ["张一", number, "13911119999", world.community_b.code],
+    ]
+    job = bulk_enrol(actor=liaison, file_name="a.xlsx", stream=xlsx(rows, header=HEADER[:4]))
+    assert (job.created, job.updated, job.rejected) == (2, 0, 1)
+    [why] = job.rejections
+    assert (why["row"], why["column"]) == (4, "身份证号")
+    assert "第2行" in why["reason_zh"] and "row 2" in why["reason_en"]
+    assert number not in str(job.rejections)
+    one = Worker.objects.get(name="张一")
+    assert one.home_code == world.community_a.code and one.phone() == "13911110001"
+    again = bulk_enrol(actor=liaison, file_name="a.xlsx", stream=xlsx(rows, header=HEADER[:4]))
+    assert (again.created, again.updated, again.unchanged, again.rejected) == (0, 0, 2, 1)
+
+
+def test_a_community_name_two_streets_share_must_be_given_by_its_code(world, liaison):
+    from fangkong.areas.models import Area, Level
+
+    twin = Area.objects.create(
+        code=f"{world.street.code}099",
+        name=world.community_a.name,
+        level=Level.COMMUNITY,
+        parent=world.street,
+    )
+    rows = [
+        ["张一", new_id_number(), "13911110001", world.community_a.name],
+        ["张二", new_id_number(), "13911110002", twin.code],
+        ["张三", new_id_number(), "13911110003", world.community_b.name],
+    ]
+    job = bulk_enrol(actor=liaison, file_name="a.xlsx", stream=xlsx(rows, header=HEADER[:4]))
+    assert (job.created, job.rejected) == (2, 1)
+    [why] = job.rejections
+    assert (why["row"], why["column"]) == (2, "居住社区")
+    assert world.community_a.name in why["reason_zh"] and "code" in why["reason_en"]
+    assert Worker.objects.get(name="张二").home_code == twin.code
+    assert Worker.objects.get(name="张三").home_code == world.community_b.code

@@ -241,6 +241,16 @@ def test_the_numbers_page_draws_charts_and_exports(world, cadre, command_user, c
     )
     r = client.get("/workforce/numbers.xlsx")
     assert r["Content-Type"].startswith("application/vnd.openxmlformats")
+    # Live: the counts and the table by community refresh themselves every 30 s from
+    # the same page (so the same jurisdiction), without a reload.
+    assert 'hx-trigger="every 30s"' in page and 'hx-select-oob="#by-community"' in page
+    services.report_in(
+        actor=make_worker(world.community_b, "后到", password="Wk7-pw-late-1x").user,
+        client_id=cid(),
+        community=world.community_b,
+    )
+    again = client.get("/workforce/numbers/", HTTP_HX_REQUEST="true").content.decode()
+    assert 'id="summary"' in again and world.community_b.name in again
 
 
 @pytest.mark.parametrize(

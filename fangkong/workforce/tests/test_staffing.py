@@ -172,3 +172,28 @@ def test_a_quarantined_worker_is_replaced_by_the_same_allocation_and_the_leader_
     shift.refresh_from_db()
     assert shift.status == ShiftStatus.PLANNED and shift.worker_id is not None
     assert Shift.objects.filter(worker=a[3]).count() == 0
+
+
+def test_a_stored_proposal_prices_each_seat_as_one_pair_is_priced_teams_included(
+    world, worker_a, worker_b, command_user
+):
+    """The proposal's seats are priced all at once when stored; each must equal the cost
+    of that one worker on that one seat (what a person's adjustment is judged by),
+    including the team term for a member placed away from the team's community."""
+    a = [make_worker(world.community_a, f"A{i}") for i in range(3)]
+    services.team_create(
+        actor=worker_a, community=world.community_a, name="一组", leader=a[0], members=a[1:]
+    )
+    file(worker_b, world.community_b, 2, preferred="medical")
+    run = services.allocation_run(actor=command_user, area=world.district)
+    seats = list(
+        ProposedSeat.objects.filter(run=run, worker__isnull=False).select_related("worker")
+    )
+    assert len(seats) == 2
+    apart = costing.weights_rule(world.district.code).value.team_apart
+    for seat in seats:
+        verdict = costing.judge_seat(seat, seat.worker)
+        assert seat.cost == pytest.approx(verdict.cost)
+        assert seat.distance_km == pytest.approx(verdict.distance_km)
+        assert seat.cost == pytest.approx(seat.distance_km + 3.0 + apart)
+    assert run.cost == pytest.approx(sum(s.cost for s in seats))
