@@ -6,6 +6,7 @@ import datetime as dt
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -14,10 +15,14 @@ from django.db.models.functions import Substr
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from fangkong.accounts.models import User
 from fangkong.areas.models import CODE_LENGTH, Area, Level, ancestor_codes
 from fangkong.core.roles import Role
 from fangkong.core.scoping import prefix_q
 from fangkong.workforce.selectors import dispatch_facts, dispatch_teams
+
+if TYPE_CHECKING:
+    from fangkong.workforce.models import Team
 
 from .models import (
     ACTIVE,
@@ -121,7 +126,7 @@ def queue_counts(user, area: str = "") -> dict[str, int]:
 
 @dataclass
 class Suggestion:
-    user: object
+    user: User
     open_tasks: int
     nearness: int  # 5 the building, 4 its compound, 3 its community, 2 the street
     skill: bool | None = None  # has the skill the need calls for; None: not known
@@ -178,13 +183,13 @@ def suggest_assignees(need: ReliefRequest, *, limit: int = 5) -> list[Suggestion
         )
         found.append(suggestion)
 
-    def known(fact: bool | None) -> int:  # yes, not known, no
+    def first_known(fact: bool | None) -> int:  # yes, not known, no
         return 0 if fact else 1 if fact is None else 2
 
     def rank(s: Suggestion):
         return (
-            known(s.skill) if wanted else 0,
-            known(s.on_shift),
+            first_known(s.skill) if wanted else 0,
+            first_known(s.on_shift),
             s.open_tasks,
             -s.nearness,
             s.user.role != Role.WORKER,
@@ -201,7 +206,7 @@ def teams_for(need_or_area) -> list[DispatchTeam]:
 
 @dataclass
 class TeamSuggestion:
-    team: object  # a workforce.Team
+    team: "Team"  # a team of the workforce app
     on_duty: int  # members checked in at a post now
     reachable: int  # members with a login who are not away
     skilled: int | None  # members with the skill the need calls for; None: none called for
