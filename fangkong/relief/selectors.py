@@ -6,7 +6,7 @@ import datetime as dt
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -20,9 +20,6 @@ from fangkong.areas.models import CODE_LENGTH, Area, Level, ancestor_codes
 from fangkong.core.roles import Role
 from fangkong.core.scoping import prefix_q
 from fangkong.workforce.selectors import dispatch_facts, dispatch_teams
-
-if TYPE_CHECKING:
-    from fangkong.workforce.models import Team
 
 from .models import (
     ACTIVE,
@@ -206,7 +203,7 @@ def teams_for(need_or_area) -> list[DispatchTeam]:
 
 @dataclass
 class TeamSuggestion:
-    team: "Team"  # a team of the workforce app
+    team: Any  # a team of the workforce app (workforce.Team, read through its selectors)
     on_duty: int  # members checked in at a post now
     reachable: int  # members with a login who are not away
     skilled: int | None  # members with the skill the need calls for; None: none called for
