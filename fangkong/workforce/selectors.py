@@ -25,6 +25,7 @@ from .models import (
     PostKind,
     RequestStatus,
     Shift,
+    ShiftStatus,
     StaffingRequest,
     Team,
     TeamMember,
@@ -190,14 +191,14 @@ def numbers(user, area: Area | None = None, *, days: int = 7) -> Numbers:
         status__in=[RequestStatus.OPEN, RequestStatus.PARTLY, RequestStatus.FILLED],
         last_day__gte=timezone.localdate(),
     )
-    asked = Counter()
-    placed = Counter()
+    asked: Counter[str] = Counter()
+    placed: Counter[str] = Counter()
     for code, count, filled in requests.values_list("area_code", "count", "filled"):
         asked[code[:12]] += count
         placed[code[:12]] += filled
     out.open_seats = sum(asked.values()) - sum(placed.values())
-    reported = Counter()
-    confirmed = Counter()
+    reported: Counter[str] = Counter()
+    confirmed: Counter[str] = Counter()
     for code, status, n in (
         open_enrollments.values_list("area_code", "status").annotate(n=Count("id")).order_by()
     ):
@@ -278,6 +279,7 @@ def numbers(user, area: Area | None = None, *, days: int = 7) -> Numbers:
         for a, b in CallOutResponse.objects.filter(
             callout__in=callouts, answer=Answer.ACCEPTED
         ).values_list("notified_at", "answered_at")
+        if b is not None  # an accepted answer always has its time
     ]
     out.callouts = {
         "count": totals["n"] or 0,
@@ -336,3 +338,17 @@ def dispatch_facts(user_ids: Iterable[int], *, skill_kind: str = "") -> dict[int
         )
         for pk, user_id, status, until in workers
     }
+
+
+def substitutions_open(user):
+    """Shifts open or with a substitute proposed, not yet over, that `user` may fill: a
+    team leader (a worker) those of their teams' posts, an office those of its areas."""
+    from .jurisdiction import worker_of
+
+    me = worker_of(user) if user.role == "worker" else None
+    opened = Shift.objects.filter(
+        status__in=[ShiftStatus.OPEN, ShiftStatus.PROPOSED], ends_at__gt=timezone.now()
+    ).select_related("post", "proposed")
+    if me is not None:
+        return opened.filter(post__team__leader=me)
+    return opened.for_user(user)
