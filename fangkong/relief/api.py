@@ -16,6 +16,7 @@ from fangkong.core.api import errors, require
 from fangkong.core.errors import DomainError, NotFound
 from fangkong.core.roles import Role
 from fangkong.core.shortcuts import get_scoped_or_404
+from fangkong.workforce.selectors import teams_visible
 
 from . import selectors, services
 from .models import (
@@ -71,6 +72,7 @@ class NeedOut(Schema):
     sla_version: int
     assignee: str | None
     team: str | None
+    workforce_team: str | None = Field(None, description="the workforce app's team it went to")
     repeats: int
     reopened: int
     problem: str
@@ -101,6 +103,7 @@ def need_out(need: ReliefRequest, user) -> dict:
         "sla_version": need.sla_version,
         "assignee": need.assignee.username if need.assignee is not None else None,
         "team": need.team.name if need.team is not None else None,
+        "workforce_team": need.workforce_team.name if need.workforce_team is not None else None,
         "repeats": need.repeats,
         "reopened": need.reopened,
         "problem": need.problem,
@@ -113,7 +116,7 @@ def need_out(need: ReliefRequest, user) -> dict:
 def _need(request, pk: int) -> ReliefRequest:
     return get_scoped_or_404(
         ReliefRequest.objects.select_related(
-            "category", "household__building__parent", "assignee", "team"
+            "category", "household__building__parent", "assignee", "team", "workforce_team"
         ),
         request.auth,
         pk=pk,
@@ -230,6 +233,15 @@ def history(request, pk: int):
     ]
 
 
+def _triaged(request, pk: int) -> ReliefRequest:
+    """A need of the reader's jurisdiction, for those who triage."""
+    require(can_triage(request.auth))
+    found = _need(request, pk)
+    if not request.auth.may_see_area(found.area_code):
+        raise Http404
+    return found
+
+
 class SuggestionOut(Schema):
     user_id: int
     username: str
@@ -245,10 +257,7 @@ class SuggestionOut(Schema):
     "/requests/{int:pk}/suggestions", response={200: list[SuggestionOut], **errors(403, 404)}
 )
 def suggestions(request, pk: int):
-    require(can_triage(request.auth))
-    found = _need(request, pk)
-    if not request.auth.may_see_area(found.area_code):
-        raise Http404
+    found = _triaged(request, pk)
     return [
         {
             "user_id": s.user.pk,
@@ -264,13 +273,45 @@ def suggestions(request, pk: int):
     ]
 
 
+class ReliefTeamSuggestionOut(Schema):
+    workforce_team: int
+    name: str
+    on_duty: int
+    reachable: int
+    skilled: int | None
+    open_tasks: int
+
+
+@router.get(
+    "/requests/{int:pk}/team-suggestions",
+    response={200: list[ReliefTeamSuggestionOut], **errors(403, 404)},
+)
+def team_suggestions(request, pk: int):
+    """The workforce app's teams of the need's community on duty now, best first."""
+    found = _triaged(request, pk)
+    return [
+        {
+            "workforce_team": s.team.pk,
+            "name": s.team.name,
+            "on_duty": s.on_duty,
+            "reachable": s.reachable,
+            "skilled": s.skilled,
+            "open_tasks": s.open_tasks,
+        }
+        for s in selectors.suggest_teams(found)
+    ]
+
+
 class DispatchIn(Schema):
     assignee: int | None = ID
     team: int | None = ID
+    workforce_team: int | None = Field(
+        None, ge=1, le=2**63 - 1, description="a team of the workforce app (小组)"
+    )
 
 
 def _taker(request, payload) -> tuple:
-    assignee = team = None
+    assignee = team = workforce_team = None
     if payload.assignee:
         assignee = get_user_model().objects.filter(pk=payload.assignee, is_active=True).first()
         if assignee is None:
@@ -279,15 +320,23 @@ def _taker(request, payload) -> tuple:
         team = DispatchTeam.objects.for_user(request.auth).filter(pk=payload.team).first()
         if team is None:
             raise NotFound("没有这个小组", "no such team", field="team")
-    return assignee, team
+    if payload.workforce_team:
+        workforce_team = teams_visible(request.auth).filter(pk=payload.workforce_team).first()
+        if workforce_team is None:
+            raise NotFound("没有这个小组", "no such team", field="workforce_team")
+    return assignee, team, workforce_team
 
 
 @router.post("/requests/{int:pk}/dispatch", response={200: NeedOut, **errors(400, 403, 404, 422)})
 def dispatch(request, pk: int, payload: DispatchIn):
     found = _need(request, pk)
-    assignee, team = _taker(request, payload)
+    assignee, team, workforce_team = _taker(request, payload)
     done = services.request_dispatch(
-        actor=request.auth, request=found, assignee=assignee, team=team
+        actor=request.auth,
+        request=found,
+        assignee=assignee,
+        team=team,
+        workforce_team=workforce_team,
     )
     return need_out(done, request.auth)
 
@@ -315,9 +364,14 @@ def dispatch_batch(request, payload: BatchIn):
     missing = set(payload.requests) - {n.pk for n in visible}
     if missing:
         raise NotFound(f"没有诉求#{min(missing)}", f"no need #{min(missing)}", field="requests")
-    assignee, team = _taker(request, payload)
+    assignee, team, workforce_team = _taker(request, payload)
     batch = services.requests_dispatch_batch(
-        actor=request.auth, requests=visible, assignee=assignee, team=team, note=payload.note
+        actor=request.auth,
+        requests=visible,
+        assignee=assignee,
+        team=team,
+        workforce_team=workforce_team,
+        note=payload.note,
     )
     return {"batch": batch.pk, "size": batch.size}
 

@@ -40,7 +40,7 @@ from fangkong.core.roles import Role
 from fangkong.people.seeding.users import DemoLogin, logins_read, logins_write
 from fangkong.people.selectors import care_candidates
 
-from . import services
+from . import selectors, services
 from .models import CareSchedule, DispatchTeam, ReliefRequest, Status, Stock
 
 OPEN_ASKS = [
@@ -221,6 +221,12 @@ def _run(result: DemoResult, rng: random.Random, worker_a, volunteer) -> None:
     for need in made[:2]:
         services.request_deliver(actor=volunteer, request=need, code=need.confirm_code)
     services.request_dispatch(actor=worker_a, request=made[4], team=team)
+    # A need for a workforce team of community A (the workforce demo's, run before this):
+    # its leader (demo login `team_leader`) and members see it on their task page.
+    crews = selectors.workforce_teams_for(community_a.code)
+    if crews and len(made) > 5:
+        services.request_dispatch(actor=worker_a, request=made[5], workforce_team=crews[0])
+    n["workforce_team_needs"] = ReliefRequest.objects.filter(workforce_team__isnull=False).count()
 
     # Overdue: an essential medicine, a gas cylinder, a dialysis transport.
     overdue_house = households[len(OPEN_ASKS) : len(OPEN_ASKS) + 3]

@@ -6,6 +6,7 @@ import datetime as dt
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -18,7 +19,7 @@ from fangkong.accounts.models import User
 from fangkong.areas.models import CODE_LENGTH, Area, Level, ancestor_codes
 from fangkong.core.roles import Role
 from fangkong.core.scoping import prefix_q
-from fangkong.workforce.selectors import dispatch_facts
+from fangkong.workforce.selectors import dispatch_facts, dispatch_teams
 
 from .models import (
     ACTIVE,
@@ -36,7 +37,7 @@ from .models import (
     SupplyPoint,
     TicketStatus,
 )
-from .models.requests import MEDICINE_KINDS, SKILL_OF_KIND, TRANSPORT_KINDS
+from .models.requests import MEDICINE_KINDS, SKILL_OF_KIND, TRANSPORT_KINDS, taken_by
 from .services._common import DELIVERERS
 
 QUEUE_PAGE = 50
@@ -96,7 +97,7 @@ def queue(
         needs = needs.filter(Q(deadline__gt=deadline) | Q(deadline=deadline, pk__gt=pk))
     rows = list(
         needs.select_related(
-            "category", "household__building__parent", "assignee", "team"
+            "category", "household__building__parent", "assignee", "team", "workforce_team"
         ).order_by("deadline", "id")[: size + 1]
     )
     more = len(rows) > size
@@ -200,6 +201,56 @@ def teams_for(need_or_area) -> list[DispatchTeam]:
     return list(DispatchTeam.objects.filter(active=True, area_code=code[:12]))
 
 
+@dataclass
+class TeamSuggestion:
+    team: Any  # a team of the workforce app (workforce.Team, read through its selectors)
+    on_duty: int  # members checked in at a post now
+    reachable: int  # members with a login who are not away
+    skilled: int | None  # members with the skill the need calls for; None: none called for
+    open_tasks: int  # needs given to the team that no member has taken yet
+    why: list[str] = field(default_factory=list)
+
+
+def workforce_teams_for(need_or_area) -> list:
+    """The workforce app's teams of the need's (or area's) community that someone could
+    take a need for (a member with a login who is not away), by name."""
+    code = getattr(need_or_area, "area_code", need_or_area)
+    return [f.team for f in dispatch_teams(code[:12]) if f.reachable]
+
+
+def suggest_teams(need: ReliefRequest, *, limit: int = 3) -> list[TeamSuggestion]:
+    """The workforce app's teams of the need's community on duty now (a member checked in
+    at a post): those with the skill the need calls for first, then the most on duty, then
+    the fewest needs waiting for them."""
+    wanted = SKILL_OF_KIND.get(need.kind, Skill.NONE)
+    facts = [
+        f
+        for f in dispatch_teams(need.area_code[:12], skill_kind=WORKFORCE_SKILL.get(wanted, ""))
+        if f.on_duty
+    ]
+    if not facts:
+        return []
+    load = dict(
+        ReliefRequest.objects.filter(
+            workforce_team_id__in=[f.team.pk for f in facts],
+            assignee__isnull=True,
+            status__in=ACTIVE,
+        )
+        .values_list("workforce_team_id")
+        .annotate(n=Count("id"))
+    )
+    found = []
+    for f in facts:
+        why = [_("%(n)d on duty now") % {"n": f.on_duty}]
+        if wanted and f.skilled:
+            why.append(str(Skill(wanted).label))
+        found.append(
+            TeamSuggestion(f.team, f.on_duty, f.reachable, f.skilled, load.get(f.team.pk, 0), why)
+        )
+    found.sort(key=lambda s: (not s.skilled if wanted else 0, -s.on_duty, s.open_tasks, s.team.pk))
+    return found[:limit]
+
+
 # Households, workers, escalations ------------------------------------------------------
 
 
@@ -207,7 +258,8 @@ def household_needs(user, limit: int = 50):
     """A resident's household's needs, newest first."""
     return (
         ReliefRequest.objects.for_user(user)
-        .select_related("category", "household__building__parent", "assignee")
+        .select_related("category", "household__building__parent", "assignee", "team")
+        .select_related("workforce_team")
         .order_by("-registered_at", "-id")[:limit]
     )
 
@@ -215,13 +267,12 @@ def household_needs(user, limit: int = 50):
 def tasks_of(user):
     """The worker's tasks: given to them or to their team (and not taken by another),
     open first by deadline, then the delivered of the last two days."""
-    teams = DispatchTeam.objects.filter(members=user).values("id")
-    mine = Q(assignee=user) | Q(assignee__isnull=True, team_id__in=teams)
+    mine = taken_by(user)
     since = timezone.now() - dt.timedelta(days=2)
     return (
         ReliefRequest.objects.filter(mine)
         .filter(Q(status__in=ACTIVE) | Q(delivered_at__gte=since))
-        .select_related("category", "household__building__parent", "batch")
+        .select_related("category", "household__building__parent", "batch", "workforce_team")
         .order_by("delivered_at", "deadline", "id")
     )
 
@@ -232,6 +283,8 @@ def escalations(user, *, unresolved: bool = True):
         "request__household__building__parent",
         "acknowledged_by",
         "request__assignee",
+        "request__team",
+        "request__workforce_team",
     )
     if unresolved:
         rows = rows.unresolved()

@@ -16,6 +16,7 @@ from fangkong.core.roles import Role
 from fangkong.core.shortcuts import deny_unless, get_scoped_or_404
 from fangkong.people.selectors import residents_matching, search_term
 from fangkong.people.services import resident_search
+from fangkong.workforce.selectors import teams_visible
 
 from . import selectors, services
 from .models import ACTIVE, DispatchTeam, Escalation, ReliefRequest, Status, Stock, Urgency
@@ -27,7 +28,7 @@ from .views_common import client_id, done, number, say
 def _need(request, pk) -> ReliefRequest:
     return get_scoped_or_404(
         ReliefRequest.objects.select_related(
-            "category", "household__building__parent", "assignee", "team"
+            "category", "household__building__parent", "assignee", "team", "workforce_team"
         ),
         request.user,
         pk=pk,
@@ -136,6 +137,7 @@ def queue(request):
         "urgencies": Urgency.choices,
         "deliverers": _deliverers(request.user),
         "teams": DispatchTeam.objects.for_user(request.user).filter(active=True),
+        "workforce_teams": teams_visible(request.user)[:200],
     }
     return render(request, "relief/queue.html", context)
 
@@ -152,28 +154,37 @@ def _deliverers(user):
 
 
 def _taker(request):
-    """The person or team chosen on a dispatch form (scoped; None if not chosen)."""
-    assignee = team = None
+    """The person or team (relief's or the workforce's) chosen on a dispatch form (scoped;
+    None if not chosen)."""
+    assignee = team = workforce_team = None
     if pk := number(request.POST.get("assignee")):
         assignee = get_user_model().objects.filter(pk=pk, is_active=True).first()
         if assignee is None:
             raise Http404
     if pk := number(request.POST.get("team")):
         team = get_scoped_or_404(DispatchTeam.objects, request.user, pk=pk)
-    return assignee, team
+    if pk := number(request.POST.get("workforce_team")):
+        workforce_team = teams_visible(request.user).filter(pk=pk).first()
+        if workforce_team is None:
+            raise Http404
+    return assignee, team, workforce_team
 
 
 @login_required
 @require_POST
 def batch(request):
     deny_unless(can_triage(request.user))
-    assignee, team = _taker(request)
+    assignee, team, workforce_team = _taker(request)
     ids = [n for n in (number(x) for x in request.POST.getlist("need")) if n]
     visible = list(ReliefRequest.objects.in_jurisdiction(request.user).filter(pk__in=ids))
     made = done(
         request,
         lambda: services.requests_dispatch_batch(
-            actor=request.user, requests=visible, assignee=assignee, team=team
+            actor=request.user,
+            requests=visible,
+            assignee=assignee,
+            team=team,
+            workforce_team=workforce_team,
         ),
     )
     if made is not None:
@@ -234,6 +245,8 @@ def detail(request, pk):
         "events": need.events.select_related("actor").all(),
         "suggestions": selectors.suggest_assignees(need) if need.status in ACTIVE else [],
         "teams": selectors.teams_for(need),
+        "workforce_teams": selectors.workforce_teams_for(need),
+        "team_suggestions": selectors.suggest_teams(need) if need.status in ACTIVE else [],
         "deliverers": _deliverers(request.user),
         "urgencies": Urgency.choices,
         "dispatchable": need.status in (Status.OPEN, Status.ASSIGNED, Status.ACCEPTED),
@@ -247,11 +260,15 @@ def detail(request, pk):
 def dispatch(request, pk):
     deny_unless(can_triage(request.user))
     need = _need(request, pk)
-    assignee, team = _taker(request)
+    assignee, team, workforce_team = _taker(request)
     done(
         request,
         lambda: services.request_dispatch(
-            actor=request.user, request=need, assignee=assignee, team=team
+            actor=request.user,
+            request=need,
+            assignee=assignee,
+            team=team,
+            workforce_team=workforce_team,
         ),
         _("Dispatched."),
     )

@@ -340,6 +340,90 @@ def dispatch_facts(user_ids: Iterable[int], *, skill_kind: str = "") -> dict[int
     }
 
 
+# Teams for other apps (relief dispatches needs to them) ------------------------------------
+
+
+def team_ids_of_user(user_id: int):
+    """The ids of the teams whose member has login `user_id` (a values queryset, for a
+    subquery: a worker is in one team at a time)."""
+    return TeamMember.objects.filter(worker__user_id=user_id).values("team_id")
+
+
+def team_member_users(team_id: int) -> list:
+    """The active logins of a team's members (leader included) who are not away (sick,
+    in quarantine, otherwise unavailable): who can take its work now, and is told of it."""
+    from django.contrib.auth import get_user_model
+
+    back = Q(worker__status=WorkerStatus.AVAILABLE) | Q(worker__status_until__lte=timezone.now())
+    return list(
+        get_user_model().objects.filter(
+            back, is_active=True, worker__team_memberships__team_id=team_id
+        )
+    )
+
+
+def team_has_member(team_id: int, user_id: int) -> bool:
+    return TeamMember.objects.filter(team_id=team_id, worker__user_id=user_id).exists()
+
+
+@dataclass
+class TeamFacts:
+    team: Team
+    reachable: int  # members with an active login who are available (not away)
+    on_duty: int  # of those, checked in at a post now
+    skilled: int | None  # of those, with a skill of the kind asked; None: none asked
+
+
+def dispatch_teams(community_code: str, *, skill_kind: str = "") -> list[TeamFacts]:
+    """The teams of a community with what a dispatcher needs to know: how many members
+    can be reached (an active login, not away), how many are on duty now and how many
+    have a skill of `skill_kind`. Three queries, whatever the number of teams."""
+    now = timezone.now()
+    rows = list(
+        TeamMember.objects.filter(team__community__code=community_code).values_list(
+            "team_id",
+            "worker_id",
+            "worker__user_id",
+            "worker__user__is_active",
+            "worker__status",
+            "worker__status_until",
+        )
+    )
+    if not rows:
+        return []
+    teams = {t.pk: t for t in Team.objects.filter(pk__in={r[0] for r in rows})}
+    worker_ids = [r[1] for r in rows]
+    on_duty = set(
+        Attendance.objects.on_duty()
+        .filter(worker_id__in=worker_ids)
+        .values_list("worker_id", flat=True)
+    )
+    skilled = set()
+    if skill_kind:
+        skilled = set(
+            Worker.skills.through.objects.filter(
+                worker_id__in=worker_ids, skill__kind=skill_kind
+            ).values_list("worker_id", flat=True)
+        )
+    facts = {pk: TeamFacts(team, 0, 0, 0 if skill_kind else None) for pk, team in teams.items()}
+    for team_id, worker_id, user_id, active, status, until in rows:
+        away = status != WorkerStatus.AVAILABLE and (until is None or until > now)
+        if user_id is None or not active or away:
+            continue
+        f = facts[team_id]
+        f.reachable += 1
+        f.on_duty += worker_id in on_duty
+        if skill_kind:
+            f.skilled = (f.skilled or 0) + (worker_id in skilled)
+    return sorted(facts.values(), key=lambda f: (f.team.name, f.team.pk))
+
+
+def teams_visible(user):
+    """The teams a user may see (their jurisdiction's; a worker their own), by area and
+    name: what another app offers on a form and finds a chosen id among."""
+    return Team.objects.for_user(user).order_by("area_code", "name", "id")
+
+
 def substitutions_open(user):
     """Shifts open or with a substitute proposed, not yet over, that `user` may fill: a
     team leader (a worker) those of their teams' posts, an office those of its areas."""

@@ -136,8 +136,10 @@ class DispatchTeamQuerySet(ScopedQuerySet):
 
 
 class DispatchTeam(AreaScopedModel):
-    """A few users of one community who take deliveries together (1 leader + members).
-    (The workforce app's teams may later feed these.)"""
+    """A few users of one community who take deliveries together (1 leader + members):
+    relief's own, for users who are not the workforce's workers (community workers, grid
+    workers, building leaders). The workforce app's teams (`workforce.Team`) take needs
+    too: a need goes to one or the other (`ReliefRequest.workforce_team`)."""
 
     name = models.CharField(_("name"), max_length=60)
     community = models.ForeignKey(
@@ -190,6 +192,9 @@ class DispatchBatch(models.Model):
     team = models.ForeignKey(
         DispatchTeam, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    workforce_team = models.ForeignKey(
+        "workforce.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     area_code = models.CharField(_("area code"), max_length=18, db_index=True)
     size = models.PositiveIntegerField(_("needs"), default=0)
     note = models.CharField(_("note"), max_length=200, blank=True)
@@ -221,10 +226,7 @@ class ReliefRequestQuerySet(ScopedQuerySet):
             if user.resident_id is None:
                 return self.none()
             return self.filter(household__residents__id=user.resident_id)
-        mine = Q(assignee_id=user.pk) | Q(
-            assignee__isnull=True,
-            team_id__in=DispatchTeam.objects.filter(members=user).values("id"),
-        )
+        mine = taken_by(user)
         if user.role == Role.WORKER:
             return self.filter(mine)
         return self.filter(prefix_q(self.scope_field, user.scope_prefixes()) | mine)
@@ -234,6 +236,18 @@ class ReliefRequestQuerySet(ScopedQuerySet):
 
     def overdue(self, now=None):
         return self.active().filter(deadline__lt=now or timezone.now())
+
+
+def taken_by(user) -> Q:
+    """Needs given to `user`, or to a team of theirs (relief's own or the workforce's)
+    that no member has taken yet."""
+    from fangkong.workforce.selectors import team_ids_of_user
+
+    return Q(assignee_id=user.pk) | Q(
+        Q(team_id__in=DispatchTeam.objects.filter(members=user).values("id"))
+        | Q(workforce_team_id__in=team_ids_of_user(user.pk)),
+        assignee__isnull=True,
+    )
 
 
 def new_confirm_code() -> str:
@@ -305,6 +319,15 @@ class ReliefRequest(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # Or one of the workforce app's teams (小组: a leader and members), never both.
+    workforce_team = models.ForeignKey(
+        "workforce.Team",
+        verbose_name=_("workforce team"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     batch = models.ForeignKey(
         DispatchBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="requests"
     )
@@ -342,6 +365,10 @@ class ReliefRequest(models.Model):
                 fields=["plan", "scheduled_for"],
                 condition=Q(plan__isnull=False),
                 name="relief_one_trip",
+            ),
+            models.CheckConstraint(
+                condition=Q(team__isnull=True) | Q(workforce_team__isnull=True),
+                name="relief_one_team_kind",
             ),
         ]
         indexes = [

@@ -8,6 +8,7 @@ from fangkong.core.actors import is_system, user_of
 from fangkong.core.errors import DomainError, PermissionDenied
 from fangkong.core.notifications import Recipient, notify
 from fangkong.core.roles import Role
+from fangkong.workforce.selectors import team_has_member
 
 from ..models import DispatchTeam, ReliefRequest, RequestEvent
 
@@ -74,6 +75,8 @@ def is_mine(actor, request: ReliefRequest) -> bool:
         return request.assignee_id == actor.pk
     if request.team_id is not None:
         return DispatchTeam.objects.filter(pk=request.team_id, members=actor).exists()
+    if request.workforce_team_id is not None:
+        return team_has_member(request.workforce_team_id, actor.pk)
     return False
 
 

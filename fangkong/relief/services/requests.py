@@ -21,6 +21,7 @@ from fangkong.core.phones import PhoneError, mask_phone, normalize_phone
 from fangkong.core.pii import encrypt
 from fangkong.core.roles import Role
 from fangkong.people.selectors import resident_contact, residents_matching, search_term
+from fangkong.workforce.selectors import team_member_users
 
 from .. import categories
 from ..models import (
@@ -308,17 +309,37 @@ def _tell_staff(need: ReliefRequest, levels, text_zh: str, *, sms: bool = False)
 # Dispatch ------------------------------------------------------------------------------
 
 
-def _target(actor, assignee, team) -> tuple:
-    if (assignee is None) == (team is None):
+def _target(actor, assignee, team, workforce_team=None) -> tuple:
+    """The one taker chosen: a person, a relief team or a workforce team."""
+    if sum(x is not None for x in (assignee, team, workforce_team)) != 1:
         raise DomainError(
             "请选择一名人员或一个小组", "choose one person or one team", field="assignee"
         )
     if assignee is not None:
         check_deliverer(actor, assignee)
-        return assignee, None
+        return assignee, None, None
+    if workforce_team is not None:
+        if not (is_system(actor) or actor.may_see_area(workforce_team.area_code)):
+            raise DomainError("该小组不可用", "this team cannot take needs", field="workforce_team")
+        if not team_member_users(workforce_team.pk):
+            raise DomainError(
+                f"小组“{workforce_team.name}”没有能接单的成员（无登录账号或均不在岗）",
+                f"team {workforce_team.name!r} has no member who could take it "
+                "(none with a login, or all away)",
+                field="workforce_team",
+            )
+        return None, None, workforce_team
     if not team.active or not (is_system(actor) or actor.may_see_area(team.area_code)):
         raise DomainError("该小组不可用", "this team cannot take needs", field="team")
-    return None, team
+    return None, team, None
+
+
+def _taker_label(assignee, team, workforce_team) -> str:
+    if assignee is not None:
+        return assignee.username
+    if team is not None:
+        return f"team:{team.pk}"
+    return f"workforce_team:{workforce_team.pk}"
 
 
 def _check_dispatchable(need: ReliefRequest) -> None:
@@ -330,15 +351,31 @@ def _check_dispatchable(need: ReliefRequest) -> None:
         )
 
 
-def _assign(need: ReliefRequest, assignee, team, batch=None, now=None) -> None:
+def _assign(need: ReliefRequest, assignee, team, workforce_team, batch=None, now=None) -> None:
     need.status = Status.ASSIGNED
-    need.assignee, need.team, need.batch = assignee, team, batch
+    need.assignee, need.team, need.workforce_team = assignee, team, workforce_team
+    need.batch = batch
     need.assigned_at, need.accepted_at = now or timezone.now(), None
-    need.save(update_fields=["status", "assignee", "team", "batch", "assigned_at", "accepted_at"])
+    need.save(
+        update_fields=[
+            "status",
+            "assignee",
+            "team",
+            "workforce_team",
+            "batch",
+            "assigned_at",
+            "accepted_at",
+        ]
+    )
 
 
-def _tell_takers(assignee, team, text_zh: str, text_en: str, url: str) -> None:
-    users = [assignee] if assignee is not None else list(team.members.filter(is_active=True))
+def _tell_takers(assignee, team, workforce_team, text_zh: str, text_en: str, url: str) -> None:
+    if assignee is not None:
+        users = [assignee]
+    elif team is not None:
+        users = list(team.members.filter(is_active=True))
+    else:
+        users = team_member_users(workforce_team.pk)
     notify(
         recipients=[Recipient(u) for u in users],
         kind="relief.task",
@@ -350,17 +387,22 @@ def _tell_takers(assignee, team, text_zh: str, text_en: str, url: str) -> None:
 
 @transaction.atomic
 def request_dispatch(
-    *, actor, request: ReliefRequest, assignee=None, team: DispatchTeam | None = None
+    *,
+    actor,
+    request: ReliefRequest,
+    assignee=None,
+    team: DispatchTeam | None = None,
+    workforce_team=None,
 ) -> ReliefRequest:
-    """Give a need to one person or a team (again, if it was given before and not yet
-    picked up)."""
+    """Give a need to one person or a team, relief's own or the workforce's (again, if it
+    was given before and not yet picked up)."""
     authorize(actor, can_triage, area=request.area_code)
     need = _locked(request)
     _check_dispatchable(need)
-    assignee, team = _target(actor, assignee, team)
-    _assign(need, assignee, team)
-    taker = assignee.username if assignee else f"team:{team.pk}"
-    event(need, EventKind.DISPATCHED, actor, str(assignee or team), to=taker)
+    assignee, team, workforce_team = _target(actor, assignee, team, workforce_team)
+    _assign(need, assignee, team, workforce_team)
+    taker = _taker_label(assignee, team, workforce_team)
+    event(need, EventKind.DISPATCHED, actor, str(assignee or team or workforce_team), to=taker)
     audit_record(
         actor=actor,
         event="relief.request_dispatch",
@@ -371,6 +413,7 @@ def request_dispatch(
     _tell_takers(
         assignee,
         team,
+        workforce_team,
         f"新任务#{need.pk}：{need.category.name_zh}，截止{timezone.localtime(need.deadline):%H:%M}",
         f"new task #{need.pk}: {need.category.name_en}",
         reverse("relief:task", args=[need.pk]),
@@ -386,9 +429,10 @@ def requests_dispatch_batch(
     requests: Sequence[ReliefRequest | int],
     assignee=None,
     team: DispatchTeam | None = None,
+    workforce_team=None,
     note: str = "",
 ) -> DispatchBatch:
-    """Give many needs to one person or team at once (all or none: a need that cannot be
+    """Give many needs to one person or team (relief's own or the workforce's) at once (all or none: a need that cannot be
     dispatched is named and nothing is written)."""
     authorize(actor, can_triage)
     ids = sorted({r.pk if isinstance(r, ReliefRequest) else r for r in requests})
@@ -403,7 +447,7 @@ def requests_dispatch_batch(
     for need in needs:
         authorize(actor, area=need.area_code)
         _check_dispatchable(need)
-    assignee, team = _target(actor, assignee, team)
+    assignee, team, workforce_team = _target(actor, assignee, team, workforce_team)
     codes = sorted({n.area_code for n in needs})
     common = codes[0] if len(codes) == 1 else _common_prefix(codes)
     now = timezone.now()
@@ -412,14 +456,16 @@ def requests_dispatch_batch(
         created_by=user_of(actor),
         assignee=assignee,
         team=team,
+        workforce_team=workforce_team,
         area_code=common,
         size=len(needs),
         note=note[:200],
     )
-    taker = assignee.username if assignee else f"team:{team.pk}"
+    taker = _taker_label(assignee, team, workforce_team)
+    name = str(assignee or team or workforce_team)
     for need in needs:
-        _assign(need, assignee, team, batch, now)
-        event(need, EventKind.DISPATCHED, actor, str(assignee or team), to=taker, batch=batch.pk)
+        _assign(need, assignee, team, workforce_team, batch, now)
+        event(need, EventKind.DISPATCHED, actor, name, to=taker, batch=batch.pk)
     audit_record(
         actor=actor,
         event="relief.batch_dispatch",
@@ -430,6 +476,7 @@ def requests_dispatch_batch(
     _tell_takers(
         assignee,
         team,
+        workforce_team,
         f"新的批量任务：{len(needs)}项",
         f"a new batch of {len(needs)} tasks",
         reverse("relief:tasks"),
@@ -584,8 +631,8 @@ def request_report_problem(*, actor, request: ReliefRequest, reason: str) -> Rel
         actor, need, (Status.ASSIGNED, Status.ACCEPTED, Status.PICKED_UP), "报告问题", "reported"
     )
     need.status, need.problem = Status.OPEN, reason[:300]
-    need.assignee = need.team = None
-    need.save(update_fields=["status", "problem", "assignee", "team"])
+    need.assignee = need.team = need.workforce_team = None
+    need.save(update_fields=["status", "problem", "assignee", "team", "workforce_team"])
     event(need, EventKind.PROBLEM, actor, reason)
     audit_record(
         actor=actor,
@@ -654,7 +701,7 @@ def _reopen(actor, need: ReliefRequest, reason: str, *, event: str) -> ReliefReq
     need.status, need.reopened = Status.OPEN, need.reopened + 1
     need.deadline = deadline_for(now, need.urgency, rule.value)
     need.sla_version, need.sla_minutes = rule.version, rule.value.minutes(need.urgency)
-    need.assignee = need.team = need.batch = None
+    need.assignee = need.team = need.workforce_team = need.batch = None
     need.assigned_at = need.accepted_at = need.picked_up_at = None
     need.delivered_at = need.closed_at = None
     need.proof, need.problem, need.escalated_at, need.code_attempts = "", "", None, 0

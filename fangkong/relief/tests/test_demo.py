@@ -32,8 +32,30 @@ def logins(tmp_path_factory):
 def made(django_db_setup, django_db_blocker, logins):
     with django_db_blocker.unblock(), transaction.atomic():
         seed_district(residents=RESIDENTS, seed=7)
+        _workforce_team()
         yield demo_relief(seed=3, logins_file=logins)
         transaction.set_rollback(True)
+
+
+def _workforce_team():
+    """What the workforce demo (run before relief's) leaves in community A: a team of a
+    leader and a member with logins."""
+    from fangkong.areas.models import Level
+    from fangkong.core.actors import SYSTEM
+    from fangkong.factories import make_user
+    from fangkong.workforce import services as workforce
+    from fangkong.workforce.models import Worker
+    from fangkong.workforce.tests.conftest import make_worker
+
+    community = User.objects.get(username="community_a").areas.get(level=Level.COMMUNITY)
+    workers = []
+    for name, username in (("组长甲", "wf_leader"), ("组员乙", "wf_member")):
+        worker = make_worker(community, name)
+        Worker.objects.filter(pk=worker.pk).update(user=make_user(username, "worker", community))
+        workers.append(worker)
+    workforce.team_create(
+        actor=SYSTEM, community=community, name="第1组", leader=workers[0], members=workers[1:]
+    )
 
 
 @pytest.fixture
@@ -56,6 +78,13 @@ def test_a_dispatched_batch_and_supply_points_with_stock(demo):
     assert SupplyPoint.objects.count() == 3
     assert Stock.objects.filter(item="大米", quantity__gt=0).exists()
     assert Stock.objects.filter(low_since__isnull=True).exists()
+
+
+def test_a_need_given_to_a_workforce_team_shows_on_its_leaders_phone(demo, client):
+    need = ReliefRequest.objects.get(workforce_team__name="第1组")
+    assert demo.counts["workforce_team_needs"] == 1
+    client.force_login(User.objects.get(username="wf_leader"))
+    assert f"#{need.pk}" in client.get(reverse("relief:tasks")).content.decode()
 
 
 def test_check_ins_for_one_compound_with_one_missed(demo):
