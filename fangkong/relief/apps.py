@@ -15,6 +15,8 @@ class ReliefConfig(FangkongApp):
     verbose_name = _("Relief")
     url_prefix = "relief/"
     api_prefix = "/relief"
+    # Care and the hotline in a module of their own (fangkong/relief/api_care.py).
+    api_routers = (("/relief", "fangkong.relief.api_care.router"),)
     nav = (
         Nav(_("Ask for help"), "relief:mine", "relief.request_help", order=6),
         Nav(_("Needs"), "relief:queue", "relief.triage", order=35),

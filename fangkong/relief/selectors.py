@@ -376,6 +376,20 @@ def tickets_for(user, role: str):
     return rows.select_related("assignee").order_by(closed_last, risk_first, "-opened_at")
 
 
+def workable_ticket(user, pk: int) -> HotlineTicket | None:
+    """The ticket if `user` may work it (its counsellor or the hotline lead), else None:
+    pages and API answer 404 alike, a refusal telling no more than a missing ticket."""
+    from .permissions import hotline_role
+
+    found = HotlineTicket.objects.select_related("assignee").filter(pk=pk).first()
+    if found is None:
+        return None
+    role = hotline_role(user, found.area_code)
+    if role == "lead" or (role == "counsellor" and found.assignee_id == user.pk):
+        return found
+    return None
+
+
 # Numbers -------------------------------------------------------------------------------
 
 

@@ -82,13 +82,10 @@ def open_ticket(request):
 
 def _ticket(request, pk) -> HotlineTicket:
     """A ticket the user may work, or 404 (a refusal tells no more than a missing one)."""
-    found = HotlineTicket.objects.select_related("assignee").filter(pk=pk).first()
+    found = selectors.workable_ticket(request.user, pk)
     if found is None:
         raise Http404
-    role = hotline_role(request.user, found.area_code)
-    if role == "lead" or (role == "counsellor" and found.assignee_id == request.user.pk):
-        return found
-    raise Http404
+    return found
 
 
 @login_required

@@ -53,6 +53,18 @@ def grid_a(tree):
     return keeper
 
 
+@pytest.fixture
+def hotline(tree, street_user):
+    """The street's hotline: its lead, and two counsellors (of communities A and B)."""
+    lead = make_user("hl_lead", "community", tree.street)
+    c1 = make_user("counsellor1", "worker", tree.community_a)
+    c2 = make_user("counsellor2", "worker", tree.community_b)
+    services.hotline_staff_add(actor=street_user, user=lead, area=tree.street, role="lead")
+    services.hotline_staff_add(actor=street_user, user=c1, area=tree.street)
+    services.hotline_staff_add(actor=street_user, user=c2, area=tree.street)
+    return lead, c1, c2
+
+
 def ask(user, category="medicine", **kwargs):
     kwargs.setdefault("client_id", uuid.uuid4().hex)
     return services.request_register(actor=user, category=category, **kwargs)

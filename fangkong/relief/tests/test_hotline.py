@@ -6,22 +6,10 @@ from django.urls import reverse
 
 from fangkong.core.errors import PermissionDenied
 from fangkong.core.models import AuditEvent, Notification
-from fangkong.factories import make_user
 from fangkong.relief import selectors, services
 from fangkong.relief.models import HotlineTicket
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def hotline(tree, street_user):
-    lead = make_user("hl_lead", "community", tree.street)
-    c1 = make_user("counsellor1", "worker", tree.community_a)
-    c2 = make_user("counsellor2", "worker", tree.community_b)
-    services.hotline_staff_add(actor=street_user, user=lead, area=tree.street, role="lead")
-    services.hotline_staff_add(actor=street_user, user=c1, area=tree.street)
-    services.hotline_staff_add(actor=street_user, user=c2, area=tree.street)
-    return lead, c1, c2
 
 
 def test_a_call_logged_by_the_lead_goes_to_the_counsellor_on_shift(hotline, tree):
