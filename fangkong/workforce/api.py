@@ -728,6 +728,9 @@ class CallOutIn(Schema):
     radius_km: float | None = Field(None, gt=0, le=200, description="default: the policy's")
     note: str = Field("", max_length=200)
     client_id: str = Field("", max_length=64)
+    urgent: bool = Field(
+        False, description="urgent to all: also call those whose shift starts soon"
+    )
 
 
 class CallOutOut(Schema):
@@ -738,6 +741,7 @@ class CallOutOut(Schema):
     accepted: int
     skill: str | None
     radius_km: float
+    urgent: bool
     status: str
     notified: int
     created_at: dt.datetime
@@ -756,6 +760,7 @@ def _callout_out(c: CallOut) -> dict:
                 "needed",
                 "accepted",
                 "radius_km",
+                "urgent",
                 "status",
                 "notified",
                 "created_at",
@@ -793,6 +798,7 @@ def callout_post(request, payload: CallOutIn):
         radius_km=payload.radius_km,
         note=payload.note,
         client_id=payload.client_id,
+        urgent=payload.urgent,
     )
     return Status(201, _callout_out(c))
 

@@ -800,6 +800,8 @@ class CallOut(models.Model):
     accepted = models.PositiveIntegerField(default=0)
     radius_km = models.FloatField()
     note = models.CharField(max_length=200, blank=True)
+    # Urgent to all: also calls those whose shift starts soon (policy shift_soon_minutes).
+    urgent = models.BooleanField(_("urgent to all"), default=False)
     status = models.CharField(max_length=10, choices=CallOutStatus.choices, default="open")
     notified = models.PositiveIntegerField(default=0)
     client_id = models.CharField(max_length=64, unique=True, null=True, blank=True)

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from fangkong.factories import new_id_number
 from fangkong.workforce import services
-from fangkong.workforce.models import Attendance, Enrollment, Worker
+from fangkong.workforce.models import Attendance, CallOut, Enrollment, Worker
 
 from .conftest import cid
 
@@ -158,7 +158,14 @@ def test_requests_and_call_outs_over_the_api(world, cadre, worker_a):
         "/api/v1/workforce/callouts",
         {"area": world.community_a.code, "place": "广场", "needed": 1, "client_id": "c1"},
     )
-    assert c.status_code == 201 and c.json()["notified"] == 1
+    assert c.status_code == 201 and c.json()["notified"] == 1 and c.json()["urgent"] is False
+    urgent = post(
+        office,
+        "/api/v1/workforce/callouts",
+        {"area": world.community_a.code, "place": "广场", "needed": 1, "urgent": True},
+    )
+    assert urgent.json()["urgent"] is True and CallOut.objects.get(pk=urgent.json()["id"]).urgent
+    CallOut.objects.filter(pk=urgent.json()["id"]).delete()
     phone = Client()
     phone.force_login(cadre.user)
     mine = phone.get("/api/v1/workforce/callouts").json()
