@@ -198,7 +198,10 @@ class BulkOut(Schema):
     updated: int
     unchanged: int
     rejected: int
-    rejections: list[dict] = Field(description="[{row, column, reason_zh, reason_en}]")
+    rejections: list[dict] = Field(
+        description="[{row, column, reason_zh, reason_en, problems: "
+        "[{column, reason_zh, reason_en}]}]: every column at fault in the row"
+    )
 
 
 @router.post("/workers/bulk", response={200: BulkOut, **errors(400, 403, 422)})

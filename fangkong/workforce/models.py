@@ -361,7 +361,8 @@ class BulkEnrolJob(models.Model):
     updated = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
-    # [{row, column, reason_zh, reason_en}]: no cell values (they hold ID numbers).
+    # [{row, column, reason_zh, reason_en, problems: [{column, reason_zh, reason_en}]}]:
+    # every column at fault in the row; no cell values (they hold ID numbers).
     rejections = models.JSONField(default=list)
     error_zh = models.TextField(blank=True)
     error_en = models.TextField(blank=True)
