@@ -206,7 +206,11 @@ def test_allocation_over_the_api(world, cadre, worker_a, command_user):
     )
     confirmed = post(centre, f"/api/v1/workforce/allocation-runs/{data['id']}/confirm", {})
     assert confirmed.json() == {"placed": 1}
-    assert (
-        post(centre, f"/api/v1/workforce/allocation-runs/{data['id']}/confirm", {}).status_code
-        == 409
+    # A retry (the first answer lost on the way) answers the first answer.
+    retried = post(centre, f"/api/v1/workforce/allocation-runs/{data['id']}/confirm", {})
+    assert retried.status_code == 200 and retried.json() == {"placed": 1}
+    # A conflicting decision stays a conflict.
+    discard = post(
+        centre, f"/api/v1/workforce/allocation-runs/{data['id']}/discard", {"reason": "重来"}
     )
+    assert discard.status_code == 409
