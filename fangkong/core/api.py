@@ -2,7 +2,7 @@
 
 import datetime as dt
 import re
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, overload
 
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
@@ -83,6 +83,10 @@ def page_out(page: Page, items: list) -> dict:
     return {"items": items, "page": page.number, "has_next": page.has_next}
 
 
+@overload
+def aware(value: dt.datetime) -> dt.datetime: ...
+@overload
+def aware(value: None) -> None: ...
 def aware(value: dt.datetime | None) -> dt.datetime | None:
     """A time without an offset is read in the deployment's zone (Asia/Shanghai)."""
     if value is not None and timezone.is_naive(value):

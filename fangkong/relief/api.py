@@ -91,8 +91,8 @@ def need_out(need: ReliefRequest, user) -> dict:
         "deadline": need.deadline,
         "overdue": need.is_overdue,
         "sla_version": need.sla_version,
-        "assignee": need.assignee.username if need.assignee_id else None,
-        "team": need.team.name if need.team_id else None,
+        "assignee": need.assignee.username if need.assignee is not None else None,
+        "team": need.team.name if need.team is not None else None,
         "repeats": need.repeats,
         "reopened": need.reopened,
         "problem": need.problem,
@@ -410,7 +410,7 @@ def point_out(point: SupplyPoint) -> dict:
         "name": point.name,
         "area_code": point.area_code,
         "address": point.address,
-        "keeper": point.keeper.username if point.keeper_id else None,
+        "keeper": point.keeper.username if point.keeper is not None else None,
         "stock": [
             {
                 "id": s.pk,

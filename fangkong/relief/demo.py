@@ -35,6 +35,7 @@ from django.utils import timezone
 from fangkong.accounts.services import user_create
 from fangkong.areas.models import Area, Household, Level
 from fangkong.core.actors import SYSTEM
+from fangkong.core.errors import DomainError
 from fangkong.core.roles import Role
 from fangkong.people.seeding.users import DemoLogin, logins_read, logins_write
 from fangkong.people.selectors import care_candidates
@@ -95,8 +96,6 @@ def demo_relief(*, if_empty: bool = True, seed: int | None = None, logins_file: 
         return DemoResult(False)
     worker_a, volunteer = _user("community_a"), _user("volunteer")
     if worker_a is None or volunteer is None:
-        from fangkong.core.errors import DomainError
-
         raise DomainError(
             "请先生成演示区（fangkong seed）", "seed the demo district first (fangkong seed)"
         )
@@ -268,6 +267,8 @@ def _run(result: DemoResult, rng: random.Random, worker_a, volunteer) -> None:
     compound = (
         Area.objects.filter(parent=community_a, level=Level.COMPOUND).order_by("code").first()
     )
+    if compound is None:
+        raise DomainError("演示社区没有小区", "the demo community has no compound")
     counts = services.care_schedules_sync(actor=worker_a, area=compound)
     n["care_schedules"] = counts["created"]
     schedules = list(

@@ -14,6 +14,7 @@ from django.db.models.functions import Substr
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from fangkong.accounts.models import User
 from fangkong.areas.models import CODE_LENGTH, Area, Level, ancestor_codes
 from fangkong.core.roles import Role
 from fangkong.core.scoping import prefix_q
@@ -121,7 +122,7 @@ def queue_counts(user, area: str = "") -> dict[str, int]:
 
 @dataclass
 class Suggestion:
-    user: object
+    user: User
     open_tasks: int
     nearness: int  # 5 the building, 4 its compound, 3 its community, 2 the street
     skill: bool | None = None  # has the skill the need calls for; None: not known
@@ -178,13 +179,13 @@ def suggest_assignees(need: ReliefRequest, *, limit: int = 5) -> list[Suggestion
         )
         found.append(suggestion)
 
-    def known(fact: bool | None) -> int:  # yes, not known, no
+    def first_known(fact: bool | None) -> int:  # yes, not known, no
         return 0 if fact else 1 if fact is None else 2
 
     def rank(s: Suggestion):
         return (
-            known(s.skill) if wanted else 0,
-            known(s.on_shift),
+            first_known(s.skill) if wanted else 0,
+            first_known(s.on_shift),
             s.open_tasks,
             -s.nearness,
             s.user.role != Role.WORKER,

@@ -58,7 +58,7 @@ from .permissions import (
 
 router = Router(tags=["screening"])
 ID = Field(ge=1, le=2**63 - 1)
-_CLIENT_ID = {
+_CLIENT_ID: dict[str, Any] = {
     "min_length": 1,
     "max_length": 64,
     "pattern": r"^[A-Za-z0-9._:-]+$",

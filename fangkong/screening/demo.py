@@ -62,8 +62,10 @@ def demo_screening(*, if_empty: bool = False) -> DemoScreening:
     community = facts.area_code[:12]
     venues = _venues(users["community_a"], community)
     scans = _scans(users["command"], facts, venues, rng)
-    run = services.match_run_start(actor=users["command"], case_id=case_id, enqueue=False)
-    run = services.match_run_execute(run_id=run.pk)
+    started = services.match_run_start(actor=users["command"], case_id=case_id, enqueue=False)
+    run = services.match_run_execute(run_id=started.pk)
+    if run is None:  # (never: the run was made just now and is nobody else's)
+        raise DomainError("接触者匹配未运行", "the contact match did not run")
     overdue = _overdue(users["community_a"], community, rng)
     escalated = services.tasks_escalate()
     campaign, screened = _campaign(users, community, rng)
@@ -186,6 +188,8 @@ def _campaign(users, community: str, rng: random.Random) -> tuple[Campaign, int]
         .order_by("code")
         .first()
     )
+    if compound is None:
+        raise DomainError("演示社区没有小区", "the demo community has no compound")
     campaign = services.campaign_launch(
         actor=users["street"],
         name="第一轮入户摸排",
@@ -201,6 +205,7 @@ def _campaign(users, community: str, rng: random.Random) -> tuple[Campaign, int]
     screener = users["community_a"]
     screened = 0
     flagged = 0
+    answers: list[AnswerIn]
     for household in households[: len(households) // 2]:
         roll = rng.random()
         if roll < 0.1:

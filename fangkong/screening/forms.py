@@ -1,3 +1,5 @@
+from typing import cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -61,9 +63,9 @@ class AcceptForm(forms.Form):
 
     def __init__(self, *args, user, district: str, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["area"].queryset = _areas_of(user, Level.COMMUNITY).filter(
-            level=Level.COMMUNITY, code__startswith=district
-        )
+        cast(forms.ModelChoiceField, self.fields["area"]).queryset = _areas_of(
+            user, Level.COMMUNITY
+        ).filter(level=Level.COMMUNITY, code__startswith=district)
 
 
 class RegisterForm(forms.Form):

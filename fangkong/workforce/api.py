@@ -11,6 +11,7 @@ The same services as the pages; the one error shape of fangkong/api.py. See docs
 
 import dataclasses
 import datetime as dt
+from typing import BinaryIO, cast
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -127,7 +128,7 @@ def _login(w: Worker, *, in_full: bool) -> str | None:
     """A worker's login. It is usually their phone number, which is personal data: shown
     masked as the phone is (the full number needs `reveal`, audited), except to the
     worker themself and to whoever has just registered them with that number."""
-    if not w.user_id:
+    if w.user is None:
         return None
     name = w.user.username
     return name if in_full or not name.isdigit() else mask_phone(name)
@@ -138,7 +139,7 @@ def _worker_out(w: Worker, *, login_in_full: bool = False) -> dict:
         "id": w.pk,
         "name": w.name,
         "kind": w.kind,
-        "organ": w.organ.name if w.organ_id else None,
+        "organ": w.organ.name if w.organ is not None else None,
         "phone_masked": w.phone_masked,
         "id_masked": w.id_masked,
         "party_member": w.party_member,
@@ -209,7 +210,13 @@ def workers_bulk(request, file: File[UploadedFile], organ: QueryId | None = None
     """Enrol an organ's staff from an .xlsx or .csv (see docs/workforce.md for the
     columns). Bad rows are listed with row, column and reason; the good ones go in; the
     same file again changes nothing."""
-    job = bulk.bulk_enrol(actor=request.auth, file_name=file.name, stream=file, organ_id=organ)
+    job = bulk.bulk_enrol(
+        actor=request.auth,
+        file_name=file.name or "",
+        # An upload reads, seeks and tells like an open binary file.
+        stream=cast(BinaryIO, file),
+        organ_id=organ,
+    )
     return {
         "id": job.pk,
         **{k: getattr(job, k) for k in ("rows", "created", "updated", "unchanged", "rejected")},
@@ -470,8 +477,8 @@ def _request_out(r: StaffingRequest) -> dict:
         "count": r.count,
         "filled": r.filled,
         "post_kind": r.post_kind,
-        "required_skill": r.required_skill.code if r.required_skill_id else None,
-        "preferred_skill": r.preferred_skill.code if r.preferred_skill_id else None,
+        "required_skill": r.required_skill.code if r.required_skill is not None else None,
+        "preferred_skill": r.preferred_skill.code if r.preferred_skill is not None else None,
         "first_day": r.first_day,
         "last_day": r.last_day,
         "hours_from": r.hours_from,
@@ -570,7 +577,7 @@ def _seat_out(s: ProposedSeat) -> dict:
         "area_code": s.area_code,
         "number": s.number,
         "worker": s.worker_id,
-        "worker_name": s.worker.name if s.worker_id else None,
+        "worker_name": s.worker.name if s.worker is not None else None,
         "cost": s.cost,
         "distance_km": s.distance_km,
         "unfilled": s.unfilled,
@@ -773,7 +780,7 @@ def _callout_out(c: CallOut) -> dict:
             )
         },
         "area": c.area_code,
-        "skill": c.skill.code if c.skill_id else None,
+        "skill": c.skill.code if c.skill is not None else None,
     }
 
 

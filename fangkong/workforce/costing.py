@@ -20,6 +20,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.db.models import Q
 from django.utils import timezone
@@ -30,6 +31,7 @@ from .models import (
     Assignment,
     ProposedSeat,
     Shift,
+    Skill,
     StaffingRequest,
     TeamMember,
     Worker,
@@ -38,6 +40,9 @@ from .models import (
 from .policies import WEIGHTS
 from .rules import Availability, free_for, spans_overlap
 from .selectors import hours_by_worker
+
+if TYPE_CHECKING:  # the solver package is imported when used (numpy, SciPy, OR-Tools)
+    from .allocation import Allocation, Seat
 
 
 def _allocation():
@@ -142,8 +147,15 @@ class Problem:
         found = self._allowed.get(seat.request_id)
         if found is None:
             need = self.needs[seat.request_id]
-            window = (need.first, need.last, need.start, need.end, need.begins_at, need.ends_at)
-            window += (need.is_shift,)
+            window = (
+                need.first,
+                need.last,
+                need.start,
+                need.end,
+                need.begins_at,
+                need.ends_at,
+                need.is_shift,
+            )
             found = self._by_window.get(window)
             if found is None:
                 found = frozenset(c.key for c in self.candidates if self.free(c, need))
@@ -192,7 +204,7 @@ class Problem:
         alloc = _allocation()
         return alloc.pair_cost(self.workers[self._index(c)], seat) + self.extra(c, seat)
 
-    def costs(self, pairs: Sequence[tuple[Candidate, object]]) -> tuple[list, list]:
+    def costs(self, pairs: Sequence[tuple[Candidate, "Seat"]]) -> tuple[list, list]:
         """`cost` and `distance` of many (candidate, seat) pairs at once, by the same
         functions over arrays (storing a proposal of 20,000 seats pair by pair took
         seconds)."""
@@ -202,20 +214,20 @@ class Problem:
         if not pairs:
             return [], []
         n = len(pairs)
-        w_lat = np.fromiter((c.lat for c, _ in pairs), float, n)
-        w_lon = np.fromiter((c.lon for c, _ in pairs), float, n)
-        s_lat = np.fromiter((seat.lat for _, seat in pairs), float, n)
-        s_lon = np.fromiter((seat.lon for _, seat in pairs), float, n)
+        w_lat = np.fromiter((c.lat for c, _ in pairs), np.float64, n)
+        w_lon = np.fromiter((c.lon for c, _ in pairs), np.float64, n)
+        s_lat = np.fromiter((seat.lat for _, seat in pairs), np.float64, n)
+        s_lon = np.fromiter((seat.lon for _, seat in pairs), np.float64, n)
         lacks = np.fromiter(
             (
                 bool(seat.preferred_skill) and seat.preferred_skill not in c.skills
                 for c, seat in pairs
             ),
-            bool,
+            np.bool_,
             n,
         )
-        hours = np.fromiter((c.hours_7d for c, _ in pairs), float, n)
-        extra = np.fromiter((self.extra(c, seat) for c, seat in pairs), float, n)
+        hours = np.fromiter((c.hours_7d for c, _ in pairs), np.float64, n)
+        extra = np.fromiter((self.extra(c, seat) for c, seat in pairs), np.float64, n)
         distance = alloc.haversine_km(w_lat, w_lon, s_lat, s_lon)
         return (alloc.cost(distance, lacks, hours) + extra).tolist(), distance.tolist()
 
@@ -243,8 +255,8 @@ class Problem:
 
 @dataclass
 class Outcome:
-    optimal: object  # allocation.Allocation
-    greedy: object
+    optimal: "Allocation"
+    greedy: "Allocation"
     seconds: float
 
 
@@ -355,6 +367,10 @@ def _pool(area_code: str):
     ).exclude(Q(status_until__isnull=True) & ~Q(status=WorkerStatus.AVAILABLE))
 
 
+def _code(skill: Skill | None) -> str:
+    return skill.code if skill is not None else ""
+
+
 def _request_need(request: StaffingRequest) -> Need:
     begins = timezone.make_aware(dt.datetime.combine(request.first_day, request.hours_from))
     ends = timezone.make_aware(dt.datetime.combine(request.last_day, request.hours_until))
@@ -366,7 +382,7 @@ def _request_need(request: StaffingRequest) -> Need:
         begins_at=begins,
         ends_at=ends,
         area_code=request.area_code,
-        required=request.required_skill.code if request.required_skill_id else "",
+        required=_code(request.required_skill),
     )
 
 
@@ -388,7 +404,7 @@ def request_problem(area_code: str, requests: Sequence[StaffingRequest], workers
                 lat=lat,
                 lon=lon,
                 required_skill=need.required,
-                preferred_skill=request.preferred_skill.code if request.preferred_skill_id else "",
+                preferred_skill=_code(request.preferred_skill),
             )
             problem.add_seat(seat, need, request=request.pk, number=n)
     return problem
@@ -405,7 +421,7 @@ def _shift_need(shift: Shift) -> Need:
         begins_at=shift.starts_at,
         ends_at=shift.ends_at,
         area_code=shift.area_code,
-        required=request.required_skill.code if request and request.required_skill_id else "",
+        required=_code(request.required_skill) if request else "",
         is_shift=True,
     )
 

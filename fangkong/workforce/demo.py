@@ -192,7 +192,7 @@ def _build(district: Area, count: int) -> tuple[str, list[DemoLogin]]:
         )
 
     # Logins: the seed's volunteer becomes a worker; a liaison and a team leader.
-    logins = []
+    logins: list[DemoLogin] = []
     health = Organ.objects.get(name="区卫健局")
     pool_a = list(
         Worker.objects.filter(

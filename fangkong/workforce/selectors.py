@@ -190,14 +190,14 @@ def numbers(user, area: Area | None = None, *, days: int = 7) -> Numbers:
         status__in=[RequestStatus.OPEN, RequestStatus.PARTLY, RequestStatus.FILLED],
         last_day__gte=timezone.localdate(),
     )
-    asked = Counter()
-    placed = Counter()
+    asked: Counter[str] = Counter()
+    placed: Counter[str] = Counter()
     for code, count, filled in requests.values_list("area_code", "count", "filled"):
         asked[code[:12]] += count
         placed[code[:12]] += filled
     out.open_seats = sum(asked.values()) - sum(placed.values())
-    reported = Counter()
-    confirmed = Counter()
+    reported: Counter[str] = Counter()
+    confirmed: Counter[str] = Counter()
     for code, status, n in (
         open_enrollments.values_list("area_code", "status").annotate(n=Count("id")).order_by()
     ):
@@ -278,6 +278,7 @@ def numbers(user, area: Area | None = None, *, days: int = 7) -> Numbers:
         for a, b in CallOutResponse.objects.filter(
             callout__in=callouts, answer=Answer.ACCEPTED
         ).values_list("notified_at", "answered_at")
+        if b is not None  # an accepted answer always has its time
     ]
     out.callouts = {
         "count": totals["n"] or 0,

@@ -47,7 +47,7 @@ class Skill(models.TextChoices):
 
 TRANSPORT_KINDS = frozenset(k for k in Kind if k.startswith("transport_"))
 MEDICINE_KINDS = frozenset({Kind.MEDICINE, Kind.PRESCRIPTION})
-SKILL_OF_KIND = {
+SKILL_OF_KIND: dict[str, Skill] = {
     **dict.fromkeys(TRANSPORT_KINDS, Skill.DRIVER),
     **dict.fromkeys(MEDICINE_KINDS, Skill.MEDICAL),
     Kind.COUNSELLING: Skill.COUNSELLOR,

@@ -75,7 +75,7 @@ def care_schedules_sync(*, actor, area: Area) -> dict[str, int]:
     }
     seen, created, updated = set(), [], 0
     for person in care_candidates(area.code):
-        wanted: dict[str, int] = {}
+        wanted: dict[CheckInKind, int] = {}
         for tag in person.tags:
             every = rule.value.tags.get(tag)
             if every is None:

@@ -107,12 +107,12 @@ def _household(actor, household: Household | int | None, resident_id: int | None
     own = None
     if actor.role == Role.RESIDENT:
         authorize(actor, can_request_help)
-        if actor.resident_id is None:
+        own = resident_contact(actor.resident_id) if actor.resident_id is not None else None
+        if own is None:  # not linked, or the linked record is gone
             raise PermissionDenied(
                 "您的账号尚未关联居民信息，请联系社区",
                 "your account is not linked to a resident record; ask your community",
             )
-        own = resident_contact(actor.resident_id)
         wanted = getattr(household, "pk", household)
         if wanted not in (None, own.household_id):
             raise PermissionDenied(
@@ -391,7 +391,7 @@ def requests_dispatch_batch(
     """Give many needs to one person or team at once (all or none: a need that cannot be
     dispatched is named and nothing is written)."""
     authorize(actor, can_triage)
-    ids = sorted({getattr(r, "pk", r) for r in requests})
+    ids = sorted({r.pk if isinstance(r, ReliefRequest) else r for r in requests})
     if not ids:
         raise DomainError("请选择要派的诉求", "choose the needs to dispatch", field="requests")
     if len(ids) > 500:
@@ -684,7 +684,7 @@ def request_cancel(*, actor, request: ReliefRequest, reason: str) -> ReliefReque
     reason = required_reason(reason)
     if actor.role == Role.RESIDENT:
         _own(actor, request)
-        allowed = (Status.OPEN,)
+        allowed: tuple[Status, ...] = (Status.OPEN,)
     else:
         authorize(actor, can_triage, area=request.area_code)
         allowed = ACTIVE

@@ -94,7 +94,7 @@ def _aware(value):
 class _Staff:
     """The users of the escalation roles, by the area codes they hold: read once a pass."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.by_code: dict[str, list[tuple[int, str]]] = defaultdict(list)
         rows = (
             get_user_model()

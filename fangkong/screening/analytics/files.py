@@ -238,8 +238,8 @@ def _load(
         f"CREATE OR REPLACE TEMP TABLE {table} AS "
         f"SELECT {outputs} FROM {table}_all WHERE NOT ({any_problem})"
     )
-    (good,) = con.execute(f"SELECT count(*) FROM {table}").fetchone()
-    (bad,) = con.execute(f"SELECT count(*) FROM {table}_all WHERE {any_problem}").fetchone()
+    good = _count(con, f"SELECT count(*) FROM {table}")
+    bad = _count(con, f"SELECT count(*) FROM {table}_all WHERE {any_problem}")
     union = " UNION ALL ".join(
         f"SELECT rec, {i} AS ord, '{field}' AS field, {code} AS code FROM {table}_all "
         f"WHERE {code} IS NOT NULL"
@@ -256,6 +256,12 @@ def _load(
     for leftover in (raw, f"{table}_checked", f"{table}_all"):
         con.execute(f"DROP TABLE IF EXISTS {leftover}")
     return Loaded(table, name, good, bad + len(rejected), problems, first_row, lines)
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    """The one number a `SELECT count(*)` answers."""
+    row = con.execute(sql).fetchone()
+    return row[0] if row is not None else 0
 
 
 def _check(column: str, kind: str) -> tuple[str, str]:

@@ -69,7 +69,7 @@ class ScanIn:
     hash (id_type defaults to the mainland card)."""
 
     venue_code: str
-    scanned_at: dt.datetime
+    scanned_at: dt.datetime | None  # None: the row is refused (a time with its zone)
     person_key: str = ""
     id_number: str = ""
     id_type: str = idnumbers.IdType.MAINLAND
@@ -216,7 +216,7 @@ def _check_scan(number: int, scan: ScanIn):
             bad("id_number", exc.zh, exc.en)
     elif not KEY.match(key):
         bad("person_key", "须为 40 位十六进制的人员键", "must be a person key of 40 hex characters")
-    if problems:
+    if problems or when is None:  # (no time is a problem already)
         return problems
     return key, venue, us_from_datetime(when)
 
@@ -225,7 +225,9 @@ def _hash_ids(duck: DuckDBEngine, loaded: Loaded, problems: list) -> int:
     """Replace `id_number` by its person key, in Arrow batches; rows whose number fails
     its checks are reported and get no key. Returns how many."""
     reader = duck.con.sql("SELECT rec, id_type, id_number FROM in_store").to_arrow_reader()
-    recs, keys, failed = [], [], 0
+    recs: list[int] = []
+    keys: list[str | None] = []
+    failed = 0
     for batch in reader:
         for rec, id_type, number in zip(*(c.to_pylist() for c in batch.columns), strict=True):
             try:

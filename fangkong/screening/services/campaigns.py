@@ -245,7 +245,7 @@ def _replay(visit: HouseholdVisit, campaign: Campaign, household: Household) -> 
             "this client id was used for another household",
             field="client_id",
         )
-    tasks = [a.task for a in visit.answers.select_related("task") if a.task_id]
+    tasks = [a.task for a in visit.answers.select_related("task") if a.task is not None]
     return VisitResult(visit, replayed=True, tasks=tasks)
 
 

@@ -461,7 +461,9 @@ def contacts_to_tasks(
             }
         )
     assign = _Assignment(now)
-    new, merged, per_community = [], [], Counter()
+    new: list[tuple] = []
+    merged: list[TraceTask] = []
+    per_community: Counter[str] = Counter()
     for key in keys:
         person = persons.get(key)
         if person is None:
@@ -503,7 +505,7 @@ def contacts_to_tasks(
     rows = []
     for key in keys:
         person = persons.get(key)
-        c = best.get(key)
+        closest = best.get(key)
         rows.append(
             (
                 run.pk,
@@ -511,11 +513,11 @@ def contacts_to_tasks(
                 person.id if person else None,
                 person.area_code if person else run.area_code[:6],
                 category[key],
-                c.degree if c else 1,
-                c.venue_code if c else "",
-                c.case_at if c else run.window_start,
-                c.contact_at if c else run.window_start,
-                c.minutes_apart if c else Decimal(0),
+                closest.degree if closest else 1,
+                closest.venue_code if closest else "",
+                closest.case_at if closest else run.window_start,
+                closest.contact_at if closest else run.window_start,
+                closest.minutes_apart if closest else Decimal(0),
                 task_of.get(person.id) if person else None,
             )
         )

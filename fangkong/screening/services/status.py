@@ -46,7 +46,7 @@ def person_for_resident(resident) -> Person:
                 )
         except IntegrityError:  # made a moment ago by another request
             person = Person.objects.get(person_key=resident.id_hash)
-    changed = {}
+    changed: dict[str, object] = {}
     if person.resident_id != resident.pk:  # found first, on the roster now
         changed |= {"resident_id": resident.pk, "found": False}
     if person.area_code != resident.area_code:
@@ -98,11 +98,11 @@ def person_register(
     key = person_key(doc.type, doc.number)
     resident = people.residents_by_keys([key]).first()
     if resident is not None:
-        person = person_for_resident(resident)
-        return Registration(person, elsewhere=not actor.may_see_area(resident.area_code))
-    person = Person.objects.select_for_update().filter(person_key=key).first()
-    if person is not None:
-        return Registration(person, elsewhere=not actor.may_see_area(person.area_code))
+        on_roster = person_for_resident(resident)
+        return Registration(on_roster, elsewhere=not actor.may_see_area(resident.area_code))
+    known = Person.objects.select_for_update().filter(person_key=key).first()
+    if known is not None:
+        return Registration(known, elsewhere=not actor.may_see_area(known.area_code))
     if not name:
         raise DomainError("姓名为空", "name is empty", field="name")
     person = Person.objects.create(

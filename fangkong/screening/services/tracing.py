@@ -39,7 +39,7 @@ from ..permissions import can_hand_over, can_receive_hand_over, can_trace
 from ..policies import CONTACTS
 from .status import Registration, person_register, status_change
 
-CATEGORY_ZH = {
+CATEGORY_ZH: dict[str, str] = {
     Category.CLOSE: "密接",
     Category.SECONDARY: "次密接",
     Category.COMPANION: "时空伴随",
@@ -258,8 +258,8 @@ _DISTRICT = re.compile(r"^\d{6}$")
 def _document_of(person: Person) -> tuple[str, bytes, str, bytes, str]:
     """(type, number cipher, masked, phone cipher, masked phone) of a person: a
     resident's from the roster, a person found's from their own record."""
-    if person.resident_id:
-        r = person.resident
+    r = person.resident if person.resident_id else None
+    if r is not None:
         return r.id_type, bytes(r.id_cipher), r.id_masked, bytes(r.phone_cipher), r.phone_masked
     return (
         person.id_type,

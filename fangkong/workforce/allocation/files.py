@@ -90,7 +90,7 @@ def _rows(raw: bytes, name: str, columns: Sequence[str]):
     header = next(reader, None)
     if header is None:
         raise BadInput([RowError("文件为空", "the file is empty", file=name)])
-    where = {}
+    where: dict[str, int] = {}
     for i, cell in enumerate(header):
         where.setdefault(_norm(cell).lower(), i)
     missing = [c for c in columns if c not in where]

@@ -20,7 +20,11 @@ def allocate_greedy(
     inst = Instance(workers, seats, allowed=allowed, extra_cost=extra_cost)
     taken = np.zeros(inst.n, dtype=bool)
     free = np.array([len(cls.workers) for cls in inst.classes], dtype=np.int64)
-    member = np.column_stack([cls.mask for cls in inst.classes]) if inst.classes else None
+    member = (
+        np.column_stack([cls.mask for cls in inst.classes])
+        if inst.classes
+        else np.zeros((inst.n, 0), dtype=bool)
+    )
     seat_worker = np.full(len(seats), -1, dtype=np.int64)
     for i, g in enumerate(inst.seat_group.tolist()):
         c = int(inst.g_class[g])

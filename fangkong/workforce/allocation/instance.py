@@ -6,7 +6,7 @@ required skill and its extra rule: the workers feasible for it are the class's w
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -23,7 +23,8 @@ class FeasibilityClass:
     workers: np.ndarray  # indices of the feasible workers, ascending
     mask: np.ndarray  # the same as a boolean array over all workers
     with_skill: int  # workers with the skill, before the extra rule
-    groups: np.ndarray | None = None
+    # The class's groups; set for every class right after the classes are built.
+    groups: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     _worker_tree: cKDTree | None = None
 
     def worker_tree(self, xyz: np.ndarray) -> cKDTree:

@@ -59,7 +59,7 @@ def allocate(
     inst = Instance(workers, seats, allowed=allowed, extra_cost=extra_cost)
     graph = _Graph(inst)
     graph.add(*_initial_arcs(inst, neighbours))
-    stats = {"groups": inst.G, "classes": len(inst.classes), "rounds": 0}
+    stats: dict[str, float] = {"groups": inst.G, "classes": len(inst.classes), "rounds": 0}
     stats["build_seconds"] = time.perf_counter() - started
     proved = False
     while True:
@@ -392,7 +392,7 @@ def _result(inst: Instance, graph: _Graph, flow: np.ndarray) -> Allocation:
         queue.reverse()
     seat_worker = np.full(len(inst.seats), -1, dtype=np.int64)
     for i, g in enumerate(inst.seat_group.tolist()):
-        queue = group_workers.get(g)
-        if queue:
-            seat_worker[i] = queue.pop()
+        waiting = group_workers.get(g)
+        if waiting:
+            seat_worker[i] = waiting.pop()
     return inst.result(seat_worker)

@@ -251,7 +251,10 @@ def shifts_open_for(*, actor, worker: Worker, until: dt.datetime, reason: str) -
 
 def _leader_users(worker: Worker) -> list[User]:
     led = TeamMember.objects.filter(worker=worker).values("team__leader__user")
-    return list(User.objects.filter(pk__in=led).exclude(pk=worker.user_id))
+    users = User.objects.filter(pk__in=led)
+    if worker.user_id is not None:
+        users = users.exclude(pk=worker.user_id)
+    return list(users)
 
 
 def community_users(codes: Iterable[str]) -> list[User]:

@@ -68,10 +68,11 @@ def enrollment_open(
         if stored.worker_id != worker.pk:
             raise Conflict("客户端编号已被占用", "client_id is taken", field="client_id")
         return stored, False
-    current = Enrollment.objects.select_for_update().filter(
-        worker=worker, status__in=OPEN_ENROLLMENT
+    current = (
+        Enrollment.objects.select_for_update()
+        .filter(worker=worker, status__in=OPEN_ENROLLMENT)
+        .first()
     )
-    current = current.first()
     if current is not None and current.community_id == community.pk:
         return current, False
     now = timezone.now()

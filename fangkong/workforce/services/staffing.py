@@ -279,6 +279,8 @@ def allocation_confirm(*, actor, run: AllocationRun) -> int:
     told: list[tuple[Worker, str, str]] = []
     if run.purpose == "substitution":
         for seat in seats:
+            if seat.shift_id is None:  # (never: a substitution's seats are shifts)
+                continue
             Shift.objects.filter(pk=seat.shift_id, status=ShiftStatus.OPEN).update(
                 proposed=seat.worker, status=ShiftStatus.PROPOSED
             )
@@ -286,10 +288,12 @@ def allocation_confirm(*, actor, run: AllocationRun) -> int:
         by_request: dict[int, int] = defaultdict(int)
         rows = []
         for seat in seats:
-            request = seat.request
+            request, worker = seat.request, seat.worker
+            if request is None or worker is None:  # (never: seats of requests, with workers)
+                continue
             rows.append(
                 Assignment(
-                    worker=seat.worker,
+                    worker=worker,
                     request=request,
                     area_code=request.area_code,
                     run=run,
@@ -303,7 +307,7 @@ def allocation_confirm(*, actor, run: AllocationRun) -> int:
             span = f"{request.first_day:%m-%d}至{request.last_day:%m-%d} {request.hours_from:%H:%M}-{request.hours_until:%H:%M}"
             told.append(
                 (
-                    seat.worker,
+                    worker,
                     f"您已被调配到{request.area.name}（{request.get_post_kind_display()}），{span}，请按时报到",
                     f"You are allocated to {request.area.name} ({request.post_kind}), "
                     f"{request.first_day:%m-%d} to {request.last_day:%m-%d}; please report in",
@@ -384,6 +388,8 @@ def substitutes_propose(*, actor, shifts: Sequence[Shift]) -> AllocationRun | No
     problem = costing.shift_problem(area_code, shifts)
     run = _store_run(actor, area_code, problem, purpose="substitution")
     for seat in ProposedSeat.objects.filter(run=run, worker__isnull=False):
+        if seat.shift_id is None:  # (never: a substitution's seats are shifts)
+            continue
         Shift.objects.filter(pk=seat.shift_id, status=ShiftStatus.OPEN).update(
             proposed_id=seat.worker_id, status=ShiftStatus.PROPOSED
         )

@@ -521,7 +521,7 @@ def worker_set_status(
     worker.status, worker.status_until = status, until
     worker.save(update_fields=["status", "status_until"])
     change = _status_recorded(actor, worker, before, status, reason, until, now)
-    if status != WorkerStatus.AVAILABLE:
+    if status != WorkerStatus.AVAILABLE and until is not None:  # (until is given then)
         from .duty import shifts_open_for
 
         shifts_open_for(actor=actor, worker=worker, until=until, reason=reason)

@@ -25,4 +25,5 @@ class Command(BaseCommand):
             self.stdout.write("screening demo data is there already")
             return
         counts = ", ".join(f"{k} {v}" for k, v in made.counts.items())
-        self.stdout.write(f"case {made.case}, campaign {made.campaign.pk}: {counts}")
+        campaign = made.campaign.pk if made.campaign is not None else "-"
+        self.stdout.write(f"case {made.case}, campaign {campaign}: {counts}")

@@ -136,7 +136,7 @@ def write_contacts(result: MatchResult, path: Path, *, second_degree: bool = Fal
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(CONTACT_HEADER + (SECOND_DEGREE_HEADER if second_degree else []))
         for c in result.contacts:
-            row = [
+            row: list[object] = [
                 c.case_id,
                 c.person_id,
                 c.venue_code,

@@ -113,10 +113,10 @@ def _write_atomically(writes) -> None:
             directory = path.resolve().parent
             if not directory.is_dir():
                 raise CommandError(f"目录不存在：{directory} / no such directory: {directory}")
-            fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+            fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
             os.close(fd)
-            done.append((Path(tmp), path))
-            write(Path(tmp))
+            done.append((Path(tmp_name), path))
+            write(Path(tmp_name))
         for tmp, path in done:
             os.replace(tmp, path)
     finally:
