@@ -262,8 +262,9 @@ def worker_validate(
     """Check and normalise a registration; WorkerInvalid (a DomainError) names every bad
     field, not just the first."""
     problems = _Problems()
-    day_from = day_from or dt.time(7, 0)
-    day_until = day_until or dt.time(22, 0)
+    # Wall-clock hours in the deployment's zone: an offset a client sends says nothing.
+    day_from = (day_from or dt.time(7, 0)).replace(tzinfo=None)
+    day_until = (day_until or dt.time(22, 0)).replace(tzinfo=None)
     data: dict[str, Any] = {
         "name": problems.check(_name, name),
         "doc": problems.check(_document, id_type, id_number),
