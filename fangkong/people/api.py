@@ -6,10 +6,12 @@ Creates are idempotent by the ID number itself (one resident per document), so n
 
 import datetime as dt
 import enum
+from typing import Annotated
 
 from django.db import IntegrityError
 from django.http import HttpResponse
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
+from ninja import Path as PathParam
 
 from fangkong.areas.models import Area, Household, Level
 from fangkong.areas.services import household_get_or_create
@@ -21,12 +23,15 @@ from fangkong.core.text import clean
 from fangkong.people.permissions import (
     HEALTH_TAGS,
     can_edit_residents,
+    can_import_roster,
     can_read_residents,
     can_search_residents,
 )
 
-from . import selectors, services
-from .models import Residency, Resident, Tag
+from . import codes, selectors, services
+from .forms import MAX_ROSTER_BYTES
+from .models import ImportJob, Residency, Resident, Tag
+from .roster.importing import roster_import_submit
 from .services import Outcome
 
 router = Router(tags=["residents"])
@@ -343,3 +348,97 @@ def resident_patch(request, resident_id: int, payload: ResidentPatchIn):
     # A field left out, or sent as null, keeps its value.
     merged = ResidentUpdateIn(**{**current, **payload.dict(exclude_unset=True, exclude_none=True)})
     return _update(request, resident, merged)
+
+
+# Code stickers and roster imports: what the building and import pages do.
+
+BuildingCode = Annotated[str, PathParam(pattern=r"^\d{6,18}$")]
+
+PDF_RESPONSE = {
+    "200": {
+        "description": "the sticker sheet",
+        "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
+class PeopleStickersIn(Schema):
+    only_no_smartphone: bool = Field(False, description="only residents without a smartphone")
+
+
+@router.post(
+    "/buildings/{code}/codes",
+    response={**errors(400, 403, 404, 422)},
+    openapi_extra={"responses": PDF_RESPONSE},
+)
+def building_stickers(request, code: BuildingCode, payload: PeopleStickersIn | None = None):
+    """A PDF sheet of code stickers for one building of my jurisdiction, as the building
+    page prints it; audited."""
+    require(can_edit_residents(request.auth))
+    building = get_scoped_or_404(Area.objects.filter(level=Level.BUILDING), request.auth, code=code)
+    only = payload.only_no_smartphone if payload else False
+    pdf = codes.codes_print(actor=request.auth, building=building, only_no_smartphone=only)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="codes-{building.code}.pdf"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class PeopleImportJobOut(Schema):
+    id: int
+    area: str
+    file_name: str
+    status: str
+    total_rows: int
+    processed_rows: int
+    created: int
+    updated: int
+    unchanged: int
+    rejected: int
+    warned: int
+    error: str
+    error_zh: str
+
+
+def import_job_out(job: ImportJob) -> dict:
+    return {
+        "id": job.pk,
+        "area": job.area.code,
+        "file_name": job.file_name,
+        "status": job.status,
+        "total_rows": job.total_rows,
+        "processed_rows": job.processed_rows,
+        "created": job.created,
+        "updated": job.updated,
+        "unchanged": job.unchanged,
+        "rejected": job.rejected,
+        "warned": job.warned,
+        "error": job.error_en,
+        "error_zh": job.error_zh,
+    }
+
+
+@router.post("/roster/imports", response={202: PeopleImportJobOut, **errors(400, 403, 404, 422)})
+def roster_import(request, area: Form[str], file: File[UploadedFile]):
+    """Import a roster (.xlsx or .csv) into a community or compound, as the import page
+    does: a small file is read at once, a big one by the worker; poll the job."""
+    require(can_import_roster(request.auth))
+    if file.size and file.size > MAX_ROSTER_BYTES:
+        raise DomainError(
+            f"文件超过 {MAX_ROSTER_BYTES // 2**20} MB，请拆分",
+            f"the file is larger than {MAX_ROSTER_BYTES // 2**20} MB; split it",
+            field="file",
+        )
+    target = get_scoped_or_404(Area.objects, request.auth, code=area.strip())
+    job = roster_import_submit(
+        actor=request.auth, area=target, file_name=file.name or "roster", data=file.read()
+    )
+    return Status(202, import_job_out(job))
+
+
+@router.get("/roster/imports/{job_id}", response={200: PeopleImportJobOut, **errors(403, 404)})
+def roster_import_status(request, job_id: int):
+    """An import's progress and counts (its rejected rows: the import page's report)."""
+    require(can_import_roster(request.auth))
+    job = get_scoped_or_404(ImportJob.objects.select_related("area"), request.auth, pk=job_id)
+    return import_job_out(job)

@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Annotated, Literal
 
 from django.contrib.auth import get_user_model
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
@@ -18,7 +18,15 @@ from fangkong.core.roles import Role
 from fangkong.core.shortcuts import get_scoped_or_404
 
 from . import selectors, services
-from .models import ACTIVE, DispatchTeam, MovementKind, ReliefRequest, Stock, SupplyPoint
+from .models import (
+    ACTIVE,
+    DispatchTeam,
+    Escalation,
+    MovementKind,
+    ReliefRequest,
+    Stock,
+    SupplyPoint,
+)
 from .permissions import (
     can_deliver,
     can_read_numbers,
@@ -492,6 +500,66 @@ def draw(request, pk: int, payload: DrawOneIn):
         client_id=payload.client_id,
     )
     return movement_out(moved)
+
+
+class ReliefAdjustIn(Schema):
+    counted: int = Field(ge=0, le=1_000_000, description="the quantity found")
+    reason: str = Field(min_length=1, max_length=200)
+
+
+@router.post("/stock/{int:pk}/adjust", response={200: MovementOut, **errors(400, 403, 404, 422)})
+def adjust(request, pk: int, payload: ReliefAdjustIn):
+    """A stocktake, as the supply point's page records it: the count found replaces the
+    book count, with a reason."""
+    stock = get_scoped_or_404(Stock.objects.select_related("point"), request.auth, pk=pk)
+    moved = services.stock_adjust(
+        actor=request.auth, stock=stock, counted=payload.counted, reason=payload.reason
+    )
+    return movement_out(moved)
+
+
+class ReliefContactIn(Schema):
+    reason: str = Field("", max_length=200, description="empty: the need's own purpose")
+
+
+class ReliefContactOut(Schema):
+    phone: str
+
+
+@router.post(
+    "/requests/{int:pk}/contact", response={200: ReliefContactOut, **errors(400, 403, 404, 422)}
+)
+def contact(request, pk: int, response: HttpResponse, payload: ReliefContactIn | None = None):
+    """The contact's full number, to call (the page's call button): for the worker
+    carrying the need while it is open, or triage staff of the area; audited."""
+    found = _need(request, pk)
+    reason = payload.reason if payload else ""
+    phone = services.request_contact_reveal(actor=request.auth, request=found, reason=reason)
+    response["Cache-Control"] = "no-store"
+    return {"phone": phone}
+
+
+class ReliefAckIn(Schema):
+    note: str = Field("", max_length=300)
+
+
+class ReliefEscalationOut(Schema):
+    id: int
+    acknowledged_at: dt.datetime | None
+    note: str
+
+
+@router.post(
+    "/escalations/{int:pk}/ack",
+    response={200: ReliefEscalationOut, **errors(403, 404, 422)},
+)
+def escalation_ack(request, pk: int, payload: ReliefAckIn | None = None):
+    """Take an overdue need's escalation in hand, as the escalations page does."""
+    require(can_triage(request.auth))
+    row = get_scoped_or_404(Escalation.objects, request.auth, pk=pk)
+    note = payload.note if payload else ""
+    row = services.escalation_acknowledge(actor=request.auth, escalation=row, note=note)
+    return {"id": row.pk, "acknowledged_at": row.acknowledged_at, "note": row.note}
 
 
 class ReliefNumbersOut(Schema):

@@ -14,7 +14,7 @@ from ninja.files import UploadedFile
 from pydantic import BaseModel
 
 from fangkong.areas.models import Area, Grid, Household, Level
-from fangkong.core.api import MAX_PAGE, PageOut, aware, errors, page_out, require
+from fangkong.core.api import MAX_PAGE, PageOut, QueryId, aware, errors, page_out, require
 from fangkong.core.errors import DomainError
 from fangkong.core.idnumbers import IdType
 from fangkong.core.paging import paginate
@@ -1044,7 +1044,7 @@ MAX_PINGS_BYTES = 512 * 1024 * 1024
 
 
 @router.post("/match-runs/with-pings", response={200: MatchRunOut, **errors(400, 403, 404, 422)})
-def match_run_with_pings(request, case: Form[int], file: File[UploadedFile]):
+def match_run_with_pings(request, case: Form[QueryId], file: File[UploadedFile]):
     """Queue exposure matching for a confirmed case with a location-ping file (CSV or
     Parquet: `person_id,lat,lon,at`, person ids being person keys): its venue contacts
     and its time-space companions (the companion rule in force) become trace tasks."""

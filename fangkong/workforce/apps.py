@@ -22,6 +22,7 @@ class WorkforceConfig(FangkongApp):
     verbose_name = _("Workforce")
     url_prefix = "workforce/"
     api_prefix = "/workforce"
+    api_routers = (("/workforce", "fangkong.workforce.api_duty.router"),)
     nav = (
         Nav(
             _("My duty"),

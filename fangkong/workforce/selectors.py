@@ -25,6 +25,7 @@ from .models import (
     PostKind,
     RequestStatus,
     Shift,
+    ShiftStatus,
     StaffingRequest,
     Team,
     TeamMember,
@@ -337,3 +338,17 @@ def dispatch_facts(user_ids: Iterable[int], *, skill_kind: str = "") -> dict[int
         )
         for pk, user_id, status, until in workers
     }
+
+
+def substitutions_open(user):
+    """Shifts open or with a substitute proposed, not yet over, that `user` may fill: a
+    team leader (a worker) those of their teams' posts, an office those of its areas."""
+    from .jurisdiction import worker_of
+
+    me = worker_of(user) if user.role == "worker" else None
+    opened = Shift.objects.filter(
+        status__in=[ShiftStatus.OPEN, ShiftStatus.PROPOSED], ends_at__gt=timezone.now()
+    ).select_related("post", "proposed")
+    if me is not None:
+        return opened.filter(post__team__leader=me)
+    return opened.for_user(user)

@@ -35,7 +35,6 @@ from .models import (
     ProposedSeat,
     Shift,
     ShiftPattern,
-    ShiftStatus,
     Skill,
     StaffingRequest,
     Team,
@@ -619,14 +618,7 @@ def post_code(request, pk):
 def substitutions(request):
     """Opened shifts and their proposed substitutes, for the team leader or an office."""
     deny_unless(can_substitute(request.user))
-    me = worker_of(request.user) if request.user.role == "worker" else None
-    opened = Shift.objects.filter(
-        status__in=[ShiftStatus.OPEN, ShiftStatus.PROPOSED], ends_at__gt=timezone.now()
-    ).select_related("post", "proposed")
-    if me is not None:
-        opened = opened.filter(post__team__leader=me)
-    else:
-        opened = opened.for_user(request.user)
+    opened = selectors.substitutions_open(request.user)
     if request.method == "POST":
         shift = opened.filter(pk=request.POST.get("shift")).first()
         if shift is None:

@@ -40,22 +40,153 @@ TWINS: dict[str, list[tuple[str, str]]] = {
     "labs:upload": [("post", "/api/v1/labs/results/file"), ("post", "/api/v1/labs/results")],
     "labs:recalls_arrange": [("post", "/api/v1/labs/recalls/arrange")],
     "labs:recall_cancel": [("post", "/api/v1/labs/recalls/{recall_id}/cancel")],
+    # core: policies and notifications
+    "core:policy": [("get", "/api/v1/policies/{key}"), ("post", "/api/v1/policies/{key}")],
+    "core:notifications_read": [
+        ("post", "/api/v1/notifications/read"),
+        ("post", "/api/v1/notifications/read-all"),
+    ],
+    # areas: the area tree (one page, an action per form) and zones
+    "areas:manage": [
+        ("post", "/api/v1/areas/{code}/children"),
+        ("post", "/api/v1/areas/{code}/rename"),
+        ("post", "/api/v1/areas/{code}/move"),
+        ("post", "/api/v1/areas/{code}/retire"),
+    ],
+    "areas:import": [("post", "/api/v1/areas/divisions/import")],
+    "areas:zone_declare": [("post", "/api/v1/areas/{code}/zones")],
+    "areas:zone_lift": [("post", "/api/v1/areas/zones/{zone_id}/lift")],
+    # accounts: users, their areas, passwords, tokens
+    "accounts:user_new": [("post", "/api/v1/users/")],
+    "accounts:user_import": [("post", "/api/v1/users/import")],
+    "accounts:user": [
+        ("patch", "/api/v1/users/{user_id}"),
+        ("put", "/api/v1/users/{user_id}/areas"),
+        ("post", "/api/v1/users/{user_id}/password"),
+        ("post", "/api/v1/users/{user_id}/disable"),
+        ("post", "/api/v1/users/{user_id}/enable"),
+        ("post", "/api/v1/users/{user_id}/tokens"),
+        ("post", "/api/v1/users/{user_id}/tokens/{token_id}/revoke"),
+    ],
+    # people: residents, their codes, roster imports, hand-overs
+    "people:register": [("post", "/api/v1/residents/")],
+    "people:edit": [
+        ("patch", "/api/v1/residents/{resident_id}"),
+        ("put", "/api/v1/residents/{resident_id}"),
+    ],
+    "people:reveal": [("post", "/api/v1/residents/{resident_id}/reveal")],
+    "people:building_codes": [("post", "/api/v1/residents/buildings/{code}/codes")],
+    "people:import": [
+        ("post", "/api/v1/residents/roster/imports"),
+        ("get", "/api/v1/residents/roster/imports/{job_id}"),
+    ],
+    "people:handover_new": [("post", "/api/v1/handovers/")],
+    "people:handover": [
+        ("post", "/api/v1/handovers/{handover_id}/approve"),
+        ("post", "/api/v1/handovers/{handover_id}/decline"),
+        ("post", "/api/v1/handovers/{handover_id}/cancel"),
+    ],
+    # workforce: workers, report-ins, teams, staffing, posts and shifts, call-outs
+    "workforce:register": [("post", "/api/v1/workforce/workers")],
+    "workforce:bulk": [("post", "/api/v1/workforce/workers/bulk")],
+    "workforce:worker": [("post", "/api/v1/workforce/workers/{pk}/reveal")],
+    "workforce:worker_status": [("post", "/api/v1/workforce/workers/{pk}/status")],
+    "workforce:unavailable": [("post", "/api/v1/workforce/workers/{pk}/status")],
+    "workforce:report_in": [("post", "/api/v1/workforce/report-ins")],
+    "workforce:enrollment_decide": [("post", "/api/v1/workforce/report-ins/{pk}/decision")],
+    "workforce:confirm_all": [("post", "/api/v1/workforce/report-ins/confirm-all")],
+    "workforce:teams": [
+        ("post", "/api/v1/workforce/teams"),
+        ("post", "/api/v1/workforce/branches"),
+    ],
+    "workforce:requests": [
+        ("get", "/api/v1/workforce/requests"),
+        ("post", "/api/v1/workforce/requests"),
+    ],
+    "workforce:request_cancel": [("post", "/api/v1/workforce/requests/{pk}/cancel")],
+    "workforce:allocation_run": [("post", "/api/v1/workforce/allocation-runs")],
+    "workforce:seat_adjust": [("post", "/api/v1/workforce/allocation-runs/{pk}/seats/{seat}")],
+    "workforce:run_decide": [
+        ("post", "/api/v1/workforce/allocation-runs/{pk}/confirm"),
+        ("post", "/api/v1/workforce/allocation-runs/{pk}/discard"),
+    ],
+    "workforce:posts": [("post", "/api/v1/workforce/posts")],
+    "workforce:post": [
+        ("post", "/api/v1/workforce/posts/{pk}/shifts"),
+        ("post", "/api/v1/workforce/posts/{pk}/rota"),
+        ("post", "/api/v1/workforce/shifts/{pk}/assign"),
+    ],
+    "workforce:substitutions": [("post", "/api/v1/workforce/shifts/{pk}/substitute")],
+    "workforce:callouts": [
+        ("get", "/api/v1/workforce/callouts"),
+        ("post", "/api/v1/workforce/callouts"),
+    ],
+    "workforce:callout_answer": [("post", "/api/v1/workforce/callouts/{pk}/answer")],
+    # screening: tasks, statuses, hand-overs, campaigns, venues, exposure matching
+    # (resident_track opens a resident in screening: the API reads it by resident id)
+    "screening:task_reach": [("post", "/api/v1/screening/tasks/{task_id}/reach")],
+    "screening:task_attempt": [("post", "/api/v1/screening/tasks/{task_id}/attempts")],
+    "screening:task_control": [("post", "/api/v1/screening/tasks/{task_id}/control")],
+    "screening:task_hand_over": [("post", "/api/v1/screening/tasks/{task_id}/hand-over")],
+    "screening:hand_over_accept": [("post", "/api/v1/screening/hand-overs/{hand_over_id}/accept")],
+    "screening:status_set": [("post", "/api/v1/screening/people/{person_id}/status")],
+    "screening:resident_track": [("get", "/api/v1/screening/residents/{resident_id}/status")],
+    "screening:register": [("post", "/api/v1/screening/people")],
+    "screening:campaign_launch": [("post", "/api/v1/screening/campaigns")],
+    "screening:campaign_close": [("post", "/api/v1/screening/campaigns/{campaign_id}/close")],
+    "screening:screen": [("post", "/api/v1/screening/campaigns/{campaign_id}/visits")],
+    "screening:answers_import": [
+        ("post", "/api/v1/screening/campaigns/{campaign_id}/answers-file")
+    ],
+    "screening:venues": [("post", "/api/v1/screening/venues")],
+    "screening:match_run": [
+        ("post", "/api/v1/screening/match-runs"),
+        ("post", "/api/v1/screening/match-runs/with-pings"),
+    ],
+    # relief: needs, their steps (one status operation), dispatch, stock
+    "relief:ask": [("post", "/api/v1/relief/requests")],
+    "relief:register": [("post", "/api/v1/relief/requests")],
+    "relief:confirm": [("post", "/api/v1/relief/requests/{pk}/status")],
+    "relief:complain": [("post", "/api/v1/relief/requests/{pk}/status")],
+    "relief:cancel": [("post", "/api/v1/relief/requests/{pk}/status")],
+    "relief:urgency": [("post", "/api/v1/relief/requests/{pk}/status")],
+    "relief:reopen": [("post", "/api/v1/relief/requests/{pk}/status")],
+    "relief:task_step": [("post", "/api/v1/relief/requests/{pk}/status")],
+    "relief:dispatch": [("post", "/api/v1/relief/requests/{pk}/dispatch")],
+    "relief:batch": [("post", "/api/v1/relief/requests/dispatch-batch")],
+    "relief:receive": [("post", "/api/v1/relief/supply-points/{pk}/stock")],
+    "relief:adjust": [("post", "/api/v1/relief/stock/{pk}/adjust")],
+    "relief:call": [("post", "/api/v1/relief/requests/{pk}/contact")],
+    "relief:escalation_ack": [("post", "/api/v1/relief/escalations/{pk}/ack")],
 }
 
 # Apps whose page actions this test holds to the rule.
-CHECKED = {"testing", "labs"}
+CHECKED = {
+    "testing",
+    "labs",
+    "core",
+    "areas",
+    "accounts",
+    "people",
+    "workforce",
+    "relief",
+    "screening",
+}
+
+# Page actions of a checked app known to have no API twin yet, each with what it does.
+# A debt in plain sight: give it an operation, then move it to TWINS.
+GAPS: dict[str, str] = {
+    "relief:care_plan": "sync care schedules, plan care packages (care_schedules_sync, …)",
+    "relief:checkin": "record a care check-in (checkin_record)",
+    "relief:hotline_shift": "a counsellor goes on or off the hotline (hotline_shift)",
+    "relief:ticket_open": "open a hotline ticket (ticket_open)",
+    "relief:ticket_step": "note, risk, assign, close a hotline ticket (ticket_*)",
+}
 
 # Namespaces not (yet) held to it, each with the reason. A new namespace with a page
 # action fails until it is put in CHECKED or here.
 NOT_CHECKED = {
     None: "Django's set_language: not an action on data",
-    "core": "policies and notifications: admin pages; their API is checked by core's own tests",
-    "accounts": "administration: has its own API (docs/administration.md), not yet mapped here",
-    "areas": "administration and zones: has its own API, not yet mapped here",
-    "people": "residents: has its own API, not yet mapped here",
-    "workforce": "mapped in docs/workforce.md, not yet here",
-    "relief": "mapped in docs/relief.md, not yet here",
-    "screening": "mapped in docs/screening.md, not yet here",
 }
 
 
@@ -111,10 +242,12 @@ def test_every_page_action_of_a_checked_app_has_an_api_twin(operations):
     found = page_actions()
     unknown = set(found) - CHECKED - set(NOT_CHECKED)
     assert not unknown, f"new app(s) with page actions: put them in CHECKED: {unknown}"
-    missing = sorted(a for ns in CHECKED for a in found.get(ns, ()) if a not in TWINS)
+    actions = {a for ns in CHECKED for a in found.get(ns, ())}
+    missing = sorted(actions - set(TWINS) - set(GAPS))
     assert not missing, f"page actions with no API twin (add the operation and a row): {missing}"
-    stale = sorted(set(TWINS) - {a for ns in CHECKED for a in found.get(ns, ())})
+    stale = sorted((set(TWINS) | set(GAPS)) - actions)
     assert not stale, f"rows for page actions that no longer exist: {stale}"
+    assert not set(TWINS) & set(GAPS), "a gap closed: strike it from GAPS"
 
 
 def test_every_named_twin_is_in_the_openapi_document(operations):

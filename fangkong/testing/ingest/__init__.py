@@ -3,15 +3,17 @@
 `ingest()` takes one upload (a batch of events, see docs/sampling-protocol.md) and
 answers one result per event. It runs inside the caller's transaction and writes with
 a few statements per upload, never one per event (on PostgreSQL each batch travels as
-one JSON parameter; see `_insert_statements`):
+one JSON parameter; see `_insert_statements`), in as few round trips as the answers
+allow: on PostgreSQL a sealed tube of new people costs six (BEGIN, which the driver
+waits for; 2; 3; 4–5 with 7; 8; COMMIT), a test counts them (test_ingest.py):
 
-1. Replays: events whose client id is already stored (as a `Sample`, or as an
-   `UploadEvent`) write nothing (one query). They answer their stored result only to
-   the user and device that stored them; anyone else gets a neutral refusal
-   (`client_id_taken`) that tells nothing of the person.
-2. Checks that need no database (shape, barcode, signature of the code, ID number),
-   then the rounds and channels the batch names (cached a few seconds per process)
-   and its residents (one query).
+1. Checks that need no database (shape, barcode, signature of the code, ID number),
+   then the rounds and channels the batch names (cached a few seconds per process).
+2. Replays: events whose client id is already stored (as a `Sample`, or as an
+   `UploadEvent`) write nothing. They answer their stored result only to the user and
+   device that stored them; anyone else gets a neutral refusal (`client_id_taken`)
+   that tells nothing of the person. The samples' residents are read in the same
+   round trip (with the transaction's timeouts on PostgreSQL).
 3. Tubes: `INSERT … ON CONFLICT (barcode) DO NOTHING` and a read of the batch's tubes
    that were there already (one statement on PostgreSQL). An event whose tube belongs
    to another channel or round is refused.
@@ -19,14 +21,16 @@ one JSON parameter; see `_insert_statements`):
    back was stored meanwhile by a concurrent copy of this upload, and is answered as a
    replay.
 5. First-sample markers: `INSERT … ON CONFLICT (round, resident) DO NOTHING RETURNING`,
-   ending the exemptions of those it inserts (one statement on PostgreSQL). A marker
+   ending the exemptions of those it inserts (on PostgreSQL one statement with 4: a
+   person's marker is the earliest of their samples that went in). A marker
    that goes in is a person sampled for the first time: the building's `sampled`
    counter moves. A marker already there makes the sample a repeat — unless the new
    sample was taken earlier, in which case the marker moves to it (a conditional
    UPDATE) and the person's flags are recomputed.
 6. Tubes made by an earlier upload get this one's open/seal times, pool size and
    sample count; over-pool flags are recomputed where a tube is over.
-7. Tube opens and seals, and every refusal, go to `UploadEvent`.
+7. Tube opens and seals, and every refusal, go to `UploadEvent` (on PostgreSQL in the
+   round trip of 4–5: nothing there changes them).
 8. Last, the coverage counters, one UPDATE per touched building, in code order: the
    row locks on these shared rows are held only for the end of the transaction, and
    always taken in the same order, so channels do not deadlock on them.
@@ -72,8 +76,16 @@ from .checks import (
 )
 from .records import _counters_move, _events_store
 from .refs import Cache, _check_refs, _Refs, _scope, forget_cached
-from .samples import _markers, _people, _resolve_residents, _samples_insert
-from .sql import _any, _pg, _rows, _run
+from .samples import (
+    _markers,
+    _people,
+    _residents_apply,
+    _residents_statement,
+    _resolve_residents,
+    _samples_and_markers,
+    _samples_insert,
+)
+from .sql import _any, _pg, _rows, _run, _run_each
 from .tubes import _taken, _tube_owner, _tubes_ensure, _tubes_update, zone_kind_at
 
 __all__ = [
@@ -115,29 +127,14 @@ def ingest(
     results: dict[str, Result] = {}
     order = [ev.client_id for ev in events]
 
-    # 1. Replays (and repeats of a client id within this batch) write nothing.
-    ids = list(dict.fromkeys(order))
-    before = []
-    if timeouts is not None and _pg():
-        before.append(
-            (
-                "SELECT set_config('statement_timeout', %s, true), "
-                "set_config('lock_timeout', %s, true), "
-                "set_config('enable_seqscan', 'off', true)",
-                [f"{timeouts[0]}ms", f"{timeouts[1]}ms"],
-            )
-        )
-    owner = (getattr(actor, "pk", None), device_id)
-    results.update(_stored_results(ids, before, owner=owner))
-    seen = set(results)
+    # 1. Checks that need no database, on every event (a client id repeated within the
+    # batch is taken once), then what the events name (rounds and channels: cached).
     works: list[_Work] = []
+    seen = set()
     for ev in events:
-        if ev.client_id in seen:
-            continue
-        seen.add(ev.client_id)
-        works.append(_Work(ev))
-
-    # 2. Checks: the event alone, then what it names.
+        if ev.client_id not in seen:
+            seen.add(ev.client_id)
+            works.append(_Work(ev))
     for w in works:
         if device_skewed:
             w.flags |= SampleFlag.CLOCK_SKEW
@@ -161,7 +158,32 @@ def ingest(
         except Refused as exc:
             w.refused = exc
     live = [w for w in live if w.refused is None]
-    _resolve_residents([w for w in live if w.ev.type == "sample"], refs)
+
+    # 2. Replays write nothing, and answer what they answered; the residents of the
+    # samples. One round trip with the timeouts (a replay's resident is read for nothing:
+    # replays are rare, round trips are not).
+    before = []
+    if timeouts is not None and _pg():
+        before.append(
+            (
+                "SELECT set_config('statement_timeout', %s, true), "
+                "set_config('lock_timeout', %s, true), "
+                "set_config('enable_seqscan', 'off', true)",
+                [f"{timeouts[0]}ms", f"{timeouts[1]}ms"],
+            )
+        )
+    owner = (getattr(actor, "pk", None), device_id)
+    sampled = [w for w in live if w.ev.type == "sample"]
+    then = [_residents_statement(sampled)] if sampled and _pg() else []
+    stored, found = _stored_results([w.ev.client_id for w in works], before, owner=owner, then=then)
+    results.update(stored)
+    works = [w for w in works if w.ev.client_id not in results]
+    live = [w for w in live if w.ev.client_id not in results]
+    sampled = [w for w in sampled if w.ev.client_id not in results]
+    if then:
+        _residents_apply(sampled, refs, found)
+    else:
+        _resolve_residents(sampled, refs)
 
     # 3. Tubes.
     by_tube: dict[str, list[_Work]] = defaultdict(list)
@@ -183,14 +205,27 @@ def ingest(
         for w in group:
             if w is not first:
                 w.flags |= SampleFlag.REPEAT_IN_ROUND
-    raced = _samples_insert(samples, tubes, actor, device_id, now)
+    # 7. Opens, seals and refusals are kept by their client id (what a sample's insert
+    # answers changes none of them: an accepted sample is kept as its Sample row).
+    kept = [w for w in works if w.ev.client_id not in results]
+    events = _events_store(kept, refs, actor, device_id, now)
+    combined = _pg() and bool(samples)
+    if combined:
+        # 4, 5 and 7 in one round trip: the events, then the samples with their markers.
+        raced, firsts, contested, ended = _samples_and_markers(
+            samples, tubes, actor, device_id, now, before=events
+        )
+        events = []
+    else:
+        raced = _samples_insert(samples, tubes, actor, device_id, now)
     if raced:  # stored meanwhile by a concurrent copy of this upload: answer as a replay
-        results.update(_stored_results([w.ev.client_id for w in raced], owner=owner))
+        results.update(_stored_results([w.ev.client_id for w in raced], owner=owner)[0])
         samples = [w for w in samples if w.sample_id is not None]
         people = _people(samples)
 
     # 5. First-sample markers: first samples, repeats, and contested firsts.
-    firsts, contested, ended = _markers(people, now)
+    if not combined:
+        firsts, contested, ended = _markers(people, now)
 
     # 6. Tubes' times, pool sizes and counts; over-pool flags.
     refreshed = _tubes_update(by_tube, tubes, fresh, samples, raced)
@@ -204,10 +239,8 @@ def ingest(
         for w in samples:
             w.flags = current.get(w.ev.client_id, w.flags)
 
-    # 7. Opens, seals and refusals are kept by their client id; 8. coverage counters,
-    # last. Nothing waits on their answers: one round trip for both.
-    kept = [w for w in works if w.ev.client_id not in results]
-    _run(_events_store(kept, refs, actor, device_id, now) + _counters_move(firsts, ended))
+    # 8. The coverage counters, last (with the events elsewhere than on PostgreSQL).
+    _run(events + _counters_move(firsts, ended))
 
     for w in works:
         if w.ev.client_id in results:
@@ -234,14 +267,17 @@ TAKEN = (
 )
 
 
-def _stored_results(client_ids: list[str], before=(), *, owner: tuple) -> dict[str, Result]:
+def _stored_results(
+    client_ids: list[str], before=(), *, owner: tuple, then=()
+) -> tuple[dict[str, Result], list]:
     """Stored answers for client ids: accepted samples, then kept events (one query,
-    sent with the statements `before` it). `owner` is (user id, device id) of the
-    upload: a stored answer goes back only to the user and device that stored it, so a
-    guessed or copied client id tells nobody else a name."""
+    sent with the statements `before` it, and the one `then` after it, whose rows come
+    back beside the answers). `owner` is (user id, device id) of the upload: a stored
+    answer goes back only to the user and device that stored it, so a guessed or
+    copied client id tells nobody else a name."""
     if not client_ids:
-        _run(list(before))
-        return {}
+        done = _run_each([*before, *then])
+        return {}, done[-1] if then else []
     in_samples, p1 = _any("s.client_id", client_ids)
     in_events, p2 = _any("e.client_id", client_ids)
     sql = (
@@ -253,7 +289,8 @@ def _stored_results(client_ids: list[str], before=(), *, owner: tuple) -> dict[s
         f"WHERE {in_events}"
     )
     out: dict[str, Result] = {}
-    rows = _run([*before, (sql, [*p1, *p2])])
+    done = _run_each([*before, (sql, [*p1, *p2]), *then])
+    rows, found = (done[-2], done[-1]) if then else (done[-1], [])
     for row in sorted(rows, key=lambda r: r[:2], reverse=True):
         kind, cid, status, flags, code, message, message_zh, name, masked, own = row[:10]
         if cid in out:  # a sample's id reused for an event by a faulty device: the sample wins
@@ -265,4 +302,4 @@ def _stored_results(client_ids: list[str], before=(), *, owner: tuple) -> dict[s
             out[cid] = Result(cid, status, flag_slugs(flags), resident=person)
         else:
             out[cid] = Result(cid, status, [], code, message, message_zh)
-    return out
+    return out, found
