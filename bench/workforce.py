@@ -114,9 +114,13 @@ def worker_row(i: int, home, lat: float, lon: float, **fields):
     return w
 
 
+ROUND_THE_CLOCK = {"nights": True, "day_from": dt.time(0), "day_until": dt.time(23, 59, 59)}
+
+
 def make_workers(n: int, *, tokens: bool = False) -> list[tuple[int, str, str]]:
     """n available workers spread over the district's communities (all within 3 km of
-    PLACE), each with a login; returns (worker id, community code, bearer key or "")."""
+    PLACE), each with a login, offering every hour (so a call-out reaches them whenever
+    the bench runs); returns (worker id, community code, bearer key or "")."""
     import random
 
     from django.db import transaction
@@ -145,7 +149,7 @@ def make_workers(n: int, *, tokens: bool = False) -> list[tuple[int, str, str]]:
         rows = []
         for i, user in enumerate(users):
             c, lat, lon = points[i % len(points)]
-            w = worker_row(i, c, lat, lon, user=user)
+            w = worker_row(i, c, lat, lon, user=user, **ROUND_THE_CLOCK)
             w.set_phone(f"139{i:08d}")
             rows.append(w)
         workers = Worker.objects.bulk_create(rows, batch_size=5000)

@@ -199,7 +199,10 @@ class BulkOut(Schema):
     updated: int
     unchanged: int
     rejected: int
-    rejections: list[dict] = Field(description="[{row, column, reason_zh, reason_en}]")
+    rejections: list[dict] = Field(
+        description="[{row, column, reason_zh, reason_en, problems: "
+        "[{column, reason_zh, reason_en}]}]: every column at fault in the row"
+    )
 
 
 @router.post("/workers/bulk", response={200: BulkOut, **errors(400, 403, 422)})
@@ -735,6 +738,9 @@ class CallOutIn(Schema):
     radius_km: float | None = Field(None, gt=0, le=200, description="default: the policy's")
     note: str = Field("", max_length=200)
     client_id: str = Field("", max_length=64)
+    urgent: bool = Field(
+        False, description="urgent to all: also call those whose shift starts soon"
+    )
 
 
 class CallOutOut(Schema):
@@ -745,6 +751,7 @@ class CallOutOut(Schema):
     accepted: int
     skill: str | None
     radius_km: float
+    urgent: bool
     status: str
     notified: int
     created_at: dt.datetime
@@ -763,6 +770,7 @@ def _callout_out(c: CallOut) -> dict:
                 "needed",
                 "accepted",
                 "radius_km",
+                "urgent",
                 "status",
                 "notified",
                 "created_at",
@@ -800,6 +808,7 @@ def callout_post(request, payload: CallOutIn):
         radius_km=payload.radius_km,
         note=payload.note,
         client_id=payload.client_id,
+        urgent=payload.urgent,
     )
     return Status(201, _callout_out(c))
 

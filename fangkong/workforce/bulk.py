@@ -156,15 +156,7 @@ def _enrol_rows(actor, organ, job: BulkEnrolJob, table) -> None:
                     actor, organ, cell, by_name, communities, ambiguous, rows_of
                 )
         except DomainError as exc:
-            field = exc.field if exc.field in columns else ""
-            rejections.append(
-                {
-                    "row": number,
-                    "column": header[columns[field]] if field else "",
-                    "reason_zh": exc.zh,
-                    "reason_en": exc.en,
-                }
-            )
+            rejections.append(_rejection(number, exc, header, columns))
             job.rejected += 1
             continue
         rows_of[id_hash] = number
@@ -172,27 +164,70 @@ def _enrol_rows(actor, organ, job: BulkEnrolJob, table) -> None:
     job.rejections = rejections[:2000]
 
 
+def _rejection(number: int, exc: DomainError, header: list[str], columns: dict) -> dict:
+    """A rejected row as the roster import reports one: every column at fault, and each
+    column's reason in both languages (`problems`, left to right); no cell values (they hold ID
+    numbers)."""
+    found = exc.problems if isinstance(exc, services.WorkerInvalid) else [exc]
+    # In the sheet's order of columns; faults of no column (the organ) last.
+    found = sorted(found, key=lambda p: columns.get(p.field, len(header)))
+    problems = [
+        {
+            "column": header[columns[p.field]] if p.field in columns else "",
+            "reason_zh": p.zh,
+            "reason_en": p.en,
+        }
+        for p in found
+    ]
+    return {
+        "row": number,
+        "column": ", ".join(dict.fromkeys(p["column"] for p in problems if p["column"])),
+        "reason_zh": "；".join(p["reason_zh"] for p in problems),
+        "reason_en": "; ".join(p["reason_en"] for p in problems),
+        "problems": problems,
+    }
+
+
 def _row(actor, organ, cell, by_name, communities, ambiguous, rows_of) -> tuple[str, str]:
-    """Enrol one row: ("created" | "updated" | "unchanged", the person's ID hash)."""
+    """Enrol one row: ("created" | "updated" | "unchanged", the person's ID hash).
+    A bad row raises WorkerInvalid naming every bad field (one reason a field)."""
     id_type = ID_TYPES.get(cell("id_type"), cell("id_type").upper() or IdType.MAINLAND)
     home = cell("home_community")
+    mine: list[DomainError] = []  # this file's own checks, before the registration's
     if home in ambiguous:
-        raise DomainError(
-            f"有多个社区名为“{home}”，请填写社区代码",
-            f"more than one community is called “{home}”; give its code",
-            field="home_community",
+        mine.append(
+            DomainError(
+                f"有多个社区名为“{home}”，请填写社区代码",
+                f"more than one community is called “{home}”; give its code",
+                field="home_community",
+            )
         )
-    data = services.worker_validate(
-        name=cell("name"),
-        id_type=id_type,
-        id_number=cell("id_number"),
-        phone=cell("phone"),
-        home_community=communities.get(home, home),
-        organ=organ.pk if organ else None,
-        party_member=_flag(cell("party_member"), "party_member"),
-        skills=_skills(cell("skills"), by_name),
-        nights=_flag(cell("nights"), "nights"),
-    )
+    flags: dict[str, bool] = {}
+    for name in ("party_member", "nights"):
+        try:
+            flags[name] = _flag(cell(name), name)
+        except DomainError as exc:
+            mine.append(exc)
+            flags[name] = False
+    try:
+        data = services.worker_validate(
+            name=cell("name"),
+            id_type=id_type,
+            id_number=cell("id_number"),
+            phone=cell("phone"),
+            home_community=communities.get(home, home),
+            organ=organ.pk if organ else None,
+            skills=_skills(cell("skills"), by_name),
+            party_member=flags["party_member"],
+            nights=flags["nights"],
+        )
+    except services.WorkerInvalid as exc:
+        said = {p.field for p in mine}
+        raise services.WorkerInvalid(
+            mine + [p for p in exc.problems if p.field not in said]
+        ) from None
+    if mine:
+        raise services.WorkerInvalid(mine)
     id_hash = worker_id_hash(data.doc.type, data.doc.number)
     if id_hash in rows_of:
         # The same person twice in one file: the later row would silently overwrite the

@@ -361,7 +361,8 @@ class BulkEnrolJob(models.Model):
     updated = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
-    # [{row, column, reason_zh, reason_en}]: no cell values (they hold ID numbers).
+    # [{row, column, reason_zh, reason_en, problems: [{column, reason_zh, reason_en}]}]:
+    # every column at fault in the row; no cell values (they hold ID numbers).
     rejections = models.JSONField(default=list)
     error_zh = models.TextField(blank=True)
     error_en = models.TextField(blank=True)
@@ -800,6 +801,8 @@ class CallOut(models.Model):
     accepted = models.PositiveIntegerField(default=0)
     radius_km = models.FloatField()
     note = models.CharField(max_length=200, blank=True)
+    # Urgent to all: also calls those whose shift starts soon (policy shift_soon_minutes).
+    urgent = models.BooleanField(_("urgent to all"), default=False)
     status = models.CharField(max_length=10, choices=CallOutStatus.choices, default="open")
     notified = models.PositiveIntegerField(default=0)
     client_id = models.CharField(max_length=64, unique=True, null=True, blank=True)

@@ -12,6 +12,13 @@ class NoShow(BaseModel):
 class CallOutRule(BaseModel):
     radius_km: float = Field(5.0, gt=0, le=200)
     open_minutes: int = Field(120, ge=5, le=24 * 60)
+    shift_soon_minutes: int = Field(
+        60,
+        ge=0,
+        le=24 * 60,
+        description="workers whose shift starts within this many minutes are not called "
+        "(unless the call-out is urgent to all)",
+    )
 
 
 class Duty(BaseModel):
@@ -39,8 +46,10 @@ NO_SHOW = policy(
 CALL_OUT = policy(
     "workforce.call_out",
     CallOutRule,
-    default={"radius_km": 5.0, "open_minutes": 120},
-    description="Call-outs reach available workers within radius_km; they close after "
+    default={"radius_km": 5.0, "open_minutes": 120, "shift_soon_minutes": 60},
+    description="Call-outs reach available workers within radius_km who offer that hour "
+    "(their days, hours and nights) and whose next shift does not start within "
+    "shift_soon_minutes (unless the call-out is urgent to all); they close after "
     "open_minutes if not filled.",
 )
 DUTY = policy(

@@ -59,5 +59,28 @@ def free_for(
     return who.day_from <= start and end <= who.day_until
 
 
+def is_night(moment: dt.time) -> bool:
+    return moment >= NIGHT_STARTS or moment < NIGHT_ENDS
+
+
+def duty_day(local: dt.datetime) -> dt.date:
+    """The day a local moment counts to: the hours before 06:00 belong to the night that
+    began the evening before (as a request's 22:00–06:00 hours belong to their first day)."""
+    day = local.date()
+    return day - dt.timedelta(days=1) if local.time() < NIGHT_ENDS else day
+
+
+def free_at(who: Availability, local: dt.datetime) -> bool:
+    """Whether a worker offers the local moment `local` (in the deployment's zone): its
+    day (see `duty_day`) is one of theirs, and it falls in their hours, or at night
+    (22:00–06:00) they take nights. Status is not considered here."""
+    if not who.days & (1 << duty_day(local).weekday()):
+        return False
+    moment = local.time()
+    if is_night(moment):
+        return who.nights
+    return who.day_from <= moment < who.day_until
+
+
 def spans_overlap(a: tuple[dt.date, dt.date], b: tuple[dt.date, dt.date]) -> bool:
     return a[0] <= b[1] and b[0] <= a[1]

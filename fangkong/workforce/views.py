@@ -659,6 +659,7 @@ def callouts(request):
                 skill=skill,
                 note=post.get("note", ""),
                 client_id=post.get("client_id", ""),
+                urgent=post.get("urgent") == "on",
             )
             messages.success(request, _("Call-out sent to %(n)d workers.") % {"n": made.notified})
             return redirect("workforce:callout", pk=made.pk)

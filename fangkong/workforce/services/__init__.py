@@ -34,6 +34,7 @@ from .staffing import (
 from .teams import branch_create, branch_members_add, team_create, team_members_set
 from .workers import (
     WorkerData,
+    WorkerInvalid,
     area_point_set,
     liaison_link,
     organ_create,
@@ -94,5 +95,6 @@ __all__ = [
     "worker_reveal",
     "worker_set_status",
     "worker_update",
+    "WorkerInvalid",
     "worker_validate",
 ]

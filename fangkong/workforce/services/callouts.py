@@ -12,7 +12,7 @@ import math
 import time
 
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from fangkong.accounts.models import User
@@ -41,24 +41,37 @@ from ..models import (
 )
 from ..permissions import can_call_out, can_check_in
 from ..policies import CALL_OUT
+from ..rules import duty_day, is_night
 
 KM_PER_DEGREE = 111.2
 
 
 def available_near(
-    *, lat: float, lon: float, radius_km: float, skill: Skill | None, now: dt.datetime
+    *,
+    lat: float,
+    lon: float,
+    radius_km: float,
+    skill: Skill | None,
+    now: dt.datetime,
+    shift_soon: dt.timedelta | None = None,
 ) -> list[tuple[int, int | None, bytes]]:
     """(worker id, user id, phone cipher) of workers free now within `radius_km`: not
-    unavailable or quarantined, not on a shift or checked in at a post."""
+    unavailable or quarantined, not on a shift or checked in at a post, offering this
+    hour as they said (their days, their hours, nights or not: `rules.free_at`, in the
+    deployment's zone), and, with `shift_soon`, none whose shift starts within it."""
     dlat = radius_km / KM_PER_DEGREE
     dlon = radius_km / (KM_PER_DEGREE * max(0.01, math.cos(math.radians(lat))))
-    on_shift = Shift.objects.filter(worker_id=OuterRef("pk"), starts_at__lte=now, ends_at__gt=now)
+    busy_until = now + (shift_soon or dt.timedelta(0))
+    on_shift = Shift.objects.filter(
+        worker_id=OuterRef("pk"), starts_at__lte=busy_until, ends_at__gt=now
+    )
     on_duty = Attendance.objects.filter(worker_id=OuterRef("pk"), check_out_at__isnull=True)
     workers = Worker.objects.filter(
         status=WorkerStatus.AVAILABLE,
         lat__range=(lat - dlat, lat + dlat),
         lon__range=(lon - dlon, lon + dlon),
     )
+    workers = _offering(workers, timezone.localtime(now))
     if skill is not None:
         workers = workers.filter(skills=skill)
     workers = workers.exclude(Exists(on_shift)).exclude(Exists(on_duty))
@@ -68,6 +81,15 @@ def available_near(
         for pk, user_id, cipher, wlat, wlon in rows.iterator(chunk_size=5000)
         if haversine_km(lat, lon, wlat, wlon) <= radius_km
     ]
+
+
+def _offering(workers, local: dt.datetime):
+    """`rules.free_at` as a filter: the worker's days include the moment's duty day, and
+    the moment is in their hours or, at night, they take nights."""
+    moment = local.time().replace(microsecond=0)
+    hours = Q(nights=True) if is_night(moment) else Q(day_from__lte=moment, day_until__gt=moment)
+    day_bit = 1 << duty_day(local).weekday()
+    return workers.alias(offers_day=F("days").bitand(day_bit)).filter(hours, offers_day__gt=0)
 
 
 def _may_call_out(actor, area: Area) -> None:
@@ -95,8 +117,11 @@ def callout_post(
     radius_km: float | None = None,
     note: str = "",
     client_id: str = "",
+    urgent: bool = False,
 ) -> CallOut:
-    """Post a call-out and tell every available worker within reach at once."""
+    """Post a call-out and tell every available worker within reach at once: those who
+    offer this hour and whose next shift does not start within the policy's
+    `shift_soon_minutes`; `urgent` (urgent to all) calls those about to start too."""
     _may_call_out(actor, area)
     if client_id:
         stored = CallOut.objects.filter(client_id=client_id).first()
@@ -111,7 +136,8 @@ def callout_post(
         raise DomainError("人数应为1至1000", "1 to 1000 people", field="needed")
     started = time.perf_counter()
     now = timezone.now()
-    rule = CALL_OUT.at(now, area.code).value
+    in_force = CALL_OUT.at(now, area.code)
+    rule = in_force.value
     radius_km = radius_km or rule.radius_km
     callout = CallOut.objects.create(
         area=area,
@@ -123,12 +149,20 @@ def callout_post(
         needed=needed,
         radius_km=radius_km,
         note=note.strip()[:200],
+        urgent=urgent,
         client_id=client_id or None,
         posted_by=user_of(actor),
         created_at=now,
         closes_at=now + dt.timedelta(minutes=rule.open_minutes),
     )
-    reached = available_near(lat=lat, lon=lon, radius_km=radius_km, skill=skill, now=now)
+    reached = available_near(
+        lat=lat,
+        lon=lon,
+        radius_km=radius_km,
+        skill=skill,
+        now=now,
+        shift_soon=None if urgent else dt.timedelta(minutes=rule.shift_soon_minutes),
+    )
     _responses_insert(callout, [pk for pk, _, _ in reached], now)
     what = f"{skill.name_zh}" if skill else ""
     notify(
@@ -151,7 +185,13 @@ def callout_post(
         event="workforce.callout_post",
         target=callout,
         area_code=callout.area_code,
-        detail={"needed": needed, "notified": len(reached), "radius_km": radius_km},
+        detail={
+            "needed": needed,
+            "notified": len(reached),
+            "radius_km": radius_km,
+            "urgent": urgent,
+            "policy_version": in_force.version,
+        },
     )
     return callout
 

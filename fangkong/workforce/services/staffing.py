@@ -259,11 +259,17 @@ def seat_adjust(
 @transaction.atomic
 def allocation_confirm(*, actor, run: AllocationRun) -> int:
     """Confirm a run: its workers are assigned to the requests (or proposed for the
-    opened shifts, for their team leader to confirm) and told by text message."""
+    opened shifts, for their team leader to confirm) and told by text message.
+
+    Idempotent: the same actor confirming again (a retry after a lost answer) gets the
+    first answer, the number placed, and nothing is done or told twice; a run discarded,
+    or confirmed by someone else, is a Conflict."""
     run = AllocationRun.objects.select_for_update().get(pk=run.pk)
     authorize(actor, can_allocate, area=run.area_code)
+    if _decided_alike(run, RunStatus.CONFIRMED, actor):
+        return ProposedSeat.objects.filter(run=run, worker__isnull=False).count()
     if run.status != RunStatus.PROPOSED:
-        raise Conflict("该分配方案已处理", "this run has been decided", field="run")
+        raise _already_decided(run)
     seats = list(
         ProposedSeat.objects.filter(run=run, worker__isnull=False).select_related(
             "request__area", "worker__user", "shift__post"
@@ -336,12 +342,27 @@ def allocation_confirm(*, actor, run: AllocationRun) -> int:
     return len(seats)
 
 
+def _decided_alike(run: AllocationRun, status: str, actor) -> bool:
+    """The run was already decided this way by this actor: a retry, answered as first."""
+    by = user_of(actor)
+    return run.status == status and run.decided_by_id == (by.pk if by is not None else None)
+
+
+def _already_decided(run: AllocationRun) -> Conflict:
+    return Conflict("该分配方案已处理", f"this run has been decided ({run.status})", field="run")
+
+
 @transaction.atomic
 def allocation_discard(*, actor, run: AllocationRun, reason: str) -> AllocationRun:
+    """Discard a proposal. The same actor discarding again gets the run as it was
+    discarded; a run confirmed, or discarded by someone else, is a Conflict."""
     authorize(actor, can_allocate, area=run.area_code)
     reason = required_reason(reason)
+    run = AllocationRun.objects.select_for_update().get(pk=run.pk)
+    if _decided_alike(run, RunStatus.DISCARDED, actor):
+        return run
     if run.status != RunStatus.PROPOSED:
-        raise Conflict("该分配方案已处理", "this run has been decided", field="run")
+        raise _already_decided(run)
     run.status, run.decided_at, run.decided_by = RunStatus.DISCARDED, timezone.now(), user_of(actor)
     run.save(update_fields=["status", "decided_at", "decided_by"])
     audit_record(

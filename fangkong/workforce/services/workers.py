@@ -2,7 +2,9 @@
 full numbers, status changes (sick, quarantined, released)."""
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -167,6 +169,81 @@ def skills_by_code(codes) -> list[Skill]:
     return found
 
 
+class WorkerInvalid(DomainError):
+    """Every bad field of a registration at once: `problems`, one DomainError a field
+    (the message joins them; `field` is the first's)."""
+
+    def __init__(self, problems: list[DomainError]):
+        super().__init__(
+            "；".join(p.zh for p in problems),
+            "; ".join(p.en for p in problems),
+            field=problems[0].field,
+        )
+        self.problems = problems
+
+
+class _Problems:
+    """Collects each field's DomainError instead of stopping at the first."""
+
+    def __init__(self) -> None:
+        self.found: list[DomainError] = []
+
+    def check(self, read: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return read(*args)
+        except DomainError as exc:
+            self.found.append(exc)
+            return None
+
+
+def _name(name: str) -> str:
+    name = clean_name(name)
+    if not name:
+        raise DomainError("姓名为空", "name is empty", field="name")
+    if len(name) > 100:
+        raise DomainError("姓名过长", "name is too long", field="name")
+    return name
+
+
+def _document(id_type: str, id_number: str) -> idnumbers.IdDocument:
+    try:
+        return idnumbers.parse(id_type, id_number)
+    except IdNumberError as exc:
+        raise DomainError(exc.zh, exc.en, field="id_number") from None
+
+
+def _phone(phone: str) -> str:
+    try:
+        phone = normalize_phone(phone)
+    except IdNumberError as exc:
+        raise DomainError(exc.zh, exc.en, field="phone") from None
+    if not phone:
+        raise DomainError("手机号为空", "phone is empty", field="phone")
+    return phone
+
+
+def _organ(organ: int | None) -> Organ | None:
+    if not organ:
+        return None
+    found = Organ.objects.filter(pk=organ, active=True).first()
+    if found is None:
+        raise DomainError("派出单位不存在", "no such organ", field="organ")
+    return found
+
+
+def _days(days: int) -> int:
+    if not 0 < days <= ALL_DAYS:
+        raise DomainError("请至少选择一天", "choose at least one day", field="days")
+    return int(days)
+
+
+def _hours(day_from: dt.time, day_until: dt.time) -> None:
+    if day_until <= day_from:
+        raise DomainError(
+            "可服务时段的结束须晚于开始", "the hours must end after they start", field="day_until"
+        )
+
+
 def worker_validate(
     *,
     name: str,
@@ -182,44 +259,27 @@ def worker_validate(
     day_until: dt.time | None = None,
     nights: bool = False,
 ) -> WorkerData:
-    """Check and normalise a registration; DomainError names the bad field."""
-    name = clean_name(name)
-    if not name:
-        raise DomainError("姓名为空", "name is empty", field="name")
-    if len(name) > 100:
-        raise DomainError("姓名过长", "name is too long", field="name")
-    try:
-        doc = idnumbers.parse(id_type, id_number)
-    except IdNumberError as exc:
-        raise DomainError(exc.zh, exc.en, field="id_number") from None
-    try:
-        phone = normalize_phone(phone)
-    except IdNumberError as exc:
-        raise DomainError(exc.zh, exc.en, field="phone") from None
-    if not phone:
-        raise DomainError("手机号为空", "phone is empty", field="phone")
-    organ_row = None
-    if organ:
-        organ_row = Organ.objects.filter(pk=organ, active=True).first()
-        if organ_row is None:
-            raise DomainError("派出单位不存在", "no such organ", field="organ")
-    if not 0 < days <= ALL_DAYS:
-        raise DomainError("请至少选择一天", "choose at least one day", field="days")
-    day_from = day_from or dt.time(7, 0)
-    day_until = day_until or dt.time(22, 0)
-    if day_until <= day_from:
-        raise DomainError(
-            "可服务时段的结束须晚于开始", "the hours must end after they start", field="day_until"
-        )
+    """Check and normalise a registration; WorkerInvalid (a DomainError) names every bad
+    field, not just the first."""
+    problems = _Problems()
+    # Wall-clock hours in the deployment's zone: an offset a client sends says nothing.
+    day_from = (day_from or dt.time(7, 0)).replace(tzinfo=None)
+    day_until = (day_until or dt.time(22, 0)).replace(tzinfo=None)
+    data: dict[str, Any] = {
+        "name": problems.check(_name, name),
+        "doc": problems.check(_document, id_type, id_number),
+        "phone": problems.check(_phone, phone),
+        "organ": problems.check(_organ, organ),
+        "days": problems.check(_days, days),
+        "home_community": problems.check(_community, home_community, "home_community"),
+        "skills": problems.check(skills_by_code, skills),
+    }
+    problems.check(_hours, day_from, day_until)
+    if problems.found:
+        raise WorkerInvalid(problems.found)
     return WorkerData(
-        name=name,
-        doc=doc,
-        phone=phone,
-        home_community=_community(home_community, "home_community"),
-        organ=organ_row,
+        **data,
         party_member=bool(party_member),
-        skills=skills_by_code(skills),
-        days=int(days),
         day_from=day_from,
         day_until=day_until,
         nights=bool(nights),

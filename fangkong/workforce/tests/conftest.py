@@ -68,6 +68,7 @@ def make_worker(
     nights=False,
     day_from=dt.time(7),
     day_until=dt.time(22),
+    days=127,
     actor=SYSTEM,
     birth=dt.date(1985, 3, 4),
 ):
@@ -82,6 +83,7 @@ def make_worker(
         nights=nights,
         day_from=day_from,
         day_until=day_until,
+        days=days,
     )
     return services.worker_register(actor=actor, data=data, password=password)
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from fangkong.factories import new_id_number
 from fangkong.workforce import services
-from fangkong.workforce.models import Attendance, Enrollment, Worker
+from fangkong.workforce.models import Attendance, CallOut, Enrollment, Worker
 
 from .conftest import cid
 
@@ -158,7 +158,14 @@ def test_requests_and_call_outs_over_the_api(world, cadre, worker_a):
         "/api/v1/workforce/callouts",
         {"area": world.community_a.code, "place": "广场", "needed": 1, "client_id": "c1"},
     )
-    assert c.status_code == 201 and c.json()["notified"] == 1
+    assert c.status_code == 201 and c.json()["notified"] == 1 and c.json()["urgent"] is False
+    urgent = post(
+        office,
+        "/api/v1/workforce/callouts",
+        {"area": world.community_a.code, "place": "广场", "needed": 1, "urgent": True},
+    )
+    assert urgent.json()["urgent"] is True and CallOut.objects.get(pk=urgent.json()["id"]).urgent
+    CallOut.objects.filter(pk=urgent.json()["id"]).delete()
     phone = Client()
     phone.force_login(cadre.user)
     mine = phone.get("/api/v1/workforce/callouts").json()
@@ -199,7 +206,11 @@ def test_allocation_over_the_api(world, cadre, worker_a, command_user):
     )
     confirmed = post(centre, f"/api/v1/workforce/allocation-runs/{data['id']}/confirm", {})
     assert confirmed.json() == {"placed": 1}
-    assert (
-        post(centre, f"/api/v1/workforce/allocation-runs/{data['id']}/confirm", {}).status_code
-        == 409
+    # A retry (the first answer lost on the way) answers the first answer.
+    retried = post(centre, f"/api/v1/workforce/allocation-runs/{data['id']}/confirm", {})
+    assert retried.status_code == 200 and retried.json() == {"placed": 1}
+    # A conflicting decision stays a conflict.
+    discard = post(
+        centre, f"/api/v1/workforce/allocation-runs/{data['id']}/discard", {"reason": "重来"}
     )
+    assert discard.status_code == 409

@@ -53,7 +53,13 @@ def test_good_rows_go_in_and_each_bad_one_says_row_column_and_why(world, health,
     job = bulk_enrol(actor=liaison, file_name="卫健局.xlsx", stream=xlsx(rows))
     assert (job.rows, job.created, job.rejected) == (7, 2, 5)
     where = {(r["row"], r["column"]) for r in job.rejections}
-    assert where == {(4, "身份证号"), (5, "手机号"), (6, "党员"), (7, "技能"), (8, "姓名")}
+    assert where == {
+        (4, "身份证号"),
+        (5, "手机号"),
+        (6, "党员"),
+        (7, "技能"),
+        (8, "姓名, 居住社区"),  # every bad field of the row, not the first
+    }
     assert all(r["reason_zh"] and r["reason_en"] for r in job.rejections)
     one = Worker.objects.get(name="张一")
     assert one.organ == health and one.party_member and not one.nights
@@ -61,6 +67,43 @@ def test_good_rows_go_in_and_each_bad_one_says_row_column_and_why(world, health,
     assert Worker.objects.get(name="张二").home_code == world.community_b.code
     # The rejections keep no ID numbers.
     assert rows[0][1] not in str(job.rejections)
+
+
+def test_a_rejected_row_names_every_bad_field_with_its_reason_in_both_languages(
+    world, health, liaison
+):
+    rows = [
+        ["", "43110219850517001Y", "12345", "不存在社区", "也许", "飞行", "偶尔"],
+        ["张好", new_id_number(), "13911110009", world.community_a.code, "", "", ""],
+    ]
+    job = bulk_enrol(actor=liaison, file_name="a.xlsx", stream=xlsx(rows))
+    assert (job.created, job.rejected) == (1, 1)
+    [why] = job.rejections
+    columns = ["姓名", "身份证号", "手机号", "居住社区", "党员", "技能", "可值夜班"]
+    assert why["row"] == 2 and why["column"] == ", ".join(sorted(columns, key=HEADER.index))
+    assert sorted(p["column"] for p in why["problems"]) == sorted(columns)
+    assert all(p["reason_zh"] and p["reason_en"] for p in why["problems"])
+    assert len({p["reason_en"] for p in why["problems"]}) == len(columns)
+    for p in why["problems"]:
+        assert p["reason_zh"] in why["reason_zh"] and p["reason_en"] in why["reason_en"]
+    assert "飞行" in why["reason_zh"] and "偶尔" in why["reason_en"]
+
+
+def test_an_ambiguous_community_is_said_once_beside_the_other_faults(world, liaison):
+    from fangkong.areas.models import Area, Level
+
+    Area.objects.create(
+        code=f"{world.street.code}099",
+        name=world.community_a.name,
+        level=Level.COMMUNITY,
+        parent=world.street,
+    )
+    rows = [["张一", new_id_number(), "12345", world.community_a.name]]
+    job = bulk_enrol(actor=liaison, file_name="a.xlsx", stream=xlsx(rows, header=HEADER[:4]))
+    [why] = job.rejections
+    assert [p["column"] for p in why["problems"]] == ["手机号", "居住社区"]
+    assert "code" in why["problems"][1]["reason_en"]
+    assert "no community" not in why["reason_en"]
 
 
 def test_importing_the_same_file_again_changes_nothing(world, health, liaison, rows):

@@ -87,6 +87,37 @@ def test_reporting_in_through_the_page_and_the_community_confirming(
     assert "data:image/svg+xml" in printed and "FK2." in printed
 
 
+def test_the_report_ins_list_refreshes_itself_like_the_numbers_page(world, worker_b, client_for):
+    """The list polls its own URL every 30 s (htmx; same page, so the same jurisdiction
+    and the same community filter) and swaps in the waiting list: a new report-in shows
+    up without a reload."""
+    office = client_for(worker_b)
+    url = f"/workforce/report-ins/?community={world.community_b.code}"
+    page = office.get(url).content.decode()
+    live = re.search(r'<div id="report-ins"[^>]*>', page).group(0)
+    assert 'hx-trigger="every 30s"' in live and 'hx-select="#report-ins"' in live
+    assert f'hx-get="{url}"' in live and "data-live" in live
+    assert "workforce/live.js" in page and "后到" not in page
+    services.report_in(
+        actor=make_worker(world.community_b, "后到", password="Wk7-pw-late-2x").user,
+        client_id=cid(),
+        community=world.community_b,
+    )
+    again = office.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert 'id="report-ins"' in again
+    inside = again[again.index('id="report-ins"') :]
+    assert "后到" in inside
+    # Someone else's community stays out of the refreshed list.
+    services.report_in(
+        actor=make_worker(world.community_a, "别处", password="Wk7-pw-else-3x").user,
+        client_id=cid(),
+        community=world.community_a,
+    )
+    assert (
+        "别处" not in office.get("/workforce/report-ins/", HTTP_HX_REQUEST="true").content.decode()
+    )
+
+
 def test_my_duty_shows_a_call_out_to_accept(world, cadre, worker_a, client_for):
     callout = services.callout_post(
         actor=worker_a, area=world.community_a, place="东风广场", lat=26.21, lon=111.6, needed=1

@@ -16,6 +16,7 @@ from fangkong.workforce.models import (
     Shift,
     ShiftStatus,
     Skill,
+    StaffingRequest,
     Unfilled,
     Worker,
 )
@@ -119,12 +120,46 @@ def test_a_person_adjusts_within_the_hard_constraints_and_confirms(
     request.refresh_from_db()
     assert request.filled == 1 and request.status == "filled"
     assert [m.phone for m in MemoryBackend.outbox] == [b[0].phone()]
-    with pytest.raises(Conflict):
-        services.allocation_confirm(actor=command_user, run=run)
     # Placed: not proposed again for the same days.
     file(worker_a, world.community_a, 1, skill="medical")
     second = services.allocation_run(actor=command_user, area=world.district)
     assert ProposedSeat.objects.get(run=second).worker_id == a[0].pk
+
+
+def test_a_retried_confirm_answers_as_the_first_and_a_conflicting_decision_is_refused(
+    world, crowd, worker_a, command_user, django_capture_on_commit_callbacks
+):
+    from fangkong.core.models import AuditEvent
+    from fangkong.factories import make_user
+
+    file(worker_a, world.community_a, 1, skill="medical")
+    run = services.allocation_run(actor=command_user, area=world.district)
+    MemoryBackend.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.allocation_confirm(actor=command_user, run=run) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.allocation_confirm(actor=command_user, run=run) == 1  # the retry
+    assert Assignment.objects.count() == 1 and len(MemoryBackend.outbox) == 1
+    assert StaffingRequest.objects.get().filled == 1
+    assert AuditEvent.objects.filter(event="workforce.allocation_confirm").count() == 1
+    other = make_user("command2", "command", world.district)
+    with pytest.raises(Conflict):
+        services.allocation_confirm(actor=other, run=run)
+    with pytest.raises(Conflict):
+        services.allocation_discard(actor=command_user, run=run, reason="重来")
+
+
+def test_a_retried_discard_answers_as_the_first_and_confirm_after_it_is_refused(
+    world, crowd, worker_a, command_user
+):
+    file(worker_a, world.community_a, 1, skill="medical")
+    run = services.allocation_run(actor=command_user, area=world.district)
+    first = services.allocation_discard(actor=command_user, run=run, reason="重来")
+    again = services.allocation_discard(actor=command_user, run=run, reason="重来")
+    assert first.status == again.status == "discarded" and first.decided_at == again.decided_at
+    with pytest.raises(Conflict):
+        services.allocation_confirm(actor=command_user, run=run)
+    assert not Assignment.objects.exists()
 
 
 def test_only_the_command_centre_allocates(world, crowd, worker_a):

@@ -216,3 +216,20 @@ def test_a_weak_password_is_refused_in_both_languages(world):
         make_worker(world.community_a, password="12345678")
     assert exc.value.field == "password" and exc.value.zh and exc.value.en
     assert not Worker.objects.exists()
+
+
+def test_every_bad_field_of_a_registration_is_named_at_once(world):
+    from fangkong.workforce.services import WorkerInvalid
+
+    with pytest.raises(WorkerInvalid) as caught:
+        services.worker_validate(
+            name="",
+            id_number="123",
+            phone="12345",
+            home_community="000000000000",
+            day_from=dt.time(9, tzinfo=dt.UTC),  # an offset is dropped, not compared
+            day_until=dt.time(8),
+        )
+    fields = [p.field for p in caught.value.problems]
+    assert fields == ["name", "id_number", "phone", "home_community", "day_until"]
+    assert caught.value.field == "name" and "；" in caught.value.zh
