@@ -277,6 +277,11 @@ def _merge(actor, household_id: int, category, detail: str, client_id: str) -> R
     )
     if need is None:  # closed meanwhile: extremely unlikely; ask again
         raise Conflict("请稍后重试", "please try again in a moment")
+    # The same ask sent twice at once: the twin merged it while this one waited for the
+    # lock, and its submission is committed now; answer what it did.
+    twin = _previous(actor, client_id)
+    if twin is not None:
+        return twin
     need.repeats += 1  # the row is locked: no one else counts meanwhile
     need.save(update_fields=["repeats"])
     Submission.objects.create(

@@ -134,6 +134,30 @@ def test_a_retry_with_the_same_client_id_changes_nothing(asker):
     assert ReliefRequest.objects.get().repeats == 1
 
 
+def test_a_merged_ask_sent_twice_at_once_answers_the_twin_not_an_error(asker, monkeypatch):
+    """Two copies of one ask that merges race: the second waits for the first's lock on
+    the open need, and by then the first's submission is committed. Here the second
+    copy's earlier looks find nothing (as they would while the first was uncommitted)."""
+    from fangkong.relief.services import requests as registering
+
+    ask(asker, "meals", client_id="phone-1")
+    twin = ask(asker, "meals", client_id="phone-2")
+    assert twin.outcome == "merged"
+    real = registering._previous
+    looks = {"n": 0}
+
+    def blind_at_first(actor, client_id):
+        looks["n"] += 1
+        return None if looks["n"] <= 2 else real(actor, client_id)
+
+    monkeypatch.setattr(registering, "_previous", blind_at_first)
+    again = ask(asker, "meals", client_id="phone-2")
+    assert looks["n"] == 3
+    assert (again.outcome, again.request.pk) == ("repeat", twin.request.pk)
+    assert ReliefRequest.objects.get().repeats == 1
+    assert Submission.objects.filter(client_id="phone-2").count() == 1
+
+
 def test_a_family_member_asks_for_a_parent_of_their_own_household_only(asker, tree, resident_b):
     import datetime as dt
 
