@@ -440,13 +440,13 @@ def requests_dispatch_batch(
     """Give many needs to one person or team (relief's own or the workforce's) at once (all or none: a need that cannot be
     dispatched is named and nothing is written)."""
     authorize(actor, can_triage)
-    ids = sorted({r.pk if isinstance(r, ReliefRequest) else r for r in requests})
-    if not ids:
+    pks = sorted({r.pk if isinstance(r, ReliefRequest) else r for r in requests})
+    if not pks:
         raise DomainError("请选择要派的诉求", "choose the needs to dispatch", field="requests")
-    if len(ids) > 500:
+    if len(pks) > 500:
         raise DomainError("一次最多派500项", "at most 500 needs at once", field="requests")
-    needs = list(ReliefRequest.objects.select_for_update().filter(pk__in=ids).order_by("id"))
-    missing = set(ids) - {n.pk for n in needs}
+    needs = list(ReliefRequest.objects.select_for_update().filter(pk__in=pks).order_by("id"))
+    missing = set(pks) - {n.pk for n in needs}
     if missing:
         raise NotFound(f"没有诉求#{min(missing)}", f"no need #{min(missing)}", field="requests")
     for need in needs:
@@ -476,7 +476,7 @@ def requests_dispatch_batch(
         event="relief.batch_dispatch",
         target=batch,
         area_code=common,
-        detail={"to": taker, "requests": ids},
+        detail={"to": taker, "requests": pks},
     )
     _tell_takers(
         assignee,
