@@ -41,7 +41,19 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import OUT, cpu_probe, machine  # noqa: E402
-from ingest import DONE_LUA, django_setup, pg, recreate_and_seed, serve, settle, stop, wrk  # noqa: E402
+from ingest import (  # noqa: E402
+    DONE_LUA,
+    TICK,
+    cpu_seconds,
+    django_setup,
+    pg,
+    recreate_and_seed,
+    serve,
+    server_pids,
+    settle,
+    stop,
+    wrk,
+)
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/fk_relief_bench"
 TARGET_QUEUE_MS, TARGET_ASKS, TARGET_WATCH_S = 300, 500, 1.0
@@ -76,6 +88,22 @@ end
 """
     + DONE_LUA
 )
+
+
+def backends_cpu(database: str) -> dict[int, float]:
+    """CPU seconds of each PostgreSQL backend connected to `database` (its command line
+    names it), so the shared server's other databases do not count."""
+    out = {}
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            words = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if not words.startswith("postgres: ") or f" {database} " not in words:
+                continue
+            stat = (cmdline.parent / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[int(cmdline.parent.name)] = (int(stat[11]) + int(stat[12])) / TICK
+    return out
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -272,7 +300,7 @@ def ask_bodies(path: Path, residents: int, street: str) -> tuple[int, list[str]]
     return len(client_ids), client_ids
 
 
-def bench_ingest(url, base, seconds, connections, residents, street) -> None:
+def bench_ingest(url, base, seconds, connections, residents, street, server) -> None:
     from fangkong.relief.models import ReliefRequest, Submission
 
     OUT.mkdir(exist_ok=True)
@@ -284,6 +312,8 @@ def bench_ingest(url, base, seconds, connections, residents, street) -> None:
     submissions_before = Submission.objects.count()
     probe = cpu_probe()
     load = machine()
+    database = url.rsplit("/", 1)[1].split("?")[0]
+    app_before, db_before = cpu_seconds(server_pids(server)), backends_cpu(database)
     result = wrk(
         base,
         seconds=seconds,
@@ -292,6 +322,9 @@ def bench_ingest(url, base, seconds, connections, residents, street) -> None:
         args=(str(bodies), "2"),
         path="/api/v1/relief/requests",
     )
+    app_after, db_after = cpu_seconds(server_pids(server)), backends_cpu(database)
+    app_s = sum(v - app_before.get(k, 0) for k, v in app_after.items())
+    db_s = sum(v - db_before.get(k, 0) for k, v in db_after.items())
     sent = result["requests"]
     made = ReliefRequest.objects.count() - requests_before
     stored = Submission.objects.count() - submissions_before
@@ -317,6 +350,13 @@ def bench_ingest(url, base, seconds, connections, residents, street) -> None:
         f"need); duplicate client ids "
         f"{repeated}; households with two open needs of one category {doubled}"
     )
+    if sent:
+        print(
+            f"  server CPU: app {app_s:.1f} s + PostgreSQL backends {db_s:.1f} s = "
+            f"{(app_s + db_s) / sent * 1000:.2f} ms a request ({app_s / sent * 1000:.2f} app + "
+            f"{db_s / sent * 1000:.2f} PostgreSQL; half are retries); client (wrk) "
+            f"{result['cpu_client_s']:.1f} s; load {os.getloadavg()[0]:.2f} at the end"
+        )
     verdict = "ok" if sent / result["seconds"] >= TARGET_ASKS else f"UNDER {TARGET_ASKS}/s"
     print(
         f"  target {TARGET_ASKS} requests a second: {verdict}; duplicates: {'none' if not (repeated or doubled) else 'FOUND'}"
@@ -402,7 +442,13 @@ def main() -> int:
                 bench_queue(base, args.rounds)
             if "ingest" in parts:
                 bench_ingest(
-                    args.database_url, base, args.seconds, args.connections, args.askers, street
+                    args.database_url,
+                    base,
+                    args.seconds,
+                    args.connections,
+                    args.askers,
+                    street,
+                    server,
                 )
         finally:
             stop(server)

@@ -90,8 +90,11 @@ MIDDLEWARE = [
 ]
 
 # Bearer-token device endpoints served without the browser's middleware and without the
-# per-request connection health check (fangkong/core/devices.py); comma-separated paths.
-FANGKONG_DEVICE_PATHS = env.items("FANGKONG_DEVICE_PATHS", "/api/v1/testing/uploads")
+# per-request connection health check (fangkong/core/devices.py); comma-separated paths,
+# each optionally after its one method ("POST /api/v1/relief/requests").
+FANGKONG_DEVICE_PATHS = env.items(
+    "FANGKONG_DEVICE_PATHS", "/api/v1/testing/uploads,POST /api/v1/relief/requests"
+)
 
 ROOT_URLCONF = "fangkong.urls"
 WSGI_APPLICATION = "fangkong.wsgi.application"

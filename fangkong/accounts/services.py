@@ -304,10 +304,12 @@ def token_issue(
 def token_authenticate(key: str) -> ApiToken | None:
     """The token for a key, with its user, if it is neither revoked nor expired and its
     user is active; None otherwise. One indexed query, on every request: nothing is
-    cached, so a revocation holds on the very next request of every server process."""
+    cached, so a revocation holds on the very next request of every server process.
+    A resident's record comes in the same query (a resident's asks need it; for other
+    users the join finds nothing)."""
     now = timezone.now()
     token = (
-        ApiToken.objects.select_related("user")
+        ApiToken.objects.select_related("user", "user__resident")
         .filter(
             key_hash=ApiToken.hash_key(key),
             revoked_at__isnull=True,

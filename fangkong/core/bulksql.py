@@ -164,3 +164,51 @@ def epoch(column: str) -> str:
     if is_postgres():
         return f"EXTRACT(EPOCH FROM {column})::float8"
     return f"CAST(strftime('%%s', {column}) AS REAL)"
+
+
+# One row at a time, in as few round trips as the work allows (PostgreSQL) -------------
+
+
+def prepared(sql: str, params: Sequence = ()) -> list[tuple]:
+    """Run one statement on PostgreSQL through the driver with server-side binding, on
+    Django's connection (so inside its transaction, if one is open) and prepared from its
+    first use on that connection: a busy path's statement is then neither parsed nor
+    planned again (a join of six tables took longer to plan than to run). Rows as
+    tuples, the values as the driver loads them; errors as Django's (IntegrityError…).
+    Django's own cursor does not see it (CaptureQueriesContext neither): count such a
+    path's round trips from libpq's trace instead."""
+    import psycopg
+
+    with connection.wrap_database_errors:
+        connection.ensure_connection()
+        with psycopg.Cursor(connection.connection) as cursor:
+            cursor.execute(sql, list(params), prepare=True)
+            return cursor.fetchall() if cursor.description else []
+
+
+def insert_fields(model, *, exclude: Sequence[str] = ()) -> list:
+    """The fields an INSERT of a `model` row writes (its auto primary key left out), in
+    the model's order."""
+    return [
+        f
+        for f in model._meta.concrete_fields
+        if not f.primary_key and f.attname not in exclude and f.column not in exclude
+    ]
+
+
+def insert_values(obj, fields: Sequence) -> list:
+    """The values the ORM would send for an INSERT of `obj` (defaults and auto_now
+    filled, each prepared for the database), in the order of `fields`."""
+    return [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+
+
+def typed(field) -> str:
+    """A placeholder cast to the column's type (`%s::bigint`): in a SELECT list or a
+    VALUES list of a statement with server-side binding, PostgreSQL cannot infer a
+    parameter's type from the column it goes into (a NULL would be text). Character
+    columns are cast without their length, so a value too long still fails as the
+    ORM's would, instead of being cut."""
+    db_type = field.db_type(connection)
+    if db_type.startswith("varchar("):
+        db_type = "varchar"
+    return f"%s::{db_type}"

@@ -285,3 +285,16 @@ def resident_contact(resident_id: int) -> Contact | None:
     if row is None:
         return None
     return Contact(row.pk, row.name, row.household_id, row.area_code, row.phone())
+
+
+def user_contact(user) -> Contact | None:
+    """The contact of the resident a user's account is linked to (None if it is not, or
+    the record is gone). No query when the resident came with the user: the API's token
+    look-up loads it (accounts.services.token_authenticate)."""
+    if user.resident_id is None:
+        return None
+    try:
+        row = user.resident
+    except Resident.DoesNotExist:
+        return None
+    return Contact(row.pk, row.name, row.household_id, row.area_code, row.phone())

@@ -18,7 +18,16 @@ LEVEL_ROLE = {"community": Role.COMMUNITY, "street": Role.STREET, "command": Rol
 
 
 def event(request: ReliefRequest, kind: str, actor, note: str = "", **detail) -> RequestEvent:
-    return RequestEvent.objects.create(
+    step = history_step(request, kind, actor, note, **detail)
+    step.save(force_insert=True)
+    return step
+
+
+def history_step(
+    request: ReliefRequest, kind: str, actor, note: str = "", **detail
+) -> RequestEvent:
+    """A step of the need's history, not yet saved (`event` saves it)."""
+    return RequestEvent(
         request=request,
         at=timezone.now(),
         kind=kind,
