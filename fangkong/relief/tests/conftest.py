@@ -65,6 +65,20 @@ def hotline(tree, street_user):
     return lead, c1, c2
 
 
+@pytest.fixture
+def held(settings):
+    """Policies and categories held in memory, as a server process holds them."""
+    from fangkong.core.policies import forget_cached
+    from fangkong.relief import categories
+
+    forget_cached()
+    categories.forget()
+    settings.POLICY_CACHE_SECONDS = 60
+    yield
+    forget_cached()
+    categories.forget()
+
+
 def ask(user, category="medicine", **kwargs):
     kwargs.setdefault("client_id", uuid.uuid4().hex)
     return services.request_register(actor=user, category=category, **kwargs)

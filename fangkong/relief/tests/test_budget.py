@@ -14,24 +14,12 @@ from fangkong.accounts.tests.helpers import api_as
 from fangkong.areas.models import Household
 from fangkong.core.actors import SYSTEM
 from fangkong.core.models import Notification
-from fangkong.core.policies import forget_cached
-from fangkong.relief import categories, services
+from fangkong.relief import services
 from fangkong.relief.models import Escalation, ReliefRequest, RequestEvent
 
 from .conftest import SHANGHAI_DAY, ask, local
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def held(settings):
-    """Policies and categories held in memory, as a server process holds them."""
-    forget_cached()
-    categories.forget()
-    settings.POLICY_CACHE_SECONDS = 60
-    yield
-    forget_cached()
-    categories.forget()
 
 
 def _statements(context) -> list[str]:

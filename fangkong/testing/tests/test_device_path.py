@@ -2,16 +2,10 @@
 WSGI application, without the browser's middleware and without the health check, keeps
 every guarantee of the upload endpoint."""
 
-import io
-import json
-from wsgiref.util import setup_testing_defaults
-
 import pytest
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections, connection
+from django.db import connection
 
 from fangkong.accounts.services import token_issue
-from fangkong.core import devices
 from fangkong.core.actors import SYSTEM
 from fangkong.core.models import AuditEvent
 from fangkong.factories import make_user
@@ -22,58 +16,6 @@ from .test_api import API, _body
 
 pytestmark = pytest.mark.django_db
 UPLOADS = f"{API}/uploads"
-
-
-@pytest.fixture
-def wsgi(monkeypatch):
-    """Call the project's WSGI application as a server would. As Django's test client
-    does, the request signals leave the test's transaction alone."""
-    from fangkong.wsgi import application
-
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    lean_calls = []
-    real = devices.DeviceRequestMiddleware.__call__
-
-    def spy(self, request):
-        lean_calls.append(request.path)
-        return real(self, request)
-
-    monkeypatch.setattr(devices.DeviceRequestMiddleware, "__call__", spy)
-
-    def call(path, body, token=None, cookie="", method="POST"):
-        data = json.dumps(body).encode()
-        environ = {
-            "REQUEST_METHOD": method,
-            "PATH_INFO": path,
-            "CONTENT_TYPE": "application/json",
-            "CONTENT_LENGTH": str(len(data)),
-            "wsgi.input": io.BytesIO(data),
-            "SERVER_NAME": "testserver",
-        }
-        if token:
-            environ["HTTP_AUTHORIZATION"] = f"Bearer {token}"
-        if cookie:
-            environ["HTTP_COOKIE"] = cookie
-        setup_testing_defaults(environ)
-        seen = {}
-
-        def start_response(status, headers, exc_info=None):
-            seen["status"], seen["headers"] = int(status.split()[0]), dict(headers)
-
-        response = application(environ, start_response)
-        try:
-            content = b"".join(response)
-        finally:
-            response.close()
-        return seen["status"], seen["headers"], json.loads(content or b"null")
-
-    call.lean_calls = lean_calls
-    try:
-        yield call
-    finally:
-        request_started.connect(close_old_connections)
-        request_finished.connect(close_old_connections)
 
 
 def _token(user):

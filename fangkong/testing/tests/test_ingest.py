@@ -283,44 +283,6 @@ def test_the_event_dataclass_shape_matches_the_protocol():
     assert ev.via == "site" and ev.resident_id is None
 
 
-def _round_trips(trace: str) -> int:
-    """Round trips in a libpq trace: each run of messages the client sends, answered."""
-    trips, sending = 0, False
-    for line in trace.splitlines():
-        if line.startswith("F\t"):
-            sending = True
-        elif line.startswith("B\t") and sending:
-            trips, sending = trips + 1, False
-    return trips
-
-
-@pytest.fixture
-def round_trips(tmp_path):
-    """Count the round trips to PostgreSQL (libpq's own trace of the protocol messages:
-    what the driver sends past Django's cursor wrappers counts too)."""
-    from django.db import connection
-    from psycopg import pq
-
-    path = tmp_path / "trace.txt"
-
-    class Counter:
-        def __enter__(self):
-            connection.ensure_connection()
-            self.file = path.open("w")
-            self.pgconn = connection.connection.pgconn
-            self.pgconn.trace(self.file.fileno())
-            self.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
-            return self
-
-        def __exit__(self, *exc):
-            self.pgconn.untrace()
-            self.file.close()
-            self.trace = path.read_text()
-            self.count = _round_trips(self.trace)
-
-    return Counter
-
-
 @pytest.mark.django_db(transaction=True)
 def test_an_upload_costs_few_round_trips_on_postgresql(sampler, channel_a, tree, round_trips):
     """With warm caches and prepared statements, a sealed tube of people costs 6 round
