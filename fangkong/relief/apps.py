@@ -43,6 +43,8 @@ class ReliefConfig(FangkongApp):
         ),
     )
     demo_steps = (("demo_relief", "--if-empty"),)
+    # The worker's phone (workforce's "my duty" page): their open deliveries.
+    panels = {"workforce.me": "fangkong.relief.panels.worker_tasks"}
 
     def ready(self) -> None:
         super().ready()

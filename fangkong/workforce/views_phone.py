@@ -20,6 +20,7 @@ from fangkong.areas.models import Area, Level
 from fangkong.core import ids, signing
 from fangkong.core.actors import System
 from fangkong.core.errors import DomainError
+from fangkong.core.registry import panels_for
 from fangkong.core.shortcuts import deny_unless, get_scoped_or_404
 
 from . import selectors, services
@@ -126,6 +127,8 @@ def me(request):
             on_duty=selectors.on_duty([worker]),
             unavailable=[(s, label) for s, label in WorkerStatus.choices if s in ("sick", "other")],
             leads=team is not None and team.leader_id == worker.pk,
+            # What later apps add to a worker's phone (relief: their deliveries).
+            panels=panels_for("workforce.me", request, worker),
         )
     return render(request, "workforce/me.html", context)
 
