@@ -19,6 +19,8 @@ is written here as the ORM would write it. SQLite keeps the ORM path
 
 import functools
 
+from django.db import models
+
 from fangkong.areas.models import Area, Household
 from fangkong.core import bulksql
 from fangkong.core.models import AuditEvent
@@ -90,7 +92,7 @@ def previous(actor_key: str, client_id: str, category_of) -> ReliefRequest | Non
 
 
 # The linked rows, and what of theirs comes from the new need (SQL of the CTE `need`).
-_LINKED: tuple[tuple[type, dict[str, str]], ...] = (
+_LINKED: tuple[tuple[type[models.Model], dict[str, str]], ...] = (
     (Submission, {"request_id": "need.id"}),
     (RequestEvent, {"request_id": "need.id"}),
     (AuditEvent, {"target_id": "need.id::text", "target_label": "'#' || need.id || ' ' || %s"}),
@@ -107,9 +109,8 @@ def _insert_sql() -> str:
     ]
     for n, (model, from_need) in enumerate(_LINKED):
         own = bulksql.insert_fields(model, exclude=tuple(from_need))
-        columns = [f.column for f in own] + [
-            model._meta.get_field(name).column for name in from_need
-        ]
+        column_of = {f.attname: f.column for f in model._meta.concrete_fields}
+        columns = [f.column for f in own] + [column_of[name] for name in from_need]
         values = [bulksql.typed(f) for f in own] + list(from_need.values())
         parts.append(
             f", linked{n} AS (INSERT INTO {model._meta.db_table} ({', '.join(columns)}) "  # noqa: S608
