@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone, translation
 
+from fangkong.core import bulksql
 from fangkong.core.actors import is_system
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import DomainError
@@ -306,8 +307,12 @@ def token_authenticate(key: str) -> ApiToken | None:
     user is active; None otherwise. One indexed query, on every request: nothing is
     cached, so a revocation holds on the very next request of every server process.
     A resident's record comes in the same query (a resident's asks need it; for other
-    users the join finds nothing)."""
+    users the join finds nothing). The token's last use is noted at most once a minute,
+    so a busy device does not write on every call: on PostgreSQL in the same statement
+    (one prepared round trip, see `_TokenQuery`)."""
     now = timezone.now()
+    if bulksql.is_postgres():
+        return _TOKEN.run(ApiToken.hash_key(key), now)
     token = (
         ApiToken.objects.select_related("user", "user__resident")
         .filter(
@@ -320,10 +325,63 @@ def token_authenticate(key: str) -> ApiToken | None:
     )
     if token is None:
         return None
-    # Touch at most once a minute, so a busy device does not write on every call.
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token
+
+
+class _TokenQuery:
+    """The token look-up of every API request on PostgreSQL: the token, its user and the
+    user's resident record (LEFT JOIN), and the once-a-minute note of its use (an UPDATE
+    in a CTE of the same statement, which writes nothing most of the time), as one
+    prepared statement: neither parsed nor planned again, and no ORM query to compile
+    on each request. What the ORM path above does, in one round trip."""
+
+    def __init__(self) -> None:
+        self.sql = ""
+
+    def _models(self) -> list:
+        resident = User._meta.get_field("resident").related_model
+        return [ApiToken, User, resident]
+
+    def _build(self) -> str:
+        selected, n = [], 0
+        for alias, model in zip("tur", self._models(), strict=True):
+            for f in model._meta.concrete_fields:
+                selected.append(f"{alias}.{f.column} AS c{n}")
+                n += 1
+        token, user, resident = (m._meta.db_table for m in self._models())
+        return (
+            f"WITH found AS (SELECT {', '.join(selected)} FROM {token} t "  # noqa: S608
+            f"JOIN {user} u ON u.id = t.user_id LEFT JOIN {resident} r ON r.id = u.resident_id "
+            "WHERE t.key_hash = %s AND t.revoked_at IS NULL AND t.expires_at > %s "
+            "AND u.is_active ORDER BY t.id LIMIT 1), "
+            f"touched AS (UPDATE {token} SET last_used_at = %s WHERE id = (SELECT c0 FROM found) "
+            "AND (last_used_at IS NULL OR last_used_at < %s)) "
+            "SELECT * FROM found"
+        )
+
+    def run(self, key_hash: str, now: dt.datetime) -> ApiToken | None:
+        if not self.sql:
+            self.sql = self._build()
+        rows = bulksql.prepared(self.sql, [key_hash, now, now, now - dt.timedelta(seconds=60)])
+        if not rows:
+            return None
+        row, objects = rows[0], []
+        for model in self._models():
+            fields = model._meta.concrete_fields
+            values, row = row[: len(fields)], row[len(fields) :]
+            if values[0] is None:  # no resident record
+                objects.append(None)
+                continue
+            objects.append(bulksql.load(model, [f.attname for f in fields], values))
+        token, user, resident = objects
+        user.resident = resident
+        token.user = user
+        return token
+
+
+_TOKEN = _TokenQuery()
 
 
 @transaction.atomic

@@ -212,3 +212,16 @@ def typed(field) -> str:
     if db_type.startswith("varchar("):
         db_type = "varchar"
     return f"%s::{db_type}"
+
+
+def load(model, attnames: Sequence[str], values: Sequence):
+    """An instance of `model` from a row of `prepared` (values in the model's field order,
+    for the fields `attnames`, the others deferred), each value converted as the ORM
+    converts what it reads (JSON, …)."""
+    by_name = {f.attname: f for f in model._meta.concrete_fields}
+    converted = list(values)
+    for i, name in enumerate(f for f in by_name if f in attnames):
+        field = by_name[name]
+        for convert in field.get_db_converters(connection):
+            converted[i] = convert(converted[i], field.cached_col, connection)
+    return model.from_db(connection.alias, list(attnames), converted)

@@ -55,11 +55,11 @@ def _address(row) -> Household:
     """A household with its building and compound from an address's columns (the fields
     not read are deferred: read on use)."""
     h, b = len(_HOUSEHOLD), len(_BUILDING)
-    household = Household.from_db("default", list(_HOUSEHOLD), row[:h])
-    building = Area.from_db("default", list(_BUILDING), row[h : h + b])
+    household = bulksql.load(Household, _HOUSEHOLD, row[:h])
+    building = bulksql.load(Area, _BUILDING, row[h : h + b])
     compound = None
     if row[h + b] is not None:
-        compound = Area.from_db("default", list(_COMPOUND), row[h + b :])
+        compound = bulksql.load(Area, _COMPOUND, row[h + b :])
     building.parent = compound
     household.building = building
     return household
@@ -85,7 +85,7 @@ def previous(actor_key: str, client_id: str, category_of) -> ReliefRequest | Non
         return None
     row = rows[0]
     fields = ReliefRequest._meta.concrete_fields
-    need = ReliefRequest.from_db("default", [f.attname for f in fields], row[: len(fields)])
+    need = bulksql.load(ReliefRequest, [f.attname for f in fields], row[: len(fields)])
     need.household = _address(row[len(fields) :])
     need.category = category_of(need.category_id)
     return need
