@@ -30,9 +30,11 @@ from ..models import (
     MatchRun,
     Person,
     RunStatus,
+    ScanIdentity,
     TaskSource,
     TaskState,
     TraceTask,
+    Venue,
 )
 from ..permissions import can_run_match
 from ..policies import COMPANION, CONTACTS, MATCHING
@@ -326,6 +328,92 @@ def _persons(keys: list[str], now: dt.datetime) -> dict[str, _Tracked]:
     return persons
 
 
+@dataclass(frozen=True)
+class _Where:
+    """Where a contact on no roster was found: the area of the venue of their closest
+    scan with the case (or of the venue where their details came), or the case's
+    community when no such venue is known here; and what to say of it."""
+
+    area_code: str
+    note: str
+
+
+def _where_found(
+    run: MatchRun, keys: list[str], best: dict[str, FoundContact], identities: dict
+) -> dict[str, _Where]:
+    codes = {best[k].venue_code for k in keys if k in best and best[k].venue_code}
+    codes |= {i.venue_code for i in identities.values()}
+    venues: dict[str, tuple[str, str]] = {}
+    for chunk in _chunks(sorted(codes)):
+        venues.update(
+            (code, (area, name))
+            for code, area, name in Venue.objects.filter(code__in=chunk).values_list(
+                "code", "area_code", "name"
+            )
+        )
+    where = {}
+    for key in keys:
+        tried = [
+            best[key].venue_code if key in best else "",
+            getattr(identities.get(key), "venue_code", ""),
+        ]
+        known = next((venues[c] for c in tried if c in venues), None)
+        if known is not None:
+            where[key] = _Where(known[0], f"场所扫码：{known[1]} / venue scan: {known[1]}")
+        else:
+            where[key] = _Where(
+                run.area_code[:12],
+                f"病例{run.case_id}的接触者，场所未登记 / contact of case {run.case_id}, "
+                "at a venue not registered here",
+            )
+    return where
+
+
+def _register_found(
+    run: MatchRun, keys: list[str], best: dict[str, FoundContact], now: dt.datetime
+) -> tuple[dict[str, _Tracked], dict[str, _Where]]:
+    """Contacts on no roster and not tracked yet: those whose scans gave their details
+    (`ScanIdentity`) are registered as people found (the same ID rules, encrypted,
+    masked) where they were found, and tracked from now on (locked, as `_persons`);
+    every one's place found is answered, for the tasks and for those left unidentified."""
+    identities: dict[str, ScanIdentity] = {}
+    for chunk in _chunks(keys):
+        identities.update(
+            (i.person_key, i) for i in ScanIdentity.objects.filter(person_key__in=chunk)
+        )
+    where = _where_found(run, keys, best, identities)
+    Person.objects.bulk_create(
+        [
+            Person(
+                person_key=key,
+                name=i.name,
+                id_type=i.id_type,
+                id_cipher=i.id_cipher,
+                id_masked=i.id_masked,
+                phone_cipher=i.phone_cipher,
+                phone_masked=i.phone_masked,
+                area_code=where[key].area_code,
+                found=True,
+                found_note=where[key].note[:200],
+                created_at=now,
+            )
+            for key, i in identities.items()
+        ],
+        batch_size=CHUNK,
+        ignore_conflicts=True,
+    )
+    if not identities:
+        return {}, where
+    lock = " FOR UPDATE" if bulksql.is_postgres() else ""
+    found = bulksql.select_any(
+        f"SELECT id, person_key, area_code FROM {Person._meta.db_table} WHERE {{match}}{lock}",  # noqa: S608
+        "person_key",
+        list(identities),
+        "text",
+    )
+    return {key: _Tracked(pk, area_code) for pk, key, area_code in found}, where
+
+
 class _Assignment:
     """Deadline and policy versions of the tasks a run raises now, per community: the
     policies are read once a community, not once a task."""
@@ -423,7 +511,10 @@ def contacts_to_tasks(
     building, so the community, its grid worker and street see it), due by the "2+6"
     policy in force now in that community, and keeps the policy versions. Persons, tasks
     and contacts go in as one statement each (arrays on PostgreSQL), without model
-    objects; one message a community. Contacts on no roster are kept by key only."""
+    objects; one message a community. A contact on no roster whose scans gave their
+    details is registered where they were found (the venue's area) and gets a task
+    there; one known by no detail is kept by key, in the venue's area, where that
+    community sees it among its unidentified contacts (`selectors.unidentified_for`)."""
     started = started if started is not None else time.perf_counter()
     now = timezone.now()
     case_key = run.case_person.person_key
@@ -447,6 +538,8 @@ def contacts_to_tasks(
         evidence[key].insert(0, {"run": run.pk, "case": run.case_id, "household": True})
     keys = list(dict.fromkeys([*household, *best]))
     persons = _persons(keys, now)
+    registered, where = _register_found(run, [k for k in keys if k not in persons], best, now)
+    persons |= registered
     category = {key: _category(key in household, best.get(key)) for key in keys}
     active: dict[int, TraceTask] = {}
     ids = [p.id for p in persons.values()]
@@ -511,7 +604,7 @@ def contacts_to_tasks(
                 run.pk,
                 key,
                 person.id if person else None,
-                person.area_code if person else run.area_code[:6],
+                person.area_code if person else where[key].area_code,
                 category[key],
                 closest.degree if closest else 1,
                 closest.venue_code if closest else "",
@@ -528,6 +621,7 @@ def contacts_to_tasks(
     run.contacts = len(keys)
     run.tasks_created, run.tasks_merged = len(new), len(merged)
     run.unknown = sum(1 for k in keys if k not in persons)
+    run.registered = len(registered)
     run.companions = sum(1 for k in keys if category[k] == Category.COMPANION)
     run.finished_at = timezone.now()
     run.seconds = time.perf_counter() - started
@@ -539,6 +633,7 @@ def contacts_to_tasks(
             "tasks_created",
             "tasks_merged",
             "unknown",
+            "registered",
             "companions",
             "finished_at",
             "seconds",
@@ -555,6 +650,8 @@ def contacts_to_tasks(
             "created": run.tasks_created,
             "merged": run.tasks_merged,
             "unknown": run.unknown,
+            "registered": run.registered,
+            "registered_in": sorted({t.area_code[:12] for t in registered.values()}),
             "communities": len(per_community),
         },
     )
