@@ -1006,6 +1006,11 @@ class MatchRunOut(Schema):
         description="contacts on no roster registered from the details their scans gave"
     )
     companions: int = Field(description="time-space companions (from the run's location pings)")
+    pings_rows: int = Field(description="location pings read from the run's file")
+    pings_refused: int = Field(description="location pings left out (malformed)")
+    pings_problems: list[dict[str, Any]] = Field(
+        description='the first bad pings: [{"row", "field", "zh", "en"}] (spreadsheet rows)'
+    )
     seconds: float
     error: str
     created_at: dt.datetime
@@ -1031,6 +1036,9 @@ def _run_out(r: MatchRun) -> dict:
                 "unknown",
                 "registered",
                 "companions",
+                "pings_rows",
+                "pings_refused",
+                "pings_problems",
                 "seconds",
                 "error",
                 "created_at",
@@ -1068,7 +1076,7 @@ def match_run_with_pings(request, case: Form[QueryId], file: File[UploadedFile])
             "the ping file is too large (512 MB at most)",
             field="file",
         )
-    r = services.match_run_start(actor=request.auth, case_id=case, pings=file.read())
+    r = services.match_run_start(actor=request.auth, case_id=case, pings=file)
     return _run_out(r)
 
 

@@ -795,6 +795,11 @@ class MatchRun(models.Model):
     pings_file = models.CharField(_("location pings"), max_length=300, blank=True)
     companion_version = models.PositiveIntegerField(default=0)
     companions = models.PositiveIntegerField(_("time-space companions"), default=0)
+    # The ping file's rows read and left out, and the first bad ones by row and field
+    # ([{"row", "field", "zh", "en"}, …]): a malformed ping is reported, never lost.
+    pings_rows = models.PositiveIntegerField(_("location pings read"), default=0)
+    pings_refused = models.PositiveIntegerField(_("location pings refused"), default=0)
+    pings_problems = models.JSONField(_("location ping problems"), default=list, blank=True)
     status = models.CharField(
         _("status"), max_length=8, choices=RunStatus.choices, default=RunStatus.QUEUED
     )

@@ -3,14 +3,17 @@ store, DuckDB or Spark), and the contacts it finds made into trace tasks in bulk
 their deadlines, their communities and the evidence of why they were matched."""
 
 import datetime as dt
+import io
 import json
 import logging
+import shutil
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Protocol
 
 from django.db import transaction
 from django.utils import timezone
@@ -44,6 +47,14 @@ from .venues import scans_flush
 
 log = logging.getLogger(__name__)
 CHUNK = 2000
+
+
+class Readable(Protocol):
+    """An open binary file or an upload: what a ping file may come as."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
 # Evidence kept on one task from one run (the closest pairs first).
 MAX_EVIDENCE = 10
 
@@ -84,15 +95,17 @@ def match_run_start(
     window_end: dt.datetime | None = None,
     run_now: bool = False,
     enqueue: bool = True,
-    pings: bytes | None = None,
+    pings: bytes | Readable | Path | None = None,
 ) -> MatchRun:
     """Queue exposure matching for a confirmed case. The window defaults to the policy's
     days before sampling up to when the case was confirmed; the margin and whether
     secondary contacts are traced come from the policies in force now (kept on the run).
     The worker runs it (`run_now`: this process, after commit; `enqueue=False`: the
-    caller runs `match_run_execute` itself). With `pings` (a CSV of location pings,
-    `person_id,lat,lon,at`, person ids being person keys), the case's time-space
-    companions are found too, by the companion rule in force now."""
+    caller runs `match_run_execute` itself). With `pings` (a file of location pings,
+    CSV or Parquet, `person_id,lat,lon,at`, person ids being person keys: its bytes, an
+    open upload, or the path of a file on this machine; copied beside the scans in
+    blocks, never read whole into memory), the case's time-space companions are found
+    too, by the companion rule in force now; its bad rows are kept on the run."""
     authorize(actor, can_run_match)
     facts = labs.case_facts([case_id]).get(case_id)
     if facts is None:
@@ -119,7 +132,7 @@ def match_run_start(
         companion_version=companion.version,
         created_by=user_of(actor),
     )
-    if pings:
+    if pings is not None:
         run.pings_file = _keep_pings(run, pings)
         run.save(update_fields=["pings_file"])
     audit_record(
@@ -142,15 +155,33 @@ def match_run_start(
     return run
 
 
-def _keep_pings(run: MatchRun, data: bytes) -> str:
-    """Keep a run's ping file beside the scans (the worker reads it), by the run's id."""
+def _keep_pings(run: MatchRun, pings: bytes | Readable | Path) -> str:
+    """Keep a run's ping file beside the scans (the worker reads it, and the file given
+    may go away), by the run's id, copied in blocks: CSV, or Parquet by its magic."""
     from ..analytics.conf import analytics_conf
 
+    if isinstance(pings, Path):
+        if not pings.is_file():
+            raise DomainError(
+                f"位置文件 {pings} 不存在", f"the ping file {pings} does not exist", field="pings"
+            )
+        with open(pings, "rb") as opened:
+            return _keep_pings(run, opened)
+    source: Readable = io.BytesIO(pings) if isinstance(pings, bytes) else pings
+    head = source.read(4)
+    if not head:
+        raise DomainError("位置文件为空", "the ping file is empty", field="pings")
     folder = analytics_conf().directory / "pings"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"run-{run.pk}.{'parquet' if data[:4] == b'PAR1' else 'csv'}"
-    path.write_bytes(data)
+    path = folder / f"run-{run.pk}.{'parquet' if head == b'PAR1' else 'csv'}"
+    with open(path, "wb") as out:
+        out.write(head)
+        shutil.copyfileobj(source, out, 1 << 20)
     return str(path)
+
+
+# Bad ping rows a run keeps (all are counted).
+KEPT_PING_PROBLEMS = 100
 
 
 def _enqueue(run_id: int) -> None:
@@ -191,6 +222,15 @@ def match_run_execute(*, run_id: int) -> MatchRun | None:
             margin_minutes=run.margin_minutes,
             second_degree=run.second_degree,
         )
+        for loaded in result.inputs:  # the ping file: what was read, and left out
+            MatchRun.objects.filter(pk=run_id).update(
+                pings_rows=loaded.rows,
+                pings_refused=loaded.bad_rows,
+                pings_problems=[
+                    {"row": p.row, "field": p.field, "zh": p.zh, "en": p.en}
+                    for p in loaded.problems[:KEPT_PING_PROBLEMS]
+                ],
+            )
         found = [
             FoundContact(
                 c.person_id,
