@@ -984,6 +984,10 @@ class MatchRunIn(Schema):
         None, description="default: the policy's days before sampling"
     )
     window_end: dt.datetime | None = Field(None, description="default: when the case was confirmed")
+    onset: dt.datetime | None = Field(
+        None,
+        description="onset of symptoms: the window starts the policy's days before it if earlier",
+    )
 
 
 class MatchRunOut(Schema):
@@ -1057,6 +1061,7 @@ def match_run(request, payload: MatchRunIn):
         case_id=payload.case,
         window_start=aware(payload.window_start),
         window_end=aware(payload.window_end),
+        onset=aware(payload.onset),
     )
     return _run_out(r)
 

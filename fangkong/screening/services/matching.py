@@ -76,8 +76,17 @@ class FoundContact:
     companion: bool = False
 
 
-def _window(facts, rule, start, end) -> tuple[dt.datetime, dt.datetime]:
-    start = start or facts.sampled_at - dt.timedelta(days=rule.days_before)
+def _window(facts, rule, start, end, onset=None) -> tuple[dt.datetime, dt.datetime]:
+    """The infectious window: from the policy's days before sampling, or before the
+    onset of symptoms when that came first, up to confirmation (unless given)."""
+    if onset is not None and onset > max(facts.recorded_at, facts.sampled_at):
+        raise DomainError(
+            "发病时间晚于病例确认时间",
+            "the onset is later than the case's confirmation",
+            field="onset",
+        )
+    first = min(facts.sampled_at, onset) if onset is not None else facts.sampled_at
+    start = start or first - dt.timedelta(days=rule.days_before)
     end = end or max(facts.recorded_at, facts.sampled_at)
     if end < start:
         raise DomainError(
@@ -93,12 +102,14 @@ def match_run_start(
     case_id: int,
     window_start: dt.datetime | None = None,
     window_end: dt.datetime | None = None,
+    onset: dt.datetime | None = None,
     run_now: bool = False,
     enqueue: bool = True,
     pings: bytes | Readable | Path | None = None,
 ) -> MatchRun:
     """Queue exposure matching for a confirmed case. The window defaults to the policy's
-    days before sampling up to when the case was confirmed; the margin and whether
+    days before sampling (or before `onset`, the onset of symptoms, when earlier) up to
+    when the case was confirmed; the margin and whether
     secondary contacts are traced come from the policies in force now (kept on the run).
     The worker runs it (`run_now`: this process, after commit; `enqueue=False`: the
     caller runs `match_run_execute` itself). With `pings` (a file of location pings,
@@ -117,7 +128,7 @@ def match_run_start(
     matching = MATCHING.at(now, facts.area_code)
     contacts = CONTACTS.at(now, facts.area_code)
     companion = COMPANION.at(now, facts.area_code)
-    start, end = _window(facts, matching.value, window_start, window_end)
+    start, end = _window(facts, matching.value, window_start, window_end, onset)
     case_person = person_for_resident(people.residents_by_keys([facts.person_key]).get())
     run = MatchRun.objects.create(
         case_id=facts.id,
@@ -143,6 +154,7 @@ def match_run_start(
         area_code=facts.area_code,
         detail={
             "window": [start.isoformat(), end.isoformat()],
+            "onset": onset.isoformat() if onset else None,
             "margin_minutes": run.margin_minutes,
             "second_degree": run.second_degree,
             "pings": bool(run.pings_file),

@@ -39,6 +39,27 @@ def test_a_run_takes_its_window_and_rules_from_the_case_and_the_policy(run, case
     assert AuditEvent.objects.filter(event="screening.match_run").exists()
 
 
+def test_the_window_starts_before_the_onset_of_symptoms_when_that_came_first(
+    command_user, case_a, client_for
+):
+    # Sampled 2026-11-22 09:00; symptoms from the 21st 20:00: two days before the onset.
+    run = services.match_run_start(
+        actor=command_user, case_id=case_a.pk, onset=at(20, 0, day=21), enqueue=False
+    )
+    assert (run.window_start, run.window_end) == (at(20, 0, day=19), case_a.recorded_at)
+    # An onset after sampling leaves the sampling rule; one after confirmation is refused.
+    later = services.match_run_start(
+        actor=command_user, case_id=case_a.pk, onset=at(12, 0, day=22), enqueue=False
+    )
+    assert later.window_start == at(9, 0, day=20)
+    r = client_for(command_user).post(
+        "/api/v1/screening/match-runs",
+        {"case": case_a.pk, "onset": at(9, 0, day=24).isoformat()},
+        content_type="application/json",
+    )
+    assert r.status_code == 400 and r.json()["error"]["field"] == "onset"
+
+
 def test_contacts_become_tasks_with_deadlines_categories_and_evidence(
     clock, tree, run, resident_a, resident_b, family_a, worker_a, worker_b
 ):

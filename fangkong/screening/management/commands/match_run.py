@@ -43,16 +43,20 @@ class Command(BaseCommand):
         parser.add_argument("--window-start", type=_when, default=None)
         parser.add_argument("--window-end", type=_when, default=None)
         parser.add_argument(
+            "--onset", type=_when, default=None, help="onset of symptoms (window from before it)"
+        )
+        parser.add_argument(
             "--now", action="store_true", help="run it in this process, not on the worker"
         )
 
-    def handle(self, *args, case, pings, window_start, window_end, now, **options):
+    def handle(self, *args, case, pings, window_start, window_end, onset, now, **options):
         try:
             run = services.match_run_start(
                 actor=command_line(),
                 case_id=case,
                 window_start=window_start,
                 window_end=window_end,
+                onset=onset,
                 pings=pings,
                 enqueue=not now,
             )
