@@ -738,6 +738,7 @@ class ScanIdentity(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["person_key"], name="scanidentity_unique_key")
         ]
+        indexes = [models.Index(fields=["seen_at"], name="scanidentity_seen")]
 
     def __str__(self) -> str:
         return self.person_key[:8]

@@ -3,6 +3,7 @@ database, acknowledged once committed, flushed in bulk) and files handed to the
 analytics store (fangkong/screening/analytics), which keeps them as Parquet by day,
 idempotent by the batch's client id."""
 
+import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from fangkong.areas.models import Area
-from fangkong.core import pii, signing
+from fangkong.core import env, pii, signing
 from fangkong.core.actors import user_of
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import Conflict, DomainError
@@ -209,6 +210,20 @@ def scans_import(*, actor, path: Path, client_id: str | None = None):
 
 
 IDENTITY_CHUNK = 2000
+
+
+def identities_prune(*, now=None) -> int:
+    """Forget the details scans gave of people on no roster once their scan is older
+    than `FANGKONG_SCAN_DETAILS_DAYS` (default 28: past any infectious window and
+    companion look-back a match run may still ask about). People a match registered
+    are tracked people by then and keep their record. Returns the rows deleted; run by
+    every `screening_watch` pass."""
+    days = env.integer("FANGKONG_SCAN_DETAILS_DAYS", 28, low=1, high=3650)
+    cutoff = (now or timezone.now()) - dt.timedelta(days=days)
+    deleted, _kinds = ScanIdentity.objects.filter(seen_at__lt=cutoff).delete()
+    return deleted
+
+
 _IDENTITY_FIELDS = [
     "name",
     "id_type",

@@ -210,3 +210,17 @@ def test_a_file_of_scans_may_carry_details_too(analytics, tmp_path, command_user
     stamp = kept.updated_at
     call_command("import_scans", str(path), stdout=StringIO(), stderr=StringIO())
     assert ScanIdentity.objects.get().updated_at == stamp
+
+
+def test_details_from_old_scans_are_forgotten_by_the_watch(
+    analytics, client_for, command_user, resident_a, market, clock, monkeypatch
+):
+    assert _post(client_for(command_user), _batch(market, resident_a)).status_code == 200
+    assert ScanIdentity.objects.count() == 1  # scanned 2026-11-21 11:10
+    clock.move_to(at(11, 0, day=21) + dt.timedelta(days=28), tick=False)
+    call_command("screening_watch", stdout=StringIO())
+    assert ScanIdentity.objects.count() == 1  # 27 days 23 hours 50 minutes: kept
+    monkeypatch.setenv("FANGKONG_SCAN_DETAILS_DAYS", "7")
+    out = StringIO()
+    call_command("screening_watch", stdout=out)
+    assert not ScanIdentity.objects.exists() and "details of 1 people" in out.getvalue()
