@@ -870,6 +870,10 @@ class ScanIn(BaseModel):
     person_key: str = Field("", max_length=64, description="or the document number below")
     id_type: str = Field(IdType.MAINLAND, max_length=4)
     id_number: str = Field("", max_length=64)
+    name: str = Field(
+        "", max_length=200, description="optional, with id_number: a person perhaps on no roster"
+    )
+    phone: str = Field("", max_length=64, description="optional, with id_number and name")
 
 
 def _when(text: str) -> dt.datetime | None:
@@ -922,6 +926,8 @@ def scans(request, payload: ScanBatchIn):
                 person_key=s.person_key,
                 id_number=s.id_number,
                 id_type=s.id_type,
+                name=s.name,
+                phone=s.phone,
             )
             for s in payload.scans
         ],
@@ -978,6 +984,10 @@ class MatchRunIn(Schema):
         None, description="default: the policy's days before sampling"
     )
     window_end: dt.datetime | None = Field(None, description="default: when the case was confirmed")
+    onset: dt.datetime | None = Field(
+        None,
+        description="onset of symptoms: the window starts the policy's days before it if earlier",
+    )
 
 
 class MatchRunOut(Schema):
@@ -992,8 +1002,19 @@ class MatchRunOut(Schema):
     contacts: int
     tasks_created: int
     tasks_merged: int
-    unknown: int = Field(description="contacts on no roster (kept by key only)")
+    unknown: int = Field(
+        description="contacts known by no roster and no detail (kept by key only, listed "
+        "for the venue's community: GET /screening/unidentified-contacts)"
+    )
+    registered: int = Field(
+        description="contacts on no roster registered from the details their scans gave"
+    )
     companions: int = Field(description="time-space companions (from the run's location pings)")
+    pings_rows: int = Field(description="location pings read from the run's file")
+    pings_refused: int = Field(description="location pings left out (malformed)")
+    pings_problems: list[dict[str, Any]] = Field(
+        description='the first bad pings: [{"row", "field", "zh", "en"}] (spreadsheet rows)'
+    )
     seconds: float
     error: str
     created_at: dt.datetime
@@ -1017,7 +1038,11 @@ def _run_out(r: MatchRun) -> dict:
                 "tasks_created",
                 "tasks_merged",
                 "unknown",
+                "registered",
                 "companions",
+                "pings_rows",
+                "pings_refused",
+                "pings_problems",
                 "seconds",
                 "error",
                 "created_at",
@@ -1036,6 +1061,7 @@ def match_run(request, payload: MatchRunIn):
         case_id=payload.case,
         window_start=aware(payload.window_start),
         window_end=aware(payload.window_end),
+        onset=aware(payload.onset),
     )
     return _run_out(r)
 
@@ -1055,7 +1081,7 @@ def match_run_with_pings(request, case: Form[QueryId], file: File[UploadedFile])
             "the ping file is too large (512 MB at most)",
             field="file",
         )
-    r = services.match_run_start(actor=request.auth, case_id=case, pings=file.read())
+    r = services.match_run_start(actor=request.auth, case_id=case, pings=file)
     return _run_out(r)
 
 
@@ -1100,6 +1126,50 @@ def match_run_contacts(request, run_id: int, page: int = Query(1, ge=1, le=MAX_P
                 "contact_scanned_at": m.contact_scanned_at,
                 "minutes_apart": m.minutes_apart,
                 "task": m.task_id,
+            }
+            for m in rows.items
+        ],
+    )
+
+
+class UnidentifiedOut(Schema):
+    run: int
+    case: int
+    person_key: str = Field(description="the key the place-code system sent: ask it who")
+    category: Category
+    area_code: str = Field(description="where found: the venue's area")
+    venue_code: str
+    case_scanned_at: dt.datetime
+    contact_scanned_at: dt.datetime
+    minutes_apart: Decimal
+
+
+@router.get(
+    "/unidentified-contacts",
+    response={200: PageOut[UnidentifiedOut], **errors(403, 422)},
+)
+def unidentified_contacts(
+    request,
+    area: str = Query("", pattern=r"^\d{0,18}$"),
+    page: int = Query(1, ge=1, le=MAX_PAGE),
+):
+    """Contacts matched on no roster and known by no detail, in the caller's
+    jurisdiction (the community of the venue where each was found), newest run first."""
+    require(can_trace(request.auth))
+    rows = paginate(selectors.unidentified_for(request.auth, area=area), page, 200)
+    return page_out(
+        rows,
+        [
+            {
+                "run": m.run_id,
+                "case": m.run.case_id,
+                "person_key": m.person_key,
+                "category": m.category,
+                "area_code": m.area_code,
+                "venue_code": m.venue_code,
+                "case_scanned_at": m.case_scanned_at,
+                "contact_scanned_at": m.contact_scanned_at,
+                "minutes_apart": m.minutes_apart,
             }
             for m in rows.items
         ],

@@ -710,6 +710,40 @@ class ScanBatch(models.Model):
         return self.client_id
 
 
+class ScanIdentity(models.Model):
+    """Who a person key is, as a scan batch or file told it for someone who may be on
+    no roster (a visitor, a traveller): the document (checked by the same ID rules as a
+    roster, encrypted, shown masked), the name and the phone (encrypted), and the venue
+    where the details first came. Not a tracked person: nobody reads it but a match run,
+    which registers the person (`Person`, found) where they were found when they are
+    matched as a contact and on no roster. `details_hash` (a keyed hash of the details)
+    tells a replay, which changes nothing, from new details, which replace the old."""
+
+    person_key = models.CharField(_("person key"), max_length=40)
+    name = models.CharField(_("name"), max_length=100)
+    id_type = models.CharField(_("document type"), max_length=2, choices=IdType.choices)
+    id_cipher = models.BinaryField(_("document number (encrypted)"))
+    id_masked = models.CharField(_("document number"), max_length=24)
+    phone_cipher = models.BinaryField(_("phone (encrypted)"), blank=True, default=b"")
+    phone_masked = models.CharField(_("phone"), max_length=20, blank=True)
+    venue_code = models.CharField(_("venue"), max_length=128)
+    seen_at = models.DateTimeField(_("scanned at"))
+    details_hash = models.CharField(max_length=40)
+    batch = models.CharField(_("batch"), max_length=200)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("identity from a scan")
+        verbose_name_plural = _("identities from scans")
+        constraints = [
+            models.UniqueConstraint(fields=["person_key"], name="scanidentity_unique_key")
+        ]
+        indexes = [models.Index(fields=["seen_at"], name="scanidentity_seen")]
+
+    def __str__(self) -> str:
+        return self.person_key[:8]
+
+
 class ScanStage(models.Model):
     """The scans of one API batch, acknowledged (committed) and waiting to be written to
     the analytics store. A flush claims rows (`flush` = the first id it took), writes
@@ -762,6 +796,11 @@ class MatchRun(models.Model):
     pings_file = models.CharField(_("location pings"), max_length=300, blank=True)
     companion_version = models.PositiveIntegerField(default=0)
     companions = models.PositiveIntegerField(_("time-space companions"), default=0)
+    # The ping file's rows read and left out, and the first bad ones by row and field
+    # ([{"row", "field", "zh", "en"}, …]): a malformed ping is reported, never lost.
+    pings_rows = models.PositiveIntegerField(_("location pings read"), default=0)
+    pings_refused = models.PositiveIntegerField(_("location pings refused"), default=0)
+    pings_problems = models.JSONField(_("location ping problems"), default=list, blank=True)
     status = models.CharField(
         _("status"), max_length=8, choices=RunStatus.choices, default=RunStatus.QUEUED
     )
@@ -769,7 +808,11 @@ class MatchRun(models.Model):
     contacts = models.PositiveIntegerField(_("contacts"), default=0)
     tasks_created = models.PositiveIntegerField(_("tasks created"), default=0)
     tasks_merged = models.PositiveIntegerField(_("tasks merged"), default=0)
-    unknown = models.PositiveIntegerField(_("contacts on no roster"), default=0)
+    # Contacts known neither by a roster nor by any detail (listed for the community
+    # where they were found, `selectors.unidentified_for`), and contacts on no roster
+    # registered from the details their scans carried (`ScanIdentity`).
+    unknown = models.PositiveIntegerField(_("unidentified contacts"), default=0)
+    registered = models.PositiveIntegerField(_("contacts registered from scans"), default=0)
     seconds = models.FloatField(_("seconds"), default=0)
     error = models.TextField(_("error"), blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
@@ -791,7 +834,10 @@ class MatchRun(models.Model):
 
 class MatchContact(models.Model):
     """A contact a run found: who (by person key), why (the venue, both scan times, how
-    far apart), what became of it (the task). Contacts on no roster keep their key only."""
+    far apart), what became of it (the task). A contact known neither by a roster nor by
+    any detail keeps its key only (`person` empty), in the area of the venue where it was
+    found (the case's community when the venue is not known here), where that community
+    sees it among its unidentified contacts."""
 
     run = models.ForeignKey(MatchRun, on_delete=models.CASCADE, related_name="found")
     person_key = models.CharField(max_length=40)
@@ -813,7 +859,15 @@ class MatchContact(models.Model):
         verbose_name = _("matched contact")
         verbose_name_plural = _("matched contacts")
         ordering = ["run", "id"]
-        indexes = [models.Index(fields=["run", "area_code"], name="contact_run_area")]
+        indexes = [
+            models.Index(fields=["run", "area_code"], name="contact_run_area"),
+            models.Index(
+                fields=["area_code"],
+                condition=Q(person__isnull=True),
+                name="contact_unidentified_area",
+                opclasses=["varchar_pattern_ops"],
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.run_id}:{self.person_key[:8]}"

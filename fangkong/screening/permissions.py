@@ -20,7 +20,8 @@ TRACE = sight(
     "screening.trace",
     _OFFICES | {Role.GRID},
     "Trace tasks: close contacts to reach, their numbers, attempts and deadlines",
-    where="/screening/, /screening/tasks/<id>/, GET /api/v1/screening/tasks",
+    where="/screening/, /screening/tasks/<id>/, GET /api/v1/screening/tasks, "
+    "GET /api/v1/screening/unidentified-contacts",
 )
 
 can_read_status = permission(

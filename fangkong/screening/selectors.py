@@ -58,6 +58,8 @@ class TaskCounts:
     active: int
     overdue: int
     due_within_hour: int
+    # Contacts matched here on no roster and known by no detail (`unidentified_for`).
+    unidentified: int = 0
 
 
 def task_counts(user) -> TaskCounts:
@@ -68,7 +70,8 @@ def task_counts(user) -> TaskCounts:
         overdue=Count("id", filter=Q(deadline__lt=now)),
         soon=Count("id", filter=Q(deadline__lt=now + dt.timedelta(hours=1))),
     )
-    return TaskCounts(row["active"], row["overdue"], row["soon"] - row["overdue"])
+    unidentified = unidentified_for(user).count()
+    return TaskCounts(row["active"], row["overdue"], row["soon"] - row["overdue"], unidentified)
 
 
 def task_history(task: TraceTask) -> dict:
@@ -314,3 +317,16 @@ def run_contacts(run: MatchRun, user):
         .select_related("person", "task")
         .order_by("minutes_apart", "id")
     )
+
+
+def unidentified_for(user, *, area: str = ""):
+    """Contacts that match runs found on no roster and known by no detail (only by the
+    key the place-code system sent), in the user's jurisdiction: each sits in the area
+    of the venue where it was found, so that community sees it, counts it and asks the
+    place-code system who it is. Newest run first. The caller has checked `can_trace`."""
+    found = MatchContact.objects.filter(person__isnull=True).filter(
+        prefix_q("area_code", user.scope_prefixes())
+    )
+    if area:
+        found = found.filter(area_code__startswith=area)
+    return found.select_related("run").order_by("-run_id", "contact_scanned_at", "id")

@@ -91,11 +91,15 @@ def tasks(request):
     state = request.GET.get("state", "active")
     rows = selectors.tasks_for(request.user, state=state)
     rows = rows.by_time_left() if state in ("active", "overdue") else rows.order_by("-raised_at")
+    counts = selectors.task_counts(request.user)
     context = {
         "tasks": list(rows[:200]),
         "state": state,
         "states": [("active", _("To do")), ("overdue", _("Overdue")), *TaskState.choices],
-        "counts": selectors.task_counts(request.user),
+        "counts": counts,
+        "unidentified": list(selectors.unidentified_for(request.user)[:50])
+        if counts.unidentified
+        else [],
         "now": timezone.now(),
         "can_register": can_register_person(request.user),
     }

@@ -27,6 +27,9 @@ from django.conf import settings
 from fangkong.core.errors import DomainError
 
 TEXT, OPTIONAL, TIME = "text", "optional", "time"
+# Text the caller checks itself, whose problems never refuse the row (a person's
+# optional details on a scan: the scan goes in without them).
+DETAIL = "detail"
 LATITUDE, LONGITUDE = "latitude", "longitude"
 MAX_TEXT = 128
 # How many bad rows a report keeps (all are counted).
@@ -153,9 +156,9 @@ def load_scans_for_store(
     con: duckdb.DuckDBPyConnection, path: Path, *, by_id_number: bool, table: str
 ) -> Loaded:
     """For the store: -> `table(rec, person_key, venue_code, at_us)` from a file with a
-    person_key column (40 hex characters), or `table(rec, id_number, id_type, …)` from
-    one with id_number (and id_type, optional; the mainland card if absent), for the
-    caller to hash."""
+    person_key column (40 hex characters), or `table(rec, id_number, id_type, name,
+    phone, …)` from one with id_number (and id_type, name and phone, optional: NULL if
+    absent; the mainland card if no id_type), for the caller to hash and check."""
     if not by_id_number:
         spec = FileSpec(
             SCANS.what_zh,
@@ -165,12 +168,14 @@ def load_scans_for_store(
         check = ("person_key", "bad_key", "NOT regexp_full_match(person_key_v, '[0-9a-f]{40}')")
         return _load(con, path, spec, table, checks=(check,), keep_rec=True)
     columns = [("id_number", TEXT), ("venue_code", TEXT), ("scanned_at", TIME)]
-    if "id_type" in columns_of(con, path):
-        columns.append(("id_type", OPTIONAL))
+    present = columns_of(con, path)
+    optional = [("id_type", OPTIONAL), ("name", DETAIL), ("phone", DETAIL)]
+    columns += [(name, kind) for name, kind in optional if name in present]
     spec = FileSpec(SCANS.what_zh, SCANS.what_en, tuple(columns))
     loaded = _load(con, path, spec, table, keep_rec=True)
-    if len(columns) == 3:
-        con.execute(f"ALTER TABLE {table} ADD COLUMN id_type VARCHAR")
+    for name, _kind in optional:
+        if name not in present:
+            con.execute(f"ALTER TABLE {table} ADD COLUMN {name} VARCHAR")
     return loaded
 
 
@@ -274,6 +279,8 @@ def _check(column: str, kind: str) -> tuple[str, str]:
         )
     if kind == OPTIONAL:
         return text, f"CASE WHEN length({text}) > {MAX_TEXT} THEN 'too_long' END"
+    if kind == DETAIL:
+        return text, "CAST(NULL AS VARCHAR)"
     if kind == TIME:
         value = (
             f"CASE WHEN regexp_full_match({text}, {_quote(_ISO_TIME)}) "

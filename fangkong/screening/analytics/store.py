@@ -11,6 +11,11 @@ Layout under `FANGKONG_ANALYTICS_DIR` (analytics_conf().scans_dir):
   plain ID number is never stored: rows that arrive with one are hashed on the way in,
   and a `person_key` that is not 40 hex characters is refused.
 - `scanned_at` is a UTC timestamp (microseconds); the partition `day` is its UTC date.
+- Names, phone numbers and document numbers never go to the store. A row may carry a
+  person's details (`name`, `phone`, with the `id_number` its key is made from) for
+  someone who may be on no roster: they are checked by the roster's rules and handed
+  back as `Identity` rows (`Checked.identities`, or the `identities` callback of a file
+  import) for the screening app to keep encrypted (`ScanIdentity`).
 - Each file is sorted by venue and time, so a reader skips row groups by their
   statistics.
 - A batch is idempotent by its client id: `<batch>` is a hash of the client id, its
@@ -27,7 +32,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -37,6 +42,8 @@ from django.utils import timezone
 
 from fangkong.core import idnumbers, pii
 from fangkong.core.errors import Conflict, DomainError
+from fangkong.core.phones import mask_phone, normalize_phone
+from fangkong.core.text import clean_name
 
 from .conf import AnalyticsConf, analytics_conf
 from .engines import DuckDBEngine, us_from_datetime
@@ -44,6 +51,9 @@ from .files import MAX_PROBLEMS, Loaded, RowProblem, columns_of, load_scans_for_
 
 KEY = re.compile(r"^[0-9a-f]{40}$")
 MAX_CLIENT_ID = 200
+MAX_NAME = 100
+# Said after a problem with a row's details: the scan itself was stored.
+DETAILS_LEFT_OUT = ("（扫码已保存，身份信息未保存）", " (the scan is stored, its details are not)")
 
 
 def person_key(id_type: str, id_number: str) -> str:
@@ -66,13 +76,44 @@ class BatchOutcome:
 @dataclass(frozen=True)
 class ScanIn:
     """One scan as the place-code system sends it: a person key, or an ID number to
-    hash (id_type defaults to the mainland card)."""
+    hash (id_type defaults to the mainland card); with an ID number, optionally the
+    person's name and phone, for someone who may be on no roster."""
 
     venue_code: str
     scanned_at: dt.datetime | None  # None: the row is refused (a time with its zone)
     person_key: str = ""
     id_number: str = ""
     id_type: str = idnumbers.IdType.MAINLAND
+    name: str = ""
+    phone: str = ""
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A person's details as one scan row gave them, checked: the document (normalised
+    number), the name, the phone ('' if none), and where and when they scanned in."""
+
+    row: int
+    person_key: str
+    id_type: str
+    id_number: str
+    name: str
+    phone: str
+    venue_code: str
+    at_us: int
+
+    @property
+    def id_masked(self) -> str:
+        return idnumbers.mask(self.id_number)
+
+    @property
+    def phone_masked(self) -> str:
+        return mask_phone(self.phone) if self.phone else ""
+
+    @property
+    def details_hash(self) -> str:
+        """A keyed hash of the details: equal for a replay, not for new details."""
+        return pii.lookup_hash("scan-details", f"{self.name}|{self.phone}|{self.person_key}")
 
 
 @dataclass
@@ -80,7 +121,8 @@ class Checked:
     """A batch checked row by row: the good rows (person key, venue, UTC microseconds)
     in a canonical order, their JSON (`payload`, what a staged batch keeps) and its
     digest (what tells a replay from another batch under the same client id), the
-    days they fall on, and the bad rows by number and field."""
+    days they fall on, the bad rows by number and field, and the details of people that
+    rows carried (never in the payload)."""
 
     rows: list[tuple[str, str, int]]
     payload: bytes
@@ -88,31 +130,34 @@ class Checked:
     days: list[str]
     bad_rows: int
     problems: list[RowProblem]
+    identities: list[Identity] = field(default_factory=list)
 
 
 def scans_check(scans: Sequence[ScanIn]) -> Checked:
     """Check a batch of scans (from the API). Bad rows are reported by their number in
     the batch (1 = first) and field, in Chinese and English, and left out."""
-    rows, problems = [], []
+    rows, problems, identities, refused = [], [], [], set()
     for number, scan in enumerate(scans, start=1):
-        found = _check_scan(number, scan)
-        if isinstance(found, list):
-            problems += found
+        found, said, identity = _check_scan(number, scan)
+        problems += said
+        if found is None:
+            refused.add(number)
         else:
             rows.append(found)
+        if identity is not None:
+            identities.append(identity)
     rows.sort()
     payload = json.dumps(rows).encode()  # the digest a manifest keeps, as before
+    digest = hashlib.sha256(payload)
+    if identities:  # other details under the same client id are another batch
+        keyed = [(i.details_hash, i.venue_code, i.at_us) for i in identities]
+        digest.update(pii.lookup_hash("scan-batch", json.dumps(keyed)).encode())
     epoch = dt.date(1970, 1, 1)
     days = sorted(
         str(epoch + dt.timedelta(days=d)) for d in {at // 86_400_000_000 for *_, at in rows}
     )
     return Checked(
-        rows,
-        payload,
-        hashlib.sha256(payload).hexdigest(),
-        days,
-        len({p.row for p in problems}),
-        problems[:MAX_PROBLEMS],
+        rows, payload, digest.hexdigest(), days, len(refused), problems[:MAX_PROBLEMS], identities
     )
 
 
@@ -158,15 +203,27 @@ def _write(client_id, rows, digest, bad, problems, conf) -> BatchOutcome:
         return _commit(duck, conf, client_id, digest, "batch", bad, problems)
 
 
+IdentitySink = Callable[[list[Identity]], object]
+
+
 def scans_import_file(
-    *, path: Path, client_id: str | None = None, conf: AnalyticsConf | None = None
+    *,
+    path: Path,
+    client_id: str | None = None,
+    conf: AnalyticsConf | None = None,
+    identities: IdentitySink | None = None,
 ) -> BatchOutcome:
     """Store a file of scans (CSV or Parquet, millions of rows): columns venue_code,
-    scanned_at, and person_key or id_number (with id_type, optional). Without a client
-    id the file's content is its id, so importing the same file twice stores it once."""
+    scanned_at, and person_key or id_number (with id_type, name and phone, optional).
+    Without a client id the file's content is its id, so importing the same file twice
+    stores it once (and the second time reads nothing). The details of people the rows
+    carry are handed to `identities` a few thousand at a time, never stored here."""
     conf = conf or analytics_conf()
     digest = _file_digest(path) if path.is_file() else ""
     client_id = _client_id(client_id or f"file:{digest}")
+    done = _stored(conf, client_id, digest) if digest else None
+    if done is not None:
+        return done
     with _engine(conf) as duck:
         names = columns_of(duck.con, path)
         by_number = "person_key" not in names and "id_number" in names
@@ -174,7 +231,7 @@ def scans_import_file(
         problems = list(loaded.problems)
         bad = loaded.bad_rows
         if by_number:
-            keyed = _hash_ids(duck, loaded, problems)
+            keyed = _hash_ids(duck, loaded, problems, identities)
             bad += keyed
         duck.con.execute(
             "CREATE OR REPLACE TEMP TABLE batch AS "
@@ -194,7 +251,43 @@ def stored_days(conf: AnalyticsConf | None = None) -> list[str]:
 # Inside ------------------------------------------------------------------------------
 
 
+def details_checked(
+    file: str, row: int, *, has_number: bool, name: object, phone: object
+) -> tuple[str, str, list[RowProblem]]:
+    """A row's optional details (name, phone) by the roster's rules: (name, phone, []),
+    or the problems that keep them out (the scan itself still goes in). A phone needs a
+    name, and details need the document number they belong to."""
+    name_text, problems = clean_name(name), []
+
+    def bad(field_name: str, zh: str, en: str):
+        problems.append(
+            RowProblem(
+                file, row, field_name, "", zh + DETAILS_LEFT_OUT[0], en + DETAILS_LEFT_OUT[1]
+            )
+        )
+
+    try:
+        phone_text = normalize_phone(phone)
+    except idnumbers.IdNumberError as exc:
+        bad("phone", exc.zh, exc.en)
+        phone_text = ""
+    if not (name_text or phone_text or problems):
+        return "", "", []
+    if not has_number:
+        bad(
+            "id_number",
+            "填写姓名或电话时须同时提供证件号码",
+            "a name or phone needs the document number too",
+        )
+    if not name_text:
+        bad("name", "填写电话时须同时填写姓名", "a phone needs a name too")
+    elif len(name_text) > MAX_NAME:
+        bad("name", f"超过 {MAX_NAME} 个字符", f"is longer than {MAX_NAME} characters")
+    return name_text, phone_text, problems
+
+
 def _check_scan(number: int, scan: ScanIn):
+    """(row or None when refused, problems, identity or None) of one scan."""
     problems = []
 
     def bad(field_name: str, zh: str, en: str):
@@ -209,36 +302,72 @@ def _check_scan(number: int, scan: ScanIn):
     if not isinstance(when, dt.datetime) or timezone.is_naive(when):
         bad("scanned_at", "须为带时区的时间", "must be a time with its zone")
     key = (scan.person_key or "").strip().lower()
+    doc = None
     if scan.id_number:
         try:
-            key = person_key(scan.id_type, scan.id_number)
+            doc = idnumbers.parse(scan.id_type, scan.id_number)
+            key = pii.lookup_hash(f"ID:{doc.type}", doc.number)
         except idnumbers.IdNumberError as exc:
             bad("id_number", exc.zh, exc.en)
     elif not KEY.match(key):
         bad("person_key", "须为 40 位十六进制的人员键", "must be a person key of 40 hex characters")
     if problems or when is None:  # (no time is a problem already)
-        return problems
-    return key, venue, us_from_datetime(when)
+        return None, problems, None
+    at_us = us_from_datetime(when)
+    if not (scan.name or scan.phone):
+        return (key, venue, at_us), [], None
+    name, phone, said = details_checked(
+        "batch", number, has_number=doc is not None, name=scan.name, phone=scan.phone
+    )
+    if said or doc is None:
+        return (key, venue, at_us), said, None
+    return (
+        (key, venue, at_us),
+        [],
+        Identity(number, key, doc.type, doc.number, name, phone, venue, at_us),
+    )
 
 
-def _hash_ids(duck: DuckDBEngine, loaded: Loaded, problems: list) -> int:
+def _hash_ids(
+    duck: DuckDBEngine, loaded: Loaded, problems: list, identities: IdentitySink | None
+) -> int:
     """Replace `id_number` by its person key, in Arrow batches; rows whose number fails
-    its checks are reported and get no key. Returns how many."""
-    reader = duck.con.sql("SELECT rec, id_type, id_number FROM in_store").to_arrow_reader()
+    its checks are reported and get no key. Returns how many. Rows with a name or phone
+    (columns `name`, `phone`) give their checked details to `identities`, a batch at a
+    time; details that fail their checks are reported and left out, the scan kept."""
+    reader = duck.con.sql(
+        "SELECT rec, id_type, id_number, name, phone, venue_code, at_us FROM in_store"
+    ).to_arrow_reader()
     recs: list[int] = []
     keys: list[str | None] = []
     failed = 0
     for batch in reader:
-        for rec, id_type, number in zip(*(c.to_pylist() for c in batch.columns), strict=True):
+        found: list[Identity] = []
+        columns = (c.to_pylist() for c in batch.columns)
+        for rec, id_type, number, name, phone, venue, at_us in zip(*columns, strict=True):
             try:
-                keys.append(person_key(id_type or idnumbers.IdType.MAINLAND, number))
+                doc = idnumbers.parse(id_type or idnumbers.IdType.MAINLAND, number)
+                key = pii.lookup_hash(f"ID:{doc.type}", doc.number)
             except idnumbers.IdNumberError as exc:
-                keys.append(None)
+                key = None
                 failed += 1
                 if len(problems) < MAX_PROBLEMS:
                     row = loaded.row_of(rec)
                     problems.append(RowProblem(loaded.file, row, "id_number", "", exc.zh, exc.en))
+            keys.append(key)
             recs.append(rec)
+            if key is None or not (name or phone):
+                continue
+            row = loaded.row_of(rec)
+            name, phone, said = details_checked(
+                loaded.file, row, has_number=True, name=name, phone=phone
+            )
+            if said:
+                problems += said[: max(0, MAX_PROBLEMS - len(problems))]
+            else:
+                found.append(Identity(row, key, doc.type, doc.number, name, phone, venue, at_us))
+        if found and identities is not None:
+            identities(found)
     hashed = pa.table(
         {"rec": pa.array(recs, pa.int64()), "person_key": pa.array(keys, pa.string())}
     )
@@ -250,9 +379,25 @@ def _hash_ids(duck: DuckDBEngine, loaded: Loaded, problems: list) -> int:
     return failed
 
 
-def _commit(duck, conf, client_id, digest, table, bad, problems) -> BatchOutcome:
+def _manifest(conf: AnalyticsConf, client_id: str) -> tuple[str, Path]:
     batch = hashlib.sha256(client_id.encode()).hexdigest()[:32]
-    manifest = conf.scans_dir / "_batches" / batch[:2] / f"{batch}.json"
+    return batch, conf.scans_dir / "_batches" / batch[:2] / f"{batch}.json"
+
+
+def _stored(conf: AnalyticsConf, client_id: str, digest: str) -> BatchOutcome | None:
+    """The first outcome of a batch stored already with this content (a replay: nothing
+    need be read), or None (not stored, or other content: `_commit` decides)."""
+    _batch, manifest = _manifest(conf, client_id)
+    if not manifest.exists():
+        return None
+    done = json.loads(manifest.read_text())
+    if done["digest"] != digest:
+        return None
+    return BatchOutcome(client_id, done["rows"], done["bad_rows"], done["days"], replayed=True)
+
+
+def _commit(duck, conf, client_id, digest, table, bad, problems) -> BatchOutcome:
+    batch, manifest = _manifest(conf, client_id)
     manifest.parent.mkdir(parents=True, exist_ok=True)
     with _locked(manifest.with_suffix(".lock")):
         if manifest.exists():

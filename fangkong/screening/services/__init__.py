@@ -36,6 +36,7 @@ from .tracing import (  # noqa: F401
     tasks_escalate,
 )
 from .venues import (  # noqa: F401
+    identities_prune,
     scans_flush,
     scans_import,
     scans_receive,

@@ -3,14 +3,17 @@ store, DuckDB or Spark), and the contacts it finds made into trace tasks in bulk
 their deadlines, their communities and the evidence of why they were matched."""
 
 import datetime as dt
+import io
 import json
 import logging
+import shutil
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Protocol
 
 from django.db import transaction
 from django.utils import timezone
@@ -30,9 +33,11 @@ from ..models import (
     MatchRun,
     Person,
     RunStatus,
+    ScanIdentity,
     TaskSource,
     TaskState,
     TraceTask,
+    Venue,
 )
 from ..permissions import can_run_match
 from ..policies import COMPANION, CONTACTS, MATCHING
@@ -42,6 +47,14 @@ from .venues import scans_flush
 
 log = logging.getLogger(__name__)
 CHUNK = 2000
+
+
+class Readable(Protocol):
+    """An open binary file or an upload: what a ping file may come as."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
 # Evidence kept on one task from one run (the closest pairs first).
 MAX_EVIDENCE = 10
 
@@ -63,8 +76,17 @@ class FoundContact:
     companion: bool = False
 
 
-def _window(facts, rule, start, end) -> tuple[dt.datetime, dt.datetime]:
-    start = start or facts.sampled_at - dt.timedelta(days=rule.days_before)
+def _window(facts, rule, start, end, onset=None) -> tuple[dt.datetime, dt.datetime]:
+    """The infectious window: from the policy's days before sampling, or before the
+    onset of symptoms when that came first, up to confirmation (unless given)."""
+    if onset is not None and onset > max(facts.recorded_at, facts.sampled_at):
+        raise DomainError(
+            "发病时间晚于病例确认时间",
+            "the onset is later than the case's confirmation",
+            field="onset",
+        )
+    first = min(facts.sampled_at, onset) if onset is not None else facts.sampled_at
+    start = start or first - dt.timedelta(days=rule.days_before)
     end = end or max(facts.recorded_at, facts.sampled_at)
     if end < start:
         raise DomainError(
@@ -80,17 +102,21 @@ def match_run_start(
     case_id: int,
     window_start: dt.datetime | None = None,
     window_end: dt.datetime | None = None,
+    onset: dt.datetime | None = None,
     run_now: bool = False,
     enqueue: bool = True,
-    pings: bytes | None = None,
+    pings: bytes | Readable | Path | None = None,
 ) -> MatchRun:
     """Queue exposure matching for a confirmed case. The window defaults to the policy's
-    days before sampling up to when the case was confirmed; the margin and whether
+    days before sampling (or before `onset`, the onset of symptoms, when earlier) up to
+    when the case was confirmed; the margin and whether
     secondary contacts are traced come from the policies in force now (kept on the run).
     The worker runs it (`run_now`: this process, after commit; `enqueue=False`: the
-    caller runs `match_run_execute` itself). With `pings` (a CSV of location pings,
-    `person_id,lat,lon,at`, person ids being person keys), the case's time-space
-    companions are found too, by the companion rule in force now."""
+    caller runs `match_run_execute` itself). With `pings` (a file of location pings,
+    CSV or Parquet, `person_id,lat,lon,at`, person ids being person keys: its bytes, an
+    open upload, or the path of a file on this machine; copied beside the scans in
+    blocks, never read whole into memory), the case's time-space companions are found
+    too, by the companion rule in force now; its bad rows are kept on the run."""
     authorize(actor, can_run_match)
     facts = labs.case_facts([case_id]).get(case_id)
     if facts is None:
@@ -102,7 +128,7 @@ def match_run_start(
     matching = MATCHING.at(now, facts.area_code)
     contacts = CONTACTS.at(now, facts.area_code)
     companion = COMPANION.at(now, facts.area_code)
-    start, end = _window(facts, matching.value, window_start, window_end)
+    start, end = _window(facts, matching.value, window_start, window_end, onset)
     case_person = person_for_resident(people.residents_by_keys([facts.person_key]).get())
     run = MatchRun.objects.create(
         case_id=facts.id,
@@ -117,7 +143,7 @@ def match_run_start(
         companion_version=companion.version,
         created_by=user_of(actor),
     )
-    if pings:
+    if pings is not None:
         run.pings_file = _keep_pings(run, pings)
         run.save(update_fields=["pings_file"])
     audit_record(
@@ -128,6 +154,7 @@ def match_run_start(
         area_code=facts.area_code,
         detail={
             "window": [start.isoformat(), end.isoformat()],
+            "onset": onset.isoformat() if onset else None,
             "margin_minutes": run.margin_minutes,
             "second_degree": run.second_degree,
             "pings": bool(run.pings_file),
@@ -140,15 +167,33 @@ def match_run_start(
     return run
 
 
-def _keep_pings(run: MatchRun, data: bytes) -> str:
-    """Keep a run's ping file beside the scans (the worker reads it), by the run's id."""
+def _keep_pings(run: MatchRun, pings: bytes | Readable | Path) -> str:
+    """Keep a run's ping file beside the scans (the worker reads it, and the file given
+    may go away), by the run's id, copied in blocks: CSV, or Parquet by its magic."""
     from ..analytics.conf import analytics_conf
 
+    if isinstance(pings, Path):
+        if not pings.is_file():
+            raise DomainError(
+                f"位置文件 {pings} 不存在", f"the ping file {pings} does not exist", field="pings"
+            )
+        with open(pings, "rb") as opened:
+            return _keep_pings(run, opened)
+    source: Readable = io.BytesIO(pings) if isinstance(pings, bytes) else pings
+    head = source.read(4)
+    if not head:
+        raise DomainError("位置文件为空", "the ping file is empty", field="pings")
     folder = analytics_conf().directory / "pings"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"run-{run.pk}.{'parquet' if data[:4] == b'PAR1' else 'csv'}"
-    path.write_bytes(data)
+    path = folder / f"run-{run.pk}.{'parquet' if head == b'PAR1' else 'csv'}"
+    with open(path, "wb") as out:
+        out.write(head)
+        shutil.copyfileobj(source, out, 1 << 20)
     return str(path)
+
+
+# Bad ping rows a run keeps (all are counted).
+KEPT_PING_PROBLEMS = 100
 
 
 def _enqueue(run_id: int) -> None:
@@ -189,6 +234,15 @@ def match_run_execute(*, run_id: int) -> MatchRun | None:
             margin_minutes=run.margin_minutes,
             second_degree=run.second_degree,
         )
+        for loaded in result.inputs:  # the ping file: what was read, and left out
+            MatchRun.objects.filter(pk=run_id).update(
+                pings_rows=loaded.rows,
+                pings_refused=loaded.bad_rows,
+                pings_problems=[
+                    {"row": p.row, "field": p.field, "zh": p.zh, "en": p.en}
+                    for p in loaded.problems[:KEPT_PING_PROBLEMS]
+                ],
+            )
         found = [
             FoundContact(
                 c.person_id,
@@ -326,6 +380,92 @@ def _persons(keys: list[str], now: dt.datetime) -> dict[str, _Tracked]:
     return persons
 
 
+@dataclass(frozen=True)
+class _Where:
+    """Where a contact on no roster was found: the area of the venue of their closest
+    scan with the case (or of the venue where their details came), or the case's
+    community when no such venue is known here; and what to say of it."""
+
+    area_code: str
+    note: str
+
+
+def _where_found(
+    run: MatchRun, keys: list[str], best: dict[str, FoundContact], identities: dict
+) -> dict[str, _Where]:
+    codes = {best[k].venue_code for k in keys if k in best and best[k].venue_code}
+    codes |= {i.venue_code for i in identities.values()}
+    venues: dict[str, tuple[str, str]] = {}
+    for chunk in _chunks(sorted(codes)):
+        venues.update(
+            (code, (area, name))
+            for code, area, name in Venue.objects.filter(code__in=chunk).values_list(
+                "code", "area_code", "name"
+            )
+        )
+    where = {}
+    for key in keys:
+        tried = [
+            best[key].venue_code if key in best else "",
+            getattr(identities.get(key), "venue_code", ""),
+        ]
+        known = next((venues[c] for c in tried if c in venues), None)
+        if known is not None:
+            where[key] = _Where(known[0], f"场所扫码：{known[1]} / venue scan: {known[1]}")
+        else:
+            where[key] = _Where(
+                run.area_code[:12],
+                f"病例{run.case_id}的接触者，场所未登记 / contact of case {run.case_id}, "
+                "at a venue not registered here",
+            )
+    return where
+
+
+def _register_found(
+    run: MatchRun, keys: list[str], best: dict[str, FoundContact], now: dt.datetime
+) -> tuple[dict[str, _Tracked], dict[str, _Where]]:
+    """Contacts on no roster and not tracked yet: those whose scans gave their details
+    (`ScanIdentity`) are registered as people found (the same ID rules, encrypted,
+    masked) where they were found, and tracked from now on (locked, as `_persons`);
+    every one's place found is answered, for the tasks and for those left unidentified."""
+    identities: dict[str, ScanIdentity] = {}
+    for chunk in _chunks(keys):
+        identities.update(
+            (i.person_key, i) for i in ScanIdentity.objects.filter(person_key__in=chunk)
+        )
+    where = _where_found(run, keys, best, identities)
+    Person.objects.bulk_create(
+        [
+            Person(
+                person_key=key,
+                name=i.name,
+                id_type=i.id_type,
+                id_cipher=i.id_cipher,
+                id_masked=i.id_masked,
+                phone_cipher=i.phone_cipher,
+                phone_masked=i.phone_masked,
+                area_code=where[key].area_code,
+                found=True,
+                found_note=where[key].note[:200],
+                created_at=now,
+            )
+            for key, i in identities.items()
+        ],
+        batch_size=CHUNK,
+        ignore_conflicts=True,
+    )
+    if not identities:
+        return {}, where
+    lock = " FOR UPDATE" if bulksql.is_postgres() else ""
+    found = bulksql.select_any(
+        f"SELECT id, person_key, area_code FROM {Person._meta.db_table} WHERE {{match}}{lock}",  # noqa: S608
+        "person_key",
+        list(identities),
+        "text",
+    )
+    return {key: _Tracked(pk, area_code) for pk, key, area_code in found}, where
+
+
 class _Assignment:
     """Deadline and policy versions of the tasks a run raises now, per community: the
     policies are read once a community, not once a task."""
@@ -423,7 +563,10 @@ def contacts_to_tasks(
     building, so the community, its grid worker and street see it), due by the "2+6"
     policy in force now in that community, and keeps the policy versions. Persons, tasks
     and contacts go in as one statement each (arrays on PostgreSQL), without model
-    objects; one message a community. Contacts on no roster are kept by key only."""
+    objects; one message a community. A contact on no roster whose scans gave their
+    details is registered where they were found (the venue's area) and gets a task
+    there; one known by no detail is kept by key, in the venue's area, where that
+    community sees it among its unidentified contacts (`selectors.unidentified_for`)."""
     started = started if started is not None else time.perf_counter()
     now = timezone.now()
     case_key = run.case_person.person_key
@@ -447,6 +590,8 @@ def contacts_to_tasks(
         evidence[key].insert(0, {"run": run.pk, "case": run.case_id, "household": True})
     keys = list(dict.fromkeys([*household, *best]))
     persons = _persons(keys, now)
+    registered, where = _register_found(run, [k for k in keys if k not in persons], best, now)
+    persons |= registered
     category = {key: _category(key in household, best.get(key)) for key in keys}
     active: dict[int, TraceTask] = {}
     ids = [p.id for p in persons.values()]
@@ -511,7 +656,7 @@ def contacts_to_tasks(
                 run.pk,
                 key,
                 person.id if person else None,
-                person.area_code if person else run.area_code[:6],
+                person.area_code if person else where[key].area_code,
                 category[key],
                 closest.degree if closest else 1,
                 closest.venue_code if closest else "",
@@ -528,6 +673,7 @@ def contacts_to_tasks(
     run.contacts = len(keys)
     run.tasks_created, run.tasks_merged = len(new), len(merged)
     run.unknown = sum(1 for k in keys if k not in persons)
+    run.registered = len(registered)
     run.companions = sum(1 for k in keys if category[k] == Category.COMPANION)
     run.finished_at = timezone.now()
     run.seconds = time.perf_counter() - started
@@ -539,6 +685,7 @@ def contacts_to_tasks(
             "tasks_created",
             "tasks_merged",
             "unknown",
+            "registered",
             "companions",
             "finished_at",
             "seconds",
@@ -555,6 +702,8 @@ def contacts_to_tasks(
             "created": run.tasks_created,
             "merged": run.tasks_merged,
             "unknown": run.unknown,
+            "registered": run.registered,
+            "registered_in": sorted({t.area_code[:12] for t in registered.values()}),
             "communities": len(per_community),
         },
     )

@@ -3,19 +3,23 @@ database, acknowledged once committed, flushed in bulk) and files handed to the
 analytics store (fangkong/screening/analytics), which keeps them as Parquet by day,
 idempotent by the batch's client id."""
 
+import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from fangkong.areas.models import Area
-from fangkong.core import signing
+from fangkong.core import env, pii, signing
 from fangkong.core.actors import user_of
 from fangkong.core.audit import audit_record
 from fangkong.core.errors import Conflict, DomainError
 from fangkong.core.guards import authorize
+from fangkong.core.streams import batched
+from fangkong.people import selectors as people
 
-from ..models import ScanBatch, ScanStage, Venue, VenueKind
+from ..models import Person, ScanBatch, ScanIdentity, ScanStage, Venue, VenueKind
 from ..permissions import can_manage_venues, can_send_scans
 
 VENUE_CODE_DAYS = 365
@@ -129,6 +133,7 @@ def _stage(actor, client_id: str, checked):
         sent_by=user_of(actor),
         sent_by_name=str(actor),
     )
+    identities_keep(checked.identities, batch=client_id)
     if checked.rows:
         staged = ScanStage.objects.create(
             batch=batch, rows=len(checked.rows), payload=checked.payload
@@ -194,6 +199,101 @@ def scans_import(*, actor, path: Path, client_id: str | None = None):
     from ..analytics import store
 
     authorize(actor, can_send_scans)
-    outcome = store.scans_import_file(path=path, client_id=client_id)
+    batch = client_id or f"file:{path.name}"
+    outcome = store.scans_import_file(
+        path=path,
+        client_id=client_id,
+        identities=lambda found: identities_keep(found, batch=batch),
+    )
     _record(actor, outcome, "file")
     return outcome
+
+
+IDENTITY_CHUNK = 2000
+
+
+def identities_prune(*, now=None) -> int:
+    """Forget the details scans gave of people on no roster once their scan is older
+    than `FANGKONG_SCAN_DETAILS_DAYS` (default 28: past any infectious window and
+    companion look-back a match run may still ask about). People a match registered
+    are tracked people by then and keep their record. Returns the rows deleted; run by
+    every `screening_watch` pass."""
+    days = env.integer("FANGKONG_SCAN_DETAILS_DAYS", 28, low=1, high=3650)
+    cutoff = (now or timezone.now()) - dt.timedelta(days=days)
+    deleted, _kinds = ScanIdentity.objects.filter(seen_at__lt=cutoff).delete()
+    return deleted
+
+
+_IDENTITY_FIELDS = [
+    "name",
+    "id_type",
+    "id_cipher",
+    "id_masked",
+    "phone_cipher",
+    "phone_masked",
+    "venue_code",
+    "seen_at",
+    "details_hash",
+    "batch",
+    "updated_at",
+]
+
+
+def identities_keep(found: Sequence, *, batch: str) -> int:
+    """Keep the details scans gave of people on no roster (store.Identity rows),
+    encrypted, one row a person key (`ScanIdentity`), for a match run to register them
+    where they are found. People on a roster or tracked already are left out (their
+    record says more); of one key's rows the latest scan's details are kept; details
+    equal to those kept change nothing (a replay), other details replace them. Returns
+    the rows written. The caller has authorized (the place-code system's right)."""
+    from ..analytics.engines import utc_from_us
+
+    latest: dict = {}
+    for item in found:
+        before = latest.get(item.person_key)
+        if before is None or item.at_us >= before.at_us:
+            latest[item.person_key] = item
+    written = 0
+    now = timezone.now()
+    for chunk in batched(latest.values(), IDENTITY_CHUNK):
+        keys = [i.person_key for i in chunk]
+        skip = set(people.residents_by_keys(keys).values_list("id_hash", flat=True))
+        skip |= set(Person.objects.filter(person_key__in=keys).values_list("person_key", flat=True))
+        kept = {
+            r.person_key: r
+            for r in ScanIdentity.objects.filter(person_key__in=keys).only(
+                "id", "person_key", "details_hash", "seen_at"
+            )
+        }
+        new, changed = [], []
+        for i in chunk:
+            if i.person_key in skip:
+                continue
+            row = kept.get(i.person_key)
+            seen_at = utc_from_us(i.at_us)
+            if row is not None and (row.details_hash == i.details_hash or seen_at < row.seen_at):
+                continue
+            values = {
+                "name": i.name,
+                "id_type": i.id_type,
+                "id_cipher": pii.encrypt(i.id_number),
+                "id_masked": i.id_masked,
+                "phone_cipher": pii.encrypt(i.phone),
+                "phone_masked": i.phone_masked,
+                "venue_code": i.venue_code,
+                "seen_at": seen_at,
+                "details_hash": i.details_hash,
+                "batch": batch[:200],
+                "updated_at": now,
+            }
+            if row is None:
+                new.append(ScanIdentity(person_key=i.person_key, **values))
+            else:
+                for name, value in values.items():
+                    setattr(row, name, value)
+                changed.append(row)
+        ScanIdentity.objects.bulk_create(new, ignore_conflicts=True)
+        if changed:
+            ScanIdentity.objects.bulk_update(changed, _IDENTITY_FIELDS, batch_size=IDENTITY_CHUNK)
+        written += len(new) + len(changed)
+    return written

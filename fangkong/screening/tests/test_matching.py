@@ -39,6 +39,27 @@ def test_a_run_takes_its_window_and_rules_from_the_case_and_the_policy(run, case
     assert AuditEvent.objects.filter(event="screening.match_run").exists()
 
 
+def test_the_window_starts_before_the_onset_of_symptoms_when_that_came_first(
+    command_user, case_a, client_for
+):
+    # Sampled 2026-11-22 09:00; symptoms from the 21st 20:00: two days before the onset.
+    run = services.match_run_start(
+        actor=command_user, case_id=case_a.pk, onset=at(20, 0, day=21), enqueue=False
+    )
+    assert (run.window_start, run.window_end) == (at(20, 0, day=19), case_a.recorded_at)
+    # An onset after sampling leaves the sampling rule; one after confirmation is refused.
+    later = services.match_run_start(
+        actor=command_user, case_id=case_a.pk, onset=at(12, 0, day=22), enqueue=False
+    )
+    assert later.window_start == at(9, 0, day=20)
+    r = client_for(command_user).post(
+        "/api/v1/screening/match-runs",
+        {"case": case_a.pk, "onset": at(9, 0, day=24).isoformat()},
+        content_type="application/json",
+    )
+    assert r.status_code == 400 and r.json()["error"]["field"] == "onset"
+
+
 def test_contacts_become_tasks_with_deadlines_categories_and_evidence(
     clock, tree, run, resident_a, resident_b, family_a, worker_a, worker_b
 ):
@@ -74,7 +95,13 @@ def test_contacts_become_tasks_with_deadlines_categories_and_evidence(
     assert [(m.person.name, m.venue_code, m.minutes_apart) for m in seen] == [
         ("李四", "venue-bus-7", Decimal("3.00"))
     ]
-    assert MatchContact.objects.filter(person__isnull=True, area_code="431102").count() == 1
+    # The one on no roster and known by no detail, at a venue not registered here: kept
+    # by key in the case's community, which counts and lists it; the other does not.
+    unknown = MatchContact.objects.get(person__isnull=True)
+    assert (unknown.person_key, unknown.area_code) == ("f" * 40, tree.community_a.code)
+    assert [m.person_key for m in selectors.unidentified_for(worker_a)] == ["f" * 40]
+    assert selectors.task_counts(worker_a).unidentified == 1
+    assert not selectors.unidentified_for(worker_b).exists()
 
 
 def test_a_person_with_an_open_task_is_merged_not_doubled(run, worker_b, resident_b):

@@ -8,8 +8,9 @@ from fangkong.screening import services
 class Command(BaseCommand):
     help = (
         "Escalate overdue trace tasks to the street office and the command centre over them "
-        "(each task once: claimed by a conditional UPDATE, so two watchers do no harm), and "
-        "write staged venue-scan batches to the analytics store. Run it "
+        "(each task once: claimed by a conditional UPDATE, so two watchers do no harm), "
+        "write staged venue-scan batches to the analytics store, and forget the details "
+        "of people on no roster from scans older than FANGKONG_SCAN_DETAILS_DAYS. Run it "
         "every minute (cron or a systemd timer), or keep it running with --every SECONDS."
     )
 
@@ -22,8 +23,10 @@ class Command(BaseCommand):
         while True:
             escalated = services.tasks_escalate()
             written = services.scans_flush()
+            forgotten = services.identities_prune()
             self.stdout.write(
-                f"escalated {escalated} overdue trace tasks; wrote {written} staged venue scans"
+                f"escalated {escalated} overdue trace tasks; wrote {written} staged venue scans; "
+                f"forgot the details of {forgotten} people from old scans"
             )
             if every <= 0:
                 return
