@@ -1,29 +1,11 @@
 """A building's households read from one covering index (docs/benchmarks.md, "cold list at
-10M"), replacing the plain area-code index; the prefix index stays, named.
-
-An index-only scan reads the table only for pages not marked all-visible, which every
-write unmarks until vacuum marks them again; by default autovacuum comes after a fifth
-of the table has changed (2,000,000 rows of 10,000,000). At 1 % (PostgreSQL only) a
-day's roster writes are vacuumed the same day, and a vacuum of mostly all-visible pages
-reads only the changed ones.
+10M"), replacing the plain area-code index; the prefix index stays, named. Vacuumed
+after 1 % of the rows changed, so that the scans stay index-only.
 """
 
 from django.db import migrations, models
 
-AUTOVACUUM = "autovacuum_vacuum_scale_factor, autovacuum_vacuum_insert_scale_factor"
-
-
-def autovacuum_sooner(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(
-            "ALTER TABLE areas_household SET (autovacuum_vacuum_scale_factor = 0.01, "
-            "autovacuum_vacuum_insert_scale_factor = 0.01)"
-        )
-
-
-def autovacuum_default(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f"ALTER TABLE areas_household RESET ({AUTOVACUUM})")
+from fangkong.core.tablesettings import autovacuum_after
 
 
 class Migration(migrations.Migration):
@@ -33,7 +15,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(autovacuum_sooner, autovacuum_default),
+        autovacuum_after("areas_household", 0.01),  # kept index-only (fangkong.core.tablesettings)
         migrations.AlterField(
             model_name='household',
             name='area_code',
