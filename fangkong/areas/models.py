@@ -152,8 +152,6 @@ class Household(AreaScopedModel):
         Area, verbose_name=_("building"), on_delete=models.PROTECT, related_name="households"
     )
     area_code_from = "building.code"
-    # As AreaScopedModel's, indexed below instead of by `db_index`.
-    area_code = models.CharField(_("area code"), max_length=18, editable=False)
     unit = models.CharField(_("unit"), max_length=20, blank=True)
     room = models.CharField(_("room"), max_length=20)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -172,15 +170,9 @@ class Household(AreaScopedModel):
         indexes = [
             # A building's households with their doors: a building's not-yet-sampled list
             # reads them by an index-only scan, a page or two on a cold cache instead of
-            # one heap page a household. Serves what the plain index it replaces did.
+            # one heap page a household. Beside the plain area-code index (db_index).
             models.Index(
                 fields=["area_code"], include=["id", "unit", "room"], name="household_building"
-            ),
-            # Prefix (jurisdiction) lookups on any collation.
-            models.Index(
-                fields=["area_code"],
-                name="household_area_prefix",
-                opclasses=["varchar_pattern_ops"],
             ),
         ]
 

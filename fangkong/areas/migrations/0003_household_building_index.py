@@ -1,6 +1,6 @@
 """A building's households read from one covering index (docs/benchmarks.md, "cold list at
-10M"), replacing the plain area-code index; the prefix index stays, named. Vacuumed
-after 1 % of the rows changed, so that the scans stay index-only.
+10M"), beside the plain area-code index; vacuumed after 1 % of the rows changed, so that
+the scans stay index-only.
 """
 
 from django.db import migrations, models
@@ -16,17 +16,8 @@ class Migration(migrations.Migration):
 
     operations = [
         autovacuum_after("areas_household", 0.01),  # kept index-only (fangkong.core.tablesettings)
-        migrations.AlterField(
-            model_name='household',
-            name='area_code',
-            field=models.CharField(editable=False, max_length=18, verbose_name='area code'),
-        ),
         migrations.AddIndex(
             model_name='household',
             index=models.Index(fields=['area_code'], include=('id', 'unit', 'room'), name='household_building'),
-        ),
-        migrations.AddIndex(
-            model_name='household',
-            index=models.Index(fields=['area_code'], name='household_area_prefix', opclasses=['varchar_pattern_ops']),
         ),
     ]
