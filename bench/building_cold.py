@@ -2,7 +2,11 @@
 
     FANGKONG_BENCH_PG=postgres://postgres@127.0.0.1:5499 \\
     .venv/bin/python bench/building_cold.py --residents 1000000 \\
-        --restart "pg_ctl -D /path/to/data restart -m fast -w" [--buildings 10]
+        --restart "pg_ctl -D /path/to/data -l /path/to/log restart -m fast -w" \\
+        [--buildings 10] [--database NAME] [--drop-os-cache]
+
+(Give pg_ctl a log file: without -l the restarted server keeps the benchmark's output
+pipe open and the restart never returns.)
 
 Needs a database kept by `bench/coverage.py --keep` (fk_coverage_<residents>, a round
 half sampled) on a PostgreSQL server of the benchmark's own, since it is restarted
@@ -13,7 +17,10 @@ the query brought into shared buffers, by relation (pg_buffercache): the pages a
 query touches, which is what its time depends on when they come from disk. The
 operating system's page cache is not dropped (that would slow every other process on
 the machine), so the times are those of a restart with the OS cache warm; the page
-counts hold either way. Target: 50 ms.
+counts hold either way. With --drop-os-cache (root) it is dropped too, after each
+restart: every page then comes from the disk, as after a reboot. Target: 50 ms.
+
+--database names the database (default fk_coverage_<residents>).
 """
 
 import argparse
@@ -43,11 +50,18 @@ def main() -> int:
     parser.add_argument("--residents", type=int, default=1_000_000)
     parser.add_argument("--restart", required=True, help="shell command restarting the server")
     parser.add_argument("--buildings", type=int, default=10)
+    parser.add_argument("--database", help="the database's name (default fk_coverage_<residents>)")
+    parser.add_argument(
+        "--drop-os-cache",
+        action="store_true",
+        help="also drop the OS page cache after each restart (root; slows the whole machine: "
+        "keep such a run short)",
+    )
     parser.add_argument(
         "--plain-exists", action="store_true", help="the list as before: plain NOT EXISTS"
     )
     args = parser.parse_args()
-    os.environ["DATABASE_URL"] = f"{BASE_URL}/fk_coverage_{args.residents}"
+    os.environ["DATABASE_URL"] = f"{BASE_URL}/{args.database or f'fk_coverage_{args.residents}'}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fangkong.settings")
     sys.path.insert(0, str(ROOT))
     import django
@@ -70,12 +84,16 @@ def main() -> int:
     codes = list(Area.objects.filter(level=5).values_list("code", flat=True))
     rng = random.Random(11)
     print(f"machine: {machine()}")
-    print(f"{args.residents:,} residents, {len(codes):,} buildings")
+    cache = "dropped before each query" if args.drop_os_cache else "warm (not dropped)"
+    print(f"{args.residents:,} residents, {len(codes):,} buildings; OS page cache {cache}")
     times, totals = [], []
     for _ in range(args.buildings):
         building = Area(code=rng.choice(codes))
         connection.close()
         subprocess.run(args.restart, shell=True, check=True, capture_output=True)
+        if args.drop_os_cache:
+            os.sync()
+            Path("/proc/sys/vm/drop_caches").write_text("1\n")
         connection.ensure_connection()
         started = time.perf_counter()
         rows = list(selectors.unsampled_residents(rnd, building)[:100])

@@ -2,8 +2,9 @@
 half done, at 1,000,000 and 10,000,000 residents on PostgreSQL.
 
     .venv/bin/python bench/coverage.py [--residents 1000000 10000000] [--keep] [--reuse]
+        [--database NAME]
 
-For each size, a database of its own (fk_coverage_<size>) is made and filled with SQL
+For each size, a database of its own (fk_coverage_<size>, or --database) is made and filled with SQL
 (generate_series, INSERT … SELECT; the residents' secondary indexes are dropped for the
 load and built again after, as one would for a bulk load): a district of streets,
 communities, compounds and buildings of ~200 residents in households of 3. A round is
@@ -345,6 +346,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--keep", action="store_true", help="keep the databases")
     parser.add_argument("--reuse", action="store_true", help="measure a kept database again")
+    parser.add_argument(
+        "--database", help="the database's name (default fk_coverage_<residents>); one size only"
+    )
     parser.add_argument("--only", type=int, help=argparse.SUPPRESS)  # one size, in a child
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fangkong.settings")
@@ -353,8 +357,10 @@ def main() -> int:
         run(args.only, args.runs, args.reuse)
         return 0
     print(f"machine: {machine()}", flush=True)
+    if args.database and len(args.residents) > 1:
+        parser.error("--database names one database: give one --residents")
     for n in args.residents:
-        url = f"{BASE_URL}/fk_coverage_{n}"
+        url = f"{BASE_URL}/{args.database or f'fk_coverage_{n}'}"
         if not (args.reuse and exists(url)):
             recreate(url)
         env = {**os.environ, "DATABASE_URL": url}

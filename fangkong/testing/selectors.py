@@ -190,15 +190,22 @@ class Probe(Exists):
 def unsampled_residents(rnd: TestingRound, building: Area):
     """Residents of a building not sampled in the round and not exempt, by door.
 
-    The building's residents (an index range on their area code), each checked against
+    The building's residents and its households are each read from one covering index
+    on their area code (`resident_building`, `household_building`: index-only, a few
+    pages, however their rows lie in the tables), then each resident is checked against
     the first-sample markers and the current exemptions by one index probe on
     (round, resident) (`Probe`): a building's list costs the same in a city of ten
-    million, and on a cold cache touches about as many pages as it has households.
+    million, and on a cold cache touches about one page of markers a household and a few
+    pages more (docs/benchmarks.md, "cold list at 10M").
+
+    A household's area code is its building's and a resident's is their household's, so
+    the filter on the household's says nothing new: it lets the households be read by
+    the building too, not one primary-key lookup each.
     """
     sampled = FirstSample.objects.filter(round=rnd, resident=OuterRef("pk"))
     exempt = Exemption.objects.filter(round=rnd, resident=OuterRef("pk"), ended_at__isnull=True)
     return (
-        Resident.objects.filter(area_code=building.code)
+        Resident.objects.filter(area_code=building.code, household__area_code=building.code)
         .filter(~Probe(sampled), ~Probe(exempt))
         .select_related("household")
         .only(*UNSAMPLED_FIELDS)
