@@ -7,12 +7,13 @@ recorded in the audit log under its name ("cli:<os user>").
 """
 
 import datetime as dt
+import functools
 import secrets
 
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone, translation
 
 from fangkong.core.actors import is_system
@@ -304,24 +305,65 @@ def token_issue(
 def token_authenticate(key: str) -> ApiToken | None:
     """The token for a key, with its user, if it is neither revoked nor expired and its
     user is active; None otherwise. One indexed query, on every request: nothing is
-    cached, so a revocation holds on the very next request of every server process."""
+    cached, so a revocation holds on the very next request of every server process.
+
+    The query is written once (`_token_query`) rather than built by the ORM: it runs on
+    every device upload, and compiling `select_related(...).filter(...).first()` cost
+    more CPU than everything else the API does before the upload itself
+    (docs/benchmarks.md, issue 12 round 3). The rows become model instances with the
+    fields' own database converters, as the ORM makes them."""
     now = timezone.now()
-    token = (
-        ApiToken.objects.select_related("user")
-        .filter(
-            key_hash=ApiToken.hash_key(key),
-            revoked_at__isnull=True,
-            expires_at__gt=now,
-            user__is_active=True,
-        )
-        .first()
-    )
-    if token is None:
+    sql, token_fields, user_fields = _token_query()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [ApiToken.hash_key(key), now])
+        row = cursor.fetchone()
+    if row is None:
         return None
+    n = len(token_fields)
+    token = _from_row(ApiToken, token_fields, row[:n])
+    token.user = _from_row(User, user_fields, row[n:])
     # Touch at most once a minute, so a busy device does not write on every call.
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token
+
+
+@functools.cache
+def _token_query() -> tuple[str, list, list]:
+    """SELECT token and user columns of a live token by key hash (see token_authenticate),
+    and each model's columns (attribute name, field, column expression)."""
+    qn = connection.ops.quote_name
+
+    def col(model, alias, name):
+        return f"{alias}.{qn(model._meta.get_field(name).column)}"
+
+    token_fields = list(ApiToken._meta.concrete_fields)
+    user_fields = list(User._meta.concrete_fields)
+    cols = [f"t.{qn(f.column)}" for f in token_fields] + [f"u.{qn(f.column)}" for f in user_fields]
+    sql = (
+        f"SELECT {', '.join(cols)} FROM {qn(ApiToken._meta.db_table)} t "
+        f"JOIN {qn(User._meta.db_table)} u ON {col(User, 'u', 'id')} = {col(ApiToken, 't', 'user')} "
+        f"WHERE {col(ApiToken, 't', 'key_hash')} = %s AND {col(ApiToken, 't', 'revoked_at')} "
+        f"IS NULL AND {col(ApiToken, 't', 'expires_at')} > %s "
+        f"AND {col(User, 'u', 'is_active')} LIMIT 1"
+    )
+    return sql, _columns(ApiToken, token_fields), _columns(User, user_fields)
+
+
+def _columns(model, fields) -> list[tuple[str, object, object]]:
+    return [(f.attname, f, f.get_col(model._meta.db_table)) for f in fields]
+
+
+def _from_row(model, columns, values):
+    """A model instance from its concrete columns' values, converted as the ORM does (the
+    converters are asked of this thread's connection, as the ORM asks them)."""
+    converted = []
+    for (_name, field, expression), value in zip(columns, values, strict=True):
+        converters = connection.ops.get_db_converters(expression)
+        for convert in converters + field.get_db_converters(connection):
+            value = convert(value, expression, connection)
+        converted.append(value)
+    return model.from_db(connection.alias, [c[0] for c in columns], converted)
 
 
 @transaction.atomic
