@@ -323,6 +323,7 @@ def stored_rows(url: str) -> dict[str, int]:
     """What one upload stores, counted: samples, first-sample markers, tubes, kept
     events (opens and seals), and the coverage counters' sum."""
     with psycopg.connect(pg(url)) as conn:
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ  # one snapshot
         return {name: conn.execute(sql).fetchone()[0] for name, sql in STORED.items()}
 
 
@@ -488,7 +489,11 @@ def stop(server: subprocess.Popen) -> None:
         server.kill()
 
 
-def wrk(base: str, *, seconds: int, connections: int, lua: Path | None, args=(), path="/"):
+def wrk(
+    base: str, *, seconds: int, connections: int, lua: Path | None, args=(), path="/", until=None
+):
+    """Run wrk for `seconds`, or, with `until`, until `until()` is true (asked every 2 s;
+    wrk is then stopped with SIGINT, and reports as at its end)."""
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as report:
         pass
     command = ["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--timeout", "10s"]
@@ -497,9 +502,17 @@ def wrk(base: str, *, seconds: int, connections: int, lua: Path | None, args=(),
     else:
         command += ["-s", str(OUT / "ingest-get.lua"), base + path]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run(
-        command, check=True, env={**os.environ, "WRK_REPORT": report.name}, capture_output=True
-    )
+    env = {**os.environ, "WRK_REPORT": report.name}
+    if until is None:
+        subprocess.run(command, check=True, env=env, capture_output=True)
+    else:
+        process = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        while process.poll() is None and not until():
+            time.sleep(2)
+        process.send_signal(signal.SIGINT)
+        process.wait()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = json.loads(Path(report.name).read_text())
     os.unlink(report.name)
@@ -595,7 +608,11 @@ class Runner:
         self.url, self.base, self.lua, self.token, self.bodies = url, base, lua, token, bodies
         self.server = server
 
-    def phase(self, label: str, name: str, seconds: int, connections: int) -> dict:
+    def phase(self, label: str, name: str, seconds: int, connections: int, *, until=None) -> dict:
+        """`until`: the bodies are posted once (ONCE_LUA) until `until()` says the round is
+        done (see `wrk`); the rows are counted a second after wrk ends, when the uploads
+        its connections left in flight are done."""
+        once = until is not None
         path, uploads = self.bodies[name]
         probe = cpu_probe()
         rows_before = stored_rows(self.url)
@@ -608,13 +625,16 @@ class Runner:
             connections=connections,
             lua=self.lua,
             args=(str(path), "2", self.token),
+            until=until,
         )
+        if once:
+            time.sleep(1)
         app = cpu_seconds(server_pids(self.server))
         db_s = backends.stop()
         app_s = sum(v - app_before.get(k, 0) for k, v in app.items())
         rows_after = stored_rows(self.url)
         stored = rows_after["samples"] - rows_before["samples"]
-        wrapped = result["requests"] > uploads
+        wrapped = result["requests"] > uploads and not once
         rate = stored / result["seconds"]
         errors = result["errors"]
         client_s = result["cpu_client_s"]
@@ -700,6 +720,126 @@ def direct_phase(args, rnd_id: int, queues, size: str, api: dict) -> dict:
     return {**out, "people_per_s": rate, "cpu_per_1000": cpu_k, "api_cpu_per_1000": api_k}
 
 
+# The rounds' wrk script: each body once; a thread that has sent all of its bodies asks
+# GET /healthz until the benchmark stops wrk (SIGINT: wrk then reports as at its end),
+# once the round's people are stored or nothing has moved for a while (`until_done`).
+ONCE_LUA = POST_LUA.replace(
+    """function request()
+  sent = sent + 1
+  return wrk.format(nil, "/api/v1/testing/uploads", nil, bodies[((sent - 1) % #bodies) + 1])
+end""",
+    """function request()
+  sent = sent + 1
+  if sent > #bodies then return wrk.format("GET", "/healthz") end
+  return wrk.format(nil, "/api/v1/testing/uploads", nil, bodies[sent])
+end""",
+).replace(
+    """function delay()
+  if #backoffs > 0 then return table.remove(backoffs) end
+  return 0""",
+    """function delay()
+  if #backoffs > 0 then return table.remove(backoffs) end
+  if sent >= #bodies then return 1000 end
+  return 0""",
+)
+
+
+def until_done(url: str, rnd_id: int, people: int, idle_s: float = 10.0):
+    """A check for `wrk(until=…)`: true once the round's samples number `people`, or
+    when their number has not moved for `idle_s` (uploads refused with 503 are not
+    sent again by wrk)."""
+    state = {"n": -1, "since": time.monotonic()}
+    conn = psycopg.connect(pg(url), autocommit=True)
+
+    def done() -> bool:
+        done.last_change = state["since"]  # type: ignore[attr-defined]
+        n = conn.execute(
+            "SELECT count(*) FROM testing_sample WHERE round_id = %s", [rnd_id]
+        ).fetchone()[0]
+        now = time.monotonic()
+        if n != state["n"]:
+            state["n"], state["since"] = n, now
+            done.last_change = now  # type: ignore[attr-defined]
+        finished = n >= people or now - state["since"] > idle_s
+        if finished:
+            conn.close()
+        return finished
+
+    return done
+
+
+def rounds(args) -> int:
+    """`--rounds N`: N rounds one after another on the same database, each a new round
+    over the district in which --round-people people (default: every resident) are
+    sampled through the API once, one sealed tube an upload, with --connections; the
+    bodies of a round are made before its clock starts. Nothing is vacuumed between
+    rounds (autovacuum runs as in service). Prints each round's rate, p50/p99 and server
+    CPU a 1,000 people, and the ratio of the last round's rate to the first's."""
+    lua = OUT / "ingest-once.lua"
+    lua.write_text(ONCE_LUA)
+    base = f"http://127.0.0.1:{args.port}"
+    server_env = dict(item.split("=", 1) for item in args.server_env)
+    print(f"machine: {machine()}")
+    settle(args.database_url)
+    server = serve(args.database_url, args.port, server_env)
+    out = []
+    try:
+        for number in range(1, args.rounds + 1):
+            rnd_id, queues, token, launch_s = prepare(args.sites)
+            total = sum(len(q[2]) for q in queues)
+            wanted = min(args.round_people or total, total)
+            sliced = [
+                (site, channels, queue[: -(-len(queue) * wanted // total)], area)
+                for site, channels, queue, area in queues
+            ]
+            path = OUT / f"ingest-round-{number}.jsonl"
+            started = time.perf_counter()
+            uploads, people = write_bodies(
+                path, rnd_id, sliced, random_ids=args.random_ids, tubes_per_upload=1
+            )
+            print(
+                f"round {number}: {uploads:,} uploads of {people:,} people made in "
+                f"{time.perf_counter() - started:.0f} s (launch {launch_s * 1000:.0f} ms)",
+                flush=True,
+            )
+            run = Runner(args.database_url, base, lua, token, {"r": (path, uploads)}, server)
+            done = until_done(args.database_url, rnd_id, people)
+            started = time.monotonic()
+            result = run.phase(f"round {number}", "r", 24 * 3600, args.connections, until=done)
+            # The round's rate: its people over the time until the last of them was
+            # stored (seen every 2 s), not over wrk's run, which waits a while longer
+            # when some uploads were refused (wrk does not send them again).
+            busy = max(done.last_change - started, 1e-9)  # type: ignore[attr-defined]
+            result["people_per_s"] = result["stored"] / busy
+            print(
+                f"{'':<30} round {number}: {result['stored']:,} people stored in {busy:.1f} s = "
+                f"{result['people_per_s']:,.0f} people/s",
+                flush=True,
+            )
+            out.append(result)
+            path.unlink()
+    finally:
+        stop(server)
+    first, last = out[0]["people_per_s"], out[-1]["people_per_s"]
+    ratio = last / first if first else 0
+    print(f"after: {machine()}")
+    for number, r in enumerate(out, 1):
+        print(
+            f"round {number}: {r['people_per_s']:,.0f} people/s, {r['stored']:,} stored, "
+            f"p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, "
+            f"server CPU a 1,000 people {(r['cpu_app_s'] + r['cpu_db_s']) / r['stored'] * 1000:.2f} s"
+            if r["stored"]
+            else f"round {number}: nothing stored"
+        )
+    print(
+        f"round {len(out)} / round 1: {ratio:.3f} "
+        f"(target: no more than 10 % slower than the first: "
+        f"{'met' if ratio >= 0.9 else 'MISSED'})"
+    )
+    (OUT / "ingest-rounds.json").write_text(json.dumps(out, indent=2))
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default=DEFAULT_URL)
@@ -726,6 +866,16 @@ def main() -> int:
         help="uuid4 client ids and random tube barcodes (default: UUIDv7, counting barcodes)",
     )
     parser.add_argument(
+        "--rounds",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead of the phases: N consecutive rounds, each sampling --round-people "
+        "(default: every resident) through the API once; prints each round's rate and "
+        "the last's ratio to the first (target: the third within 10 %% of the first)",
+    )
+    parser.add_argument("--round-people", type=int, default=0, help="people a round with --rounds")
+    parser.add_argument(
         "--server-env",
         action="append",
         default=[],
@@ -750,6 +900,8 @@ def main() -> int:
     if not filled:
         recreate_and_seed(args.database_url, args.residents)
     django_setup(args.database_url)
+    if args.rounds:
+        return rounds(args)
 
     # Each phase takes its own slice of every site's queue (nobody is sampled twice),
     # sized for 1.5 times the target rate over the phase.
