@@ -19,7 +19,15 @@
    A baseline (GET /healthz, one `SELECT 1`) with the same connections, measured in the
    same run, shows what the machine gives to the simplest request.
 6. People a second come from the rows that reached the database (samples before and
-   after), not from the client's count; p50/p99 are wrk's, per upload.
+   after), not from the client's count; p50/p99 are wrk's, per upload. Each phase
+   prints what it stored (samples, markers, tubes, kept events, counters).
+7. The baseline (unless --no-direct): after the sustained phases, the server idle, the
+   same rows for fresh people of their own (tubes, samples, first-sample markers, the
+   opens and seals kept, the coverage counters) written straight from this one Python
+   client with psycopg, an upload a transaction, for as long as a sustained phase.
+   Printed: both rates, both CPU costs a 1,000 people (API: server processes +
+   PostgreSQL; direct: this client + PostgreSQL, from /proc) and their ratio, API /
+   direct (target: at most 2x).
 
 Target: 5,000 people a second on a 2-core machine, and under overload 503s with
 Retry-After instead of a collapse. The load generator shares the two cores with the
@@ -158,8 +166,9 @@ def django_setup(url: str):
 
 def prepare(sites: int):
     """The round, a site of 3 channels in each of `sites` communities, the token, and
-    each site's queue: its community's residents (id, name, masked ID) by building
-    and door, as communities call their buildings down in turn."""
+    each site's queue: its community's residents (id, name, masked ID, building) by
+    building and door, as communities call their buildings down in turn. A queue is
+    (site, channels, residents, the site's area)."""
     from django.db import connection
     from django.utils import timezone
 
@@ -195,82 +204,96 @@ def prepare(sites: int):
         channels = list(site.channels.order_by("name").values_list("pk", flat=True))
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT r.id, r.name, r.id_masked FROM people_resident r "
+                "SELECT r.id, r.name, r.id_masked, r.area_code FROM people_resident r "
                 "JOIN areas_household h ON h.id = r.household_id WHERE r.area_code LIKE %s "
                 "ORDER BY r.area_code, h.unit, h.room, r.id",
                 [area.code + "%"],
             )
-            queues.append((site.pk, channels, cursor.fetchall()))
+            queues.append((site.pk, channels, cursor.fetchall(), site.area_code))
     token = token_issue(actor=command, user=sampler, name="bench")
     connection.close()
     return rnd.pk, queues, token, launch_s
 
 
-def write_bodies(
-    path: Path,
+def plan_uploads(
     rnd_id: int,
     queues,
     *,
     tubes_per_upload: int = 1,
     events_per_upload: int = 0,
     random_ids: bool = False,
-) -> tuple:
-    """One upload a line: whole tubes of 10 or 20 as channels send them when sealed,
-    the sites taking turns; or, with `events_per_upload`, those events cut into uploads
-    of that many (the sampler page, at a normal pace, sends each scan on its own).
-    Client ids are UUIDv7 and tube barcodes count up (as printed tubes do), unless
-    `random_ids` (uuid4 for both, as before the protocol asked for time-ordered ids).
-    Returns (uploads, people)."""
+):
+    """The uploads as channels send them: whole tubes of 10 or 20 when sealed, the sites
+    taking turns; or, with `events_per_upload`, those events cut into uploads of that
+    many (the sampler page, at a normal pace, sends each scan on its own). Client ids are
+    UUIDv7 and tube barcodes count up (as printed tubes do), unless `random_ids` (uuid4
+    for both, as before the protocol asked for time-ordered ids).
+
+    Yields (site, channel, events); an event is a dict as a device sends it, but a
+    sample carries "person": (resident id, name, masked ID, building) in place of a
+    code (`write_bodies` signs it; the direct write needs none)."""
     from fangkong.core.ids import uuid7
-    from fangkong.people.codes import CodeClaims, sign_claims
 
     new_id = (lambda: uuid.uuid4().hex) if random_ids else (lambda: uuid7().hex)
-
-    today = dt.date.today()
     rng = random.Random(rnd_id)
     # The scans' times run 300 ms apart and end before now: a time ahead of the server
     # beyond FANGKONG_CLIENT_TIME_FUTURE_S is refused (core.clock), as a device's would be.
     scans = sum(len(q[2]) for q in queues)
     clock = dt.datetime.now(dt.UTC) - dt.timedelta(milliseconds=300 * scans * 1.2, minutes=1)
-    uploads = people = 0
     cursors = [0] * len(queues)
     turn = 0
+    while any(cursors[i] < len(q[2]) for i, q in enumerate(queues)):
+        k = turn % len(queues)
+        turn += 1
+        site, channels, queue = queues[k][:3]
+        if cursors[k] >= len(queue):
+            continue
+        channel = channels[(turn // len(queues)) % len(channels)]
+        events = []
+        for _ in range(tubes_per_upload):
+            size = rng.choice((10, 20))
+            group = queue[cursors[k] : cursors[k] + size]
+            cursors[k] += size
+            if not group:
+                break
+            serial = uuid.uuid4().hex[:16] if random_ids else f"{next(TUBE_SERIALS):012d}"
+            tube = f"B{rnd_id:03d}{serial}"
+            base = {"round": rnd_id, "site": site, "channel": channel, "tube": tube}
+
+            def event(kind):
+                nonlocal clock
+                clock += dt.timedelta(milliseconds=300)
+                return {"client_id": new_id(), "type": kind, "at": clock.isoformat()}
+
+            events.append({**event("tube_open"), **base, "pool_size": size})
+            for person in group:
+                events.append({**event("sample"), **base, "person": person})
+            events.append({**event("tube_seal"), **base})
+        step = events_per_upload or len(events)
+        for start in range(0, len(events), step):
+            yield site, channel, events[start : start + step]
+
+
+def write_bodies(path: Path, rnd_id: int, queues, **plan) -> tuple:
+    """One upload a line (see `plan_uploads`), samples with valid signed codes.
+    Returns (uploads, people)."""
+    from fangkong.people.codes import CodeClaims, sign_claims
+
+    today = dt.date.today()
+    uploads = people = 0
     with path.open("w", encoding="utf-8") as out:
-        while any(cursors[i] < len(q[2]) for i, q in enumerate(queues)):
-            k = turn % len(queues)
-            turn += 1
-            site, channels, queue = queues[k]
-            if cursors[k] >= len(queue):
-                continue
-            channel = channels[(turn // len(queues)) % len(channels)]
-            events = []
-            for _ in range(tubes_per_upload):
-                size = rng.choice((10, 20))
-                group = queue[cursors[k] : cursors[k] + size]
-                cursors[k] += size
-                if not group:
-                    break
-                serial = uuid.uuid4().hex[:16] if random_ids else f"{next(TUBE_SERIALS):012d}"
-                tube = f"B{rnd_id:03d}{serial}"
-                base = {"round": rnd_id, "site": site, "channel": channel, "tube": tube}
-
-                def event(kind):
-                    nonlocal clock
-                    clock += dt.timedelta(milliseconds=300)
-                    return {"client_id": new_id(), "type": kind, "at": clock.isoformat()}
-
-                events.append({**event("tube_open"), **base, "pool_size": size})
-                for pk, name, masked in group:
-                    code = sign_claims(CodeClaims(pk, name, masked, today))
-                    events.append({**event("sample"), **base, "code": code})
-                people += len(group)
-                events.append({**event("tube_seal"), **base})
-            step = events_per_upload or len(events)
-            for start in range(0, len(events), step):
-                body = {"device_id": f"bench-{channel}", "events": events[start : start + step]}
-                out.write(json.dumps(body))
-                out.write("\n")
-                uploads += 1
+        for _site, channel, events in plan_uploads(rnd_id, queues, **plan):
+            sent = []
+            for ev in events:
+                if "person" in ev:
+                    ev = dict(ev)
+                    pk, name, masked = ev.pop("person")[:3]
+                    ev["code"] = sign_claims(CodeClaims(pk, name, masked, today))
+                    people += 1
+                sent.append(ev)
+            out.write(json.dumps({"device_id": f"bench-{channel}", "events": sent}))
+            out.write("\n")
+            uploads += 1
     return uploads, people
 
 
@@ -287,9 +310,144 @@ def size_label(token: str) -> str:
     return f"{token} tube(s)/upload"
 
 
-def count_samples(url: str) -> int:
+STORED = {
+    "samples": "SELECT count(*) FROM testing_sample",
+    "markers": "SELECT count(*) FROM testing_firstsample",
+    "tubes": "SELECT count(*) FROM testing_tube",
+    "events": "SELECT count(*) FROM testing_uploadevent",
+    "counted": "SELECT coalesce(sum(sampled), 0) FROM testing_buildingcoverage",
+}
+
+
+def stored_rows(url: str) -> dict[str, int]:
+    """What one upload stores, counted: samples, first-sample markers, tubes, kept
+    events (opens and seals), and the coverage counters' sum."""
     with psycopg.connect(pg(url)) as conn:
-        return conn.execute("SELECT count(*) FROM testing_sample").fetchone()[0]
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ  # one snapshot
+        return {name: conn.execute(sql).fetchone()[0] for name, sql in STORED.items()}
+
+
+def stored_line(before: dict, after: dict) -> str:
+    return ", ".join(f"{k} +{after[k] - before[k]:,}" for k in STORED)
+
+
+def _casts(model, columns):
+    from django.db import connection
+
+    fields = {f.column: f for f in model._meta.concrete_fields}
+    out = []
+    for i, name in enumerate(columns):
+        f = fields[name]
+        kind = f.rel_db_type(connection) if f.is_relation else f.db_type(connection)
+        out.append(f"(r->>{i})::{kind}")
+    return ", ".join(out)
+
+
+def direct_statements() -> tuple[str, str, str]:
+    """The direct write's three statements (for one upload, with BEGIN and COMMIT in one
+    pipeline): tubes + samples + first-sample markers; the kept opens and seals; the
+    coverage counters. The same columns and values the upload path stores."""
+    from fangkong.testing.models import FirstSample, Sample, Tube, UploadEvent
+
+    tube_cols = ["barcode", "round_id", "via", "site_id", "channel_id", "area_code"]
+    tube_cols += ["pool_size", "pool_source", "sample_count", "opened_at", "sealed_at"]
+    tube_cols += ["created_at", "device_id", "opened_by_id"]
+    sample_cols = ["client_id", "round_id", "resident_id", "area_code", "at", "received_at"]
+    sample_cols += ["flags", "via", "site_id", "channel_id", "device_id", "sampler_id"]
+    sample_cols += ["id_type", "id_cipher", "id_hash", "id_masked"]
+    event_cols = ["client_id", "type", "round_id", "area_code", "tube", "device_id", "user_id"]
+    event_cols += ["at", "received_at", "status", "code", "message", "message_zh", "payload"]
+    n = len(sample_cols)
+    samples = (
+        f"WITH t AS (INSERT INTO {Tube._meta.db_table} ({', '.join(tube_cols)}) "
+        f"SELECT {_casts(Tube, tube_cols)} FROM jsonb_array_elements(%s::jsonb) r "
+        "RETURNING id, barcode), "
+        f"s AS (INSERT INTO {Sample._meta.db_table} ({', '.join(sample_cols)}, tube_id) "
+        f"SELECT {_casts(Sample, sample_cols)}, t.id FROM jsonb_array_elements(%s::jsonb) r "
+        f"JOIN t ON t.barcode = r->>{n} "
+        "RETURNING id, round_id, resident_id, area_code, at, client_id) "
+        f"INSERT INTO {FirstSample._meta.db_table} "
+        "(round_id, resident_id, area_code, sample_id, at, client_id) "
+        "SELECT round_id, resident_id, area_code, id, at, client_id FROM s"
+    )
+    events = (
+        f"INSERT INTO {UploadEvent._meta.db_table} ({', '.join(event_cols)}) "
+        f"SELECT {_casts(UploadEvent, event_cols)} FROM jsonb_array_elements(%s::jsonb) r"
+    )
+    counters = (
+        "UPDATE testing_buildingcoverage c SET sampled = c.sampled + (r->>1)::int "
+        "FROM jsonb_array_elements(%s::jsonb) r "
+        "WHERE c.round_id = %s AND c.area_code = r->>0"
+    )
+    return samples, events, counters
+
+
+def direct_write(url: str, rnd_id: int, queues, *, seconds: float, **plan) -> dict:
+    """The baseline: the rows the API stores for one upload, written straight from this
+    one Python client, an upload a transaction (BEGIN, three statements and COMMIT in
+    one round trip), for fresh people of its own. The rows are planned before the clock
+    starts (as the API's bodies are); building each upload's JSON parameters is timed.
+    Returns people, seconds, and the CPU of this process and of PostgreSQL."""
+    from fangkong.accounts.models import User
+    from fangkong.testing.models import EventStatus, PoolSource, Via
+
+    sampler = User.objects.get(username="bench_sampler").pk
+    area_of = {q[0]: q[3] for q in queues}
+    planned = []
+    for site, channel, events in plan_uploads(rnd_id, queues, **plan):
+        planned.append((site, channel, events))
+    sql_samples, sql_events, sql_counters = direct_statements()
+    conn = psycopg.connect(pg(url), autocommit=True)
+    people = 0
+    backends = Backends(url)
+    backends.start()
+    me_before = time.process_time()
+    started = time.perf_counter()
+    for site, channel, events in planned:
+        if time.perf_counter() - started >= seconds:
+            break
+        now = dt.datetime.now(dt.UTC).isoformat()
+        device = f"bench-{channel}"
+        area = area_of[site]
+        tubes, samples, kept, moves = {}, [], [], {}
+        for ev in events:
+            barcode = ev["tube"]
+            tube = tubes.get(barcode)
+            if tube is None:
+                tube = [barcode, rnd_id, Via.SITE, site, channel, area, 1, PoolSource.RULE]
+                tube += [0, None, None, now, device, sampler]
+                tubes[barcode] = tube
+            if ev["type"] == "sample":
+                pk, _name, _masked, building = ev["person"]
+                samples.append(
+                    [ev["client_id"], rnd_id, pk, building, ev["at"], now, 0, Via.SITE]
+                    + [site, channel, device, sampler, "", "\\x", "", "", barcode]
+                )
+                tube[8] += 1
+                moves[building] = moves.get(building, 0) + 1
+                continue
+            if ev["type"] == "tube_open":
+                tube[6], tube[7], tube[9] = ev["pool_size"], PoolSource.OPEN, ev["at"]
+            else:
+                tube[10] = ev["at"]
+            kept.append(
+                [ev["client_id"], ev["type"], rnd_id, area, barcode, device, sampler]
+                + [ev["at"], now, EventStatus.ACCEPTED, "", "", "", "{}"]
+            )
+        with conn.pipeline():
+            conn.execute("BEGIN")
+            conn.execute(
+                sql_samples, [json.dumps(list(tubes.values())), json.dumps(samples)], prepare=True
+            )
+            conn.execute(sql_events, [json.dumps(kept)], prepare=True)
+            conn.execute(sql_counters, [json.dumps(sorted(moves.items())), rnd_id], prepare=True)
+            conn.execute("COMMIT")
+        people += len(samples)
+    elapsed = time.perf_counter() - started
+    client_s = time.process_time() - me_before
+    db_s = backends.stop()
+    conn.close()
+    return {"people": people, "seconds": elapsed, "cpu_client_s": client_s, "cpu_db_s": db_s}
 
 
 def wait_up(base: str, process: subprocess.Popen) -> None:
@@ -331,7 +489,11 @@ def stop(server: subprocess.Popen) -> None:
         server.kill()
 
 
-def wrk(base: str, *, seconds: int, connections: int, lua: Path | None, args=(), path="/"):
+def wrk(
+    base: str, *, seconds: int, connections: int, lua: Path | None, args=(), path="/", until=None
+):
+    """Run wrk for `seconds`, or, with `until`, until `until()` is true (asked every 2 s;
+    wrk is then stopped with SIGINT, and reports as at its end)."""
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as report:
         pass
     command = ["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--timeout", "10s"]
@@ -340,9 +502,17 @@ def wrk(base: str, *, seconds: int, connections: int, lua: Path | None, args=(),
     else:
         command += ["-s", str(OUT / "ingest-get.lua"), base + path]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run(
-        command, check=True, env={**os.environ, "WRK_REPORT": report.name}, capture_output=True
-    )
+    env = {**os.environ, "WRK_REPORT": report.name}
+    if until is None:
+        subprocess.run(command, check=True, env=env, capture_output=True)
+    else:
+        process = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        while process.poll() is None and not until():
+            time.sleep(2)
+        process.send_signal(signal.SIGINT)
+        process.wait()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = json.loads(Path(report.name).read_text())
     os.unlink(report.name)
@@ -378,7 +548,7 @@ def postgres_cpu() -> float:
     """CPU seconds of the whole PostgreSQL server so far: every live process (backends,
     WAL writer, checkpointer, ...) plus what the postmaster has reaped from exited ones
     (a backend whose connection Django recycles mid-phase would otherwise be lost).
-    It is the whole server's: other databases' work counts too (none ran here)."""
+    It is the whole server's: other databases' work counts too (see `Backends`)."""
     total, procs = 0.0, {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -396,6 +566,40 @@ def postgres_cpu() -> float:
     return total
 
 
+class Backends:
+    """CPU seconds of the PostgreSQL backends connected to one database, from /proc: on a
+    server shared with other people's databases, only this benchmark's work. Each
+    backend's CPU is taken at `start` and `stop`; a backend that ends between them loses
+    what it spent since `start` (the server and the direct writer keep theirs open), and
+    the server's shared processes (WAL writer, checkpointer) are left out, so this is a
+    slight floor. `whole_server` also gives the whole server's, as before."""
+
+    def __init__(self, url: str):
+        self.name = url.rsplit("/", 1)[1]
+
+    def _now(self) -> dict[int, float]:
+        out = {}
+        tag = f" {self.name} ".encode()
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                line = cmdline.read_bytes()
+                if not line.startswith(b"postgres: ") or tag not in line:
+                    continue
+                fields = (cmdline.parent / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            out[int(cmdline.parent.name)] = (int(fields[11]) + int(fields[12])) / TICK
+        return out
+
+    def start(self) -> None:
+        self.before, self.whole_before = self._now(), postgres_cpu()
+
+    def stop(self) -> float:
+        after = self._now()
+        self.whole_server = postgres_cpu() - self.whole_before
+        return sum(v - self.before.get(pid, 0.0) for pid, v in after.items())
+
+
 class Runner:
     """Runs wrk phases against one server, each posting its own file of bodies, and
     accounts the CPU the server's processes, PostgreSQL and the client spent."""
@@ -404,24 +608,33 @@ class Runner:
         self.url, self.base, self.lua, self.token, self.bodies = url, base, lua, token, bodies
         self.server = server
 
-    def phase(self, label: str, name: str, seconds: int, connections: int) -> dict:
+    def phase(self, label: str, name: str, seconds: int, connections: int, *, until=None) -> dict:
+        """`until`: the bodies are posted once (ONCE_LUA) until `until()` says the round is
+        done (see `wrk`); the rows are counted a second after wrk ends, when the uploads
+        its connections left in flight are done."""
+        once = until is not None
         path, uploads = self.bodies[name]
         probe = cpu_probe()
-        before = count_samples(self.url)
+        rows_before = stored_rows(self.url)
         app_before = cpu_seconds(server_pids(self.server))
-        db_before = postgres_cpu()
+        backends = Backends(self.url)
+        backends.start()
         result = wrk(
             self.base,
             seconds=seconds,
             connections=connections,
             lua=self.lua,
             args=(str(path), "2", self.token),
+            until=until,
         )
+        if once:
+            time.sleep(1)
         app = cpu_seconds(server_pids(self.server))
-        db_s = postgres_cpu() - db_before
+        db_s = backends.stop()
         app_s = sum(v - app_before.get(k, 0) for k, v in app.items())
-        stored = count_samples(self.url) - before
-        wrapped = result["requests"] > uploads
+        rows_after = stored_rows(self.url)
+        stored = rows_after["samples"] - rows_before["samples"]
+        wrapped = result["requests"] > uploads and not once
         rate = stored / result["seconds"]
         errors = result["errors"]
         client_s = result["cpu_client_s"]
@@ -437,11 +650,13 @@ class Runner:
         )
         share = client_s / (result["seconds"] * cores) * 100
         print(
-            f"{'':<30} CPU: app {app_s:.1f} s + PostgreSQL {db_s:.1f} s; "
+            f"{'':<30} CPU: app {app_s:.1f} s + PostgreSQL {db_s:.1f} s (its backends; "
+            f"the whole server {backends.whole_server:.1f} s); "
             f"client (wrk) {client_s:.1f} s = {share:.0f}% of the {cores} cores; "
             f"load {os.getloadavg()[0]:.2f}; CPU probe before {probe:.2f} s",
             flush=True,
         )
+        print(f"{'':<30} stored: {stored_line(rows_before, rows_after)}", flush=True)
         if stored:
             print(
                 f"{'':<30} server CPU a 1,000 people: {app_s / stored * 1000:.2f} app + "
@@ -462,6 +677,169 @@ class Runner:
         }
 
 
+def direct_phase(args, rnd_id: int, queues, size: str, api: dict) -> dict:
+    """The direct write of the first upload size, for as long as a sustained phase, the
+    server idle; printed beside that API phase with the ratios."""
+    probe = cpu_probe()
+    before = stored_rows(args.database_url)
+    out = direct_write(
+        args.database_url,
+        rnd_id,
+        queues,
+        seconds=args.seconds,
+        random_ids=args.random_ids,
+        **upload_size(size),
+    )
+    after = stored_rows(args.database_url)
+    people = out["people"]
+    if not people:
+        print("direct write: no people left for it (seed more residents)", flush=True)
+        return out
+    rate = people / out["seconds"]
+    cpu_k = (out["cpu_client_s"] + out["cpu_db_s"]) / people * 1000 if people else 0
+    api_k = (api["cpu_app_s"] + api["cpu_db_s"]) / api["stored"] * 1000 if api["stored"] else 0
+    label = f"direct write ({size_label(size)})"
+    print(
+        f"{label:<30} {1:>4} client {rate:8,.0f} people/s  "
+        f"load {os.getloadavg()[0]:.2f}; CPU probe before {probe:.2f} s",
+        flush=True,
+    )
+    print(f"{'':<30} stored: {stored_line(before, after)}", flush=True)
+    print(
+        f"{'':<30} CPU a 1,000 people: {out['cpu_client_s'] / people * 1000:.2f} client + "
+        f"{out['cpu_db_s'] / people * 1000:.2f} PostgreSQL = {cpu_k:.2f} s",
+        flush=True,
+    )
+    ratio = api_k / cpu_k if cpu_k else 0
+    print(
+        f"{'API / direct':<30} people/s {api['people_per_s']:,.0f} / {rate:,.0f} = "
+        f"{api['people_per_s'] / rate:.2f}; CPU a 1,000 people {api_k:.2f} / {cpu_k:.2f} s "
+        f"= {ratio:.2f}x (target <= 2x: {'met' if ratio <= 2 else 'MISSED'})",
+        flush=True,
+    )
+    return {**out, "people_per_s": rate, "cpu_per_1000": cpu_k, "api_cpu_per_1000": api_k}
+
+
+# The rounds' wrk script: each body once; a thread that has sent all of its bodies asks
+# GET /healthz until the benchmark stops wrk (SIGINT: wrk then reports as at its end),
+# once the round's people are stored or nothing has moved for a while (`until_done`).
+ONCE_LUA = POST_LUA.replace(
+    """function request()
+  sent = sent + 1
+  return wrk.format(nil, "/api/v1/testing/uploads", nil, bodies[((sent - 1) % #bodies) + 1])
+end""",
+    """function request()
+  sent = sent + 1
+  if sent > #bodies then return wrk.format("GET", "/healthz") end
+  return wrk.format(nil, "/api/v1/testing/uploads", nil, bodies[sent])
+end""",
+).replace(
+    """function delay()
+  if #backoffs > 0 then return table.remove(backoffs) end
+  return 0""",
+    """function delay()
+  if #backoffs > 0 then return table.remove(backoffs) end
+  if sent >= #bodies then return 1000 end
+  return 0""",
+)
+
+
+def until_done(url: str, rnd_id: int, people: int, idle_s: float = 10.0):
+    """A check for `wrk(until=…)`: true once the round's samples number `people`, or
+    when their number has not moved for `idle_s` (uploads refused with 503 are not
+    sent again by wrk)."""
+    state = {"n": -1, "since": time.monotonic()}
+    conn = psycopg.connect(pg(url), autocommit=True)
+
+    def done() -> bool:
+        done.last_change = state["since"]  # type: ignore[attr-defined]
+        n = conn.execute(
+            "SELECT count(*) FROM testing_sample WHERE round_id = %s", [rnd_id]
+        ).fetchone()[0]
+        now = time.monotonic()
+        if n != state["n"]:
+            state["n"], state["since"] = n, now
+            done.last_change = now  # type: ignore[attr-defined]
+        finished = n >= people or now - state["since"] > idle_s
+        if finished:
+            conn.close()
+        return finished
+
+    return done
+
+
+def rounds(args) -> int:
+    """`--rounds N`: N rounds one after another on the same database, each a new round
+    over the district in which --round-people people (default: every resident) are
+    sampled through the API once, one sealed tube an upload, with --connections; the
+    bodies of a round are made before its clock starts. Nothing is vacuumed between
+    rounds (autovacuum runs as in service). Prints each round's rate, p50/p99 and server
+    CPU a 1,000 people, and the ratio of the last round's rate to the first's."""
+    lua = OUT / "ingest-once.lua"
+    lua.write_text(ONCE_LUA)
+    base = f"http://127.0.0.1:{args.port}"
+    server_env = dict(item.split("=", 1) for item in args.server_env)
+    print(f"machine: {machine()}")
+    settle(args.database_url)
+    server = serve(args.database_url, args.port, server_env)
+    out = []
+    try:
+        for number in range(1, args.rounds + 1):
+            rnd_id, queues, token, launch_s = prepare(args.sites)
+            total = sum(len(q[2]) for q in queues)
+            wanted = min(args.round_people or total, total)
+            sliced = [
+                (site, channels, queue[: -(-len(queue) * wanted // total)], area)
+                for site, channels, queue, area in queues
+            ]
+            path = OUT / f"ingest-round-{number}.jsonl"
+            started = time.perf_counter()
+            uploads, people = write_bodies(
+                path, rnd_id, sliced, random_ids=args.random_ids, tubes_per_upload=1
+            )
+            print(
+                f"round {number}: {uploads:,} uploads of {people:,} people made in "
+                f"{time.perf_counter() - started:.0f} s (launch {launch_s * 1000:.0f} ms)",
+                flush=True,
+            )
+            run = Runner(args.database_url, base, lua, token, {"r": (path, uploads)}, server)
+            done = until_done(args.database_url, rnd_id, people)
+            started = time.monotonic()
+            result = run.phase(f"round {number}", "r", 24 * 3600, args.connections, until=done)
+            # The round's rate: its people over the time until the last of them was
+            # stored (seen every 2 s), not over wrk's run, which waits a while longer
+            # when some uploads were refused (wrk does not send them again).
+            busy = max(done.last_change - started, 1e-9)  # type: ignore[attr-defined]
+            result["people_per_s"] = result["stored"] / busy
+            print(
+                f"{'':<30} round {number}: {result['stored']:,} people stored in {busy:.1f} s = "
+                f"{result['people_per_s']:,.0f} people/s",
+                flush=True,
+            )
+            out.append(result)
+            path.unlink()
+    finally:
+        stop(server)
+    first, last = out[0]["people_per_s"], out[-1]["people_per_s"]
+    ratio = last / first if first else 0
+    print(f"after: {machine()}")
+    for number, r in enumerate(out, 1):
+        print(
+            f"round {number}: {r['people_per_s']:,.0f} people/s, {r['stored']:,} stored, "
+            f"p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, "
+            f"server CPU a 1,000 people {(r['cpu_app_s'] + r['cpu_db_s']) / r['stored'] * 1000:.2f} s"
+            if r["stored"]
+            else f"round {number}: nothing stored"
+        )
+    print(
+        f"round {len(out)} / round 1: {ratio:.3f} "
+        f"(target: no more than 10 % slower than the first: "
+        f"{'met' if ratio >= 0.9 else 'MISSED'})"
+    )
+    (OUT / "ingest-rounds.json").write_text(json.dumps(out, indent=2))
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default=DEFAULT_URL)
@@ -478,6 +856,7 @@ def main() -> int:
         "the overload phases use the first",
     )
     parser.add_argument("--no-overload", action="store_true", help="sustained phases only")
+    parser.add_argument("--no-direct", action="store_true", help="skip the direct-write baseline")
     parser.add_argument("--unprotected", action="store_true", help="also run overload ungated")
     parser.add_argument("--sites", type=int, default=150, help="one a community, 3 channels")
     parser.add_argument("--port", type=int, default=8771)
@@ -486,6 +865,16 @@ def main() -> int:
         action="store_true",
         help="uuid4 client ids and random tube barcodes (default: UUIDv7, counting barcodes)",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead of the phases: N consecutive rounds, each sampling --round-people "
+        "(default: every resident) through the API once; prints each round's rate and "
+        "the last's ratio to the first (target: the third within 10 %% of the first)",
+    )
+    parser.add_argument("--round-people", type=int, default=0, help="people a round with --rounds")
     parser.add_argument(
         "--server-env",
         action="append",
@@ -511,12 +900,16 @@ def main() -> int:
     if not filled:
         recreate_and_seed(args.database_url, args.residents)
     django_setup(args.database_url)
+    if args.rounds:
+        return rounds(args)
 
     # Each phase takes its own slice of every site's queue (nobody is sampled twice),
     # sized for 1.5 times the target rate over the phase.
     phases = {("warm-up", tubes[0]): 10}
     for t in tubes:
         phases[("sustained", t)] = args.seconds
+    if not args.no_direct:
+        phases[("direct", tubes[0])] = args.seconds * 2  # room for a faster writer
     if not args.no_overload:
         phases[("overload", tubes[0])] = args.seconds
         if args.unprotected:
@@ -529,9 +922,12 @@ def main() -> int:
     for (name, t), seconds in phases.items():
         share = int(per_second * seconds)
         sliced = []
-        for i, (site, channels, queue) in enumerate(queues):
-            sliced.append((site, channels, queue[offsets[i] : offsets[i] + share]))
+        for i, (site, channels, queue, area) in enumerate(queues):
+            sliced.append((site, channels, queue[offsets[i] : offsets[i] + share], area))
             offsets[i] += share
+        if name == "direct":
+            direct_queues = sliced
+            continue
         path = OUT / f"ingest-bodies-{name}-{t}.jsonl"
         uploads, people = write_bodies(
             path, rnd_id, sliced, random_ids=args.random_ids, **upload_size(t)
@@ -563,6 +959,10 @@ def main() -> int:
         for t in tubes:
             results[f"sustained-{t}"] = run.phase(
                 f"sustained ({size_label(t)})", f"sustained-{t}", args.seconds, args.connections
+            )
+        if not args.no_direct:
+            results["direct"] = direct_phase(
+                args, rnd_id, direct_queues, tubes[0], results[f"sustained-{tubes[0]}"]
             )
         if not args.no_overload:
             results["overload"] = run.phase(

@@ -4,8 +4,9 @@
 answers one result per event. It runs inside the caller's transaction and writes with
 a few statements per upload, never one per event (on PostgreSQL each batch travels as
 one JSON parameter; see `_insert_statements`), in as few round trips as the answers
-allow: on PostgreSQL a sealed tube of new people costs six (BEGIN, which the driver
-waits for; 2; 3; 4–5 with 7; 8; COMMIT), a test counts them (test_ingest.py):
+allow: on PostgreSQL a sealed tube of new people costs three round trips (BEGIN with
+2; 3–8 as one statement beside the kept events of 7; COMMIT), a replay two; a test
+counts them (test_ingest.py). SQLite runs the steps statement by statement:
 
 1. Checks that need no database (shape, barcode, signature of the code, ID number),
    then the rounds and channels the batch names (cached a few seconds per process).
@@ -13,7 +14,7 @@ waits for; 2; 3; 4–5 with 7; 8; COMMIT), a test counts them (test_ingest.py):
    `UploadEvent`) write nothing. They answer their stored result only to the user and
    device that stored them; anyone else gets a neutral refusal (`client_id_taken`)
    that tells nothing of the person. The samples' residents are read in the same
-   round trip (with the transaction's timeouts on PostgreSQL).
+   round trip (with the transaction's timeouts on PostgreSQL, and BEGIN: `sql._begin_here`).
 3. Tubes: `INSERT … ON CONFLICT (barcode) DO NOTHING` and a read of the batch's tubes
    that were there already (one statement on PostgreSQL). An event whose tube belongs
    to another channel or round is refused.
@@ -34,6 +35,13 @@ waits for; 2; 3; 4–5 with 7; 8; COMMIT), a test counts them (test_ingest.py):
 8. Last, the coverage counters, one UPDATE per touched building, in code order: the
    row locks on these shared rows are held only for the end of the transaction, and
    always taken in the same order, so channels do not deadlock on them.
+
+On PostgreSQL 3 to 8 are one statement (`samples._upload_statement`), sent with the
+kept events: the samples go in only where their tube is their channel's, and the
+counters' rows are locked in code order after the statement's inserts. What only the
+answer tells (a tube taken by another channel: its events refused; a tube committed by
+a concurrent upload while the statement ran: its samples sent again) is put right
+after it, in the same transaction (`_write_pg`); 6 only for tubes made earlier.
 
 Order independence: every stored value is a function of the set of events, not of
 their order: `opened_at` is the earliest open, `sealed_at` the latest seal, the pool
@@ -56,6 +64,7 @@ steps in order.
 import datetime as dt
 from collections import defaultdict
 
+from django.db import OperationalError
 from django.utils import timezone
 
 from fangkong.core import clock
@@ -77,16 +86,19 @@ from .checks import (
 from .records import _counters_move, _events_store
 from .refs import Cache, _check_refs, _Refs, _scope, forget_cached
 from .samples import (
+    _after_markers,
     _markers,
     _people,
+    _repeat_flags_recompute,
     _residents_apply,
     _residents_statement,
     _resolve_residents,
-    _samples_and_markers,
     _samples_insert,
+    _upload_parse,
+    _upload_statement,
 )
 from .sql import _any, _pg, _rows, _run, _run_each
-from .tubes import _taken, _tube_owner, _tubes_ensure, _tubes_update, zone_kind_at
+from .tubes import _taken, _tube_owner, _tube_rows, _tubes_ensure, _tubes_update, zone_kind_at
 
 __all__ = [
     "MAX_POOL",
@@ -185,62 +197,10 @@ def ingest(
     else:
         _resolve_residents(sampled, refs)
 
-    # 3. Tubes.
-    by_tube: dict[str, list[_Work]] = defaultdict(list)
-    for w in live:
-        by_tube[w.ev.tube].append(w)
-    tubes, fresh = _tubes_ensure(by_tube, refs, actor, device_id, now)
-    for barcode, group in by_tube.items():
-        tube = tubes[barcode]
-        for w in group:
-            if _tube_owner(tube) != w.owner:
-                w.refused = _taken(barcode, tube, w)
-    live = [w for w in live if w.refused is None]
-
-    # 4. Samples (a person's later samples within the batch are repeats already).
-    samples = [w for w in live if w.ev.type == "sample"]
-    people = _people(samples)
-    for group in people.values():
-        first = _earliest(group)
-        for w in group:
-            if w is not first:
-                w.flags |= SampleFlag.REPEAT_IN_ROUND
-    # 7. Opens, seals and refusals are kept by their client id (what a sample's insert
-    # answers changes none of them: an accepted sample is kept as its Sample row).
-    kept = [w for w in works if w.ev.client_id not in results]
-    events = _events_store(kept, refs, actor, device_id, now)
-    combined = _pg() and bool(samples)
-    if combined:
-        # 4, 5 and 7 in one round trip: the events, then the samples with their markers.
-        raced, firsts, contested, ended = _samples_and_markers(
-            samples, tubes, actor, device_id, now, before=events
-        )
-        events = []
+    if _pg():
+        _write_pg(works, live, results, refs, actor, device_id, now, owner)
     else:
-        raced = _samples_insert(samples, tubes, actor, device_id, now)
-    if raced:  # stored meanwhile by a concurrent copy of this upload: answer as a replay
-        results.update(_stored_results([w.ev.client_id for w in raced], owner=owner)[0])
-        samples = [w for w in samples if w.sample_id is not None]
-        people = _people(samples)
-
-    # 5. First-sample markers: first samples, repeats, and contested firsts.
-    if not combined:
-        firsts, contested, ended = _markers(people, now)
-
-    # 6. Tubes' times, pool sizes and counts; over-pool flags.
-    refreshed = _tubes_update(by_tube, tubes, fresh, samples, raced)
-    recheck = {w.ev.client_id for w in samples if w.ev.tube in refreshed}
-    recheck |= {w.ev.client_id for w in samples if w.resident_id in contested}
-    if recheck:
-        where, params = _any("client_id", recheck)
-        current = dict(
-            _rows(f"SELECT client_id, flags FROM {Sample._meta.db_table} WHERE {where}", params)
-        )
-        for w in samples:
-            w.flags = current.get(w.ev.client_id, w.flags)
-
-    # 8. The coverage counters, last (with the events elsewhere than on PostgreSQL).
-    _run(events + _counters_move(firsts, ended))
+        _write_each(works, live, results, refs, actor, device_id, now, owner)
 
     for w in works:
         if w.ev.client_id in results:
@@ -276,7 +236,7 @@ def _stored_results(
     answer goes back only to the user and device that stored it, so a guessed or
     copied client id tells nobody else a name."""
     if not client_ids:
-        done = _run_each([*before, *then])
+        done = _run_each([*before, *then], begin=bool(before))
         return {}, done[-1] if then else []
     in_samples, p1 = _any("s.client_id", client_ids)
     in_events, p2 = _any("e.client_id", client_ids)
@@ -289,7 +249,7 @@ def _stored_results(
         f"WHERE {in_events}"
     )
     out: dict[str, Result] = {}
-    done = _run_each([*before, (sql, [*p1, *p2]), *then])
+    done = _run_each([*before, (sql, [*p1, *p2]), *then], begin=bool(before))
     rows, found = (done[-2], done[-1]) if then else (done[-1], [])
     for row in sorted(rows, key=lambda r: r[:2], reverse=True):
         kind, cid, status, flags, code, message, message_zh, name, masked, own = row[:10]
@@ -303,3 +263,146 @@ def _stored_results(
         else:
             out[cid] = Result(cid, status, [], code, message, message_zh)
     return out, found
+
+
+def _repeats_mark(samples: list[_Work]) -> None:
+    """A person's later samples within the batch are repeats already."""
+    for group in _people(samples).values():
+        first = _earliest(group)
+        for w in group:
+            if w is not first:
+                w.flags |= SampleFlag.REPEAT_IN_ROUND
+
+
+def _flags_reread(samples: list[_Work], client_ids: set[str]) -> None:
+    if client_ids:
+        where, params = _any("client_id", client_ids)
+        current = dict(
+            _rows(f"SELECT client_id, flags FROM {Sample._meta.db_table} WHERE {where}", params)
+        )
+        for w in samples:
+            w.flags = current.get(w.ev.client_id, w.flags)
+
+
+def _write_each(works, live, results, refs, actor, device_id, now, owner) -> None:
+    """Steps 3 to 8 statement by statement (SQLite)."""
+    # 3. Tubes.
+    by_tube: dict[str, list[_Work]] = defaultdict(list)
+    for w in live:
+        by_tube[w.ev.tube].append(w)
+    tubes, fresh = _tubes_ensure(by_tube, refs, actor, device_id, now)
+    for barcode, group in by_tube.items():
+        tube = tubes[barcode]
+        for w in group:
+            if _tube_owner(tube) != w.owner:
+                w.refused = _taken(barcode, tube, w)
+    live = [w for w in live if w.refused is None]
+
+    # 4. Samples.
+    samples = [w for w in live if w.ev.type == "sample"]
+    _repeats_mark(samples)
+    raced = _samples_insert(samples, tubes, actor, device_id, now)
+    if raced:  # stored meanwhile by a concurrent copy of this upload: answer as a replay
+        results.update(_stored_results([w.ev.client_id for w in raced], owner=owner)[0])
+        samples = [w for w in samples if w.sample_id is not None]
+
+    # 5. First-sample markers: first samples, repeats, and contested firsts.
+    firsts, contested, ended = _markers(_people(samples), now)
+
+    # 6. Tubes' times, pool sizes and counts; over-pool flags.
+    refreshed = _tubes_update(by_tube, tubes, fresh, samples, raced)
+    recheck = {w.ev.client_id for w in samples if w.ev.tube in refreshed}
+    recheck |= {w.ev.client_id for w in samples if w.resident_id in contested}
+    _flags_reread(samples, recheck)
+
+    # 7 and 8. Opens, seals and refusals kept; the coverage counters, last.
+    kept = [w for w in works if w.ev.client_id not in results]
+    _run(_events_store(kept, refs, actor, device_id, now) + _counters_move(firsts, ended))
+
+
+# A tube another upload committed while this one's statement ran is sent again in a
+# statement of its own (it is then visible); a third time cannot be needed, as the tube
+# is committed by then. Bounded all the same.
+_TUBE_TRIES = 3
+
+
+def _write_pg(works, live, results, refs, actor, device_id, now, owner) -> None:
+    """Steps 3 to 8 on PostgreSQL: one round trip for a batch whose tubes are its own.
+
+    The opens, seals and refusals are kept, and the tubes, samples, markers, exemptions
+    ended and counters written by `_upload_statement`, in one pipeline. What could not be
+    known before (a tube taken by another channel or round; a tube committed by a
+    concurrent upload while the statement ran) is put right afterwards, in the same
+    transaction, with the answers it would have had statement by statement."""
+    by_tube: dict[str, list[_Work]] = defaultdict(list)
+    for w in live:
+        by_tube[w.ev.tube].append(w)
+    samples = [w for w in live if w.ev.type == "sample"]
+    _repeats_mark(samples)
+    kept = [w for w in works if w.ev.client_id not in results]
+    statements = _events_store(kept, refs, actor, device_id, now)
+    tubes: dict[str, dict] = {}
+    fresh: set[str] = set()
+    inserted_events: set[str] = set()
+    raced: list[_Work] = []
+    contested: set[int] = set()
+    pending, barcodes = samples, sorted(by_tube)
+    for _ in range(_TUBE_TRIES):
+        if not barcodes:
+            break
+        rows = _tube_rows({b: by_tube[b] for b in barcodes}, refs, actor, device_id, now)
+        statement = _upload_statement(pending, rows, barcodes, actor, device_id, now)
+        found = _run_each([*statements, statement])
+        if statements:
+            inserted_events = {r[0] for r in found[0]}
+            statements = []
+        got, made_here, ids, made, ended = _upload_parse(found[-1])
+        tubes.update(got)
+        fresh |= made_here
+        done = [w for w in pending if w.ev.tube in got]
+        for w in done:
+            if _tube_owner(got[w.ev.tube]) != w.owner:
+                continue  # refused below
+            w.sample_id = ids.get(w.ev.client_id)
+            if w.sample_id is None:
+                raced.append(w)
+        people = _people([w for w in done if w.sample_id is not None])
+        if people:
+            candidates = {k: _earliest(group) for k, group in people.items()}
+            contested |= _after_markers(people, candidates, made, ended)[1]
+        barcodes = sorted(set(barcodes) - set(got))
+        pending = [w for w in pending if w.ev.tube in barcodes]
+    if barcodes:
+        raise OperationalError(f"tubes {barcodes} neither made nor found")
+    _run(statements)  # nothing live: the refusals alone
+
+    # A tube taken by another channel or round: its events are refused (their opens and
+    # seals were kept as accepted above: kept again as refused), and a person with a
+    # sample there and one elsewhere in the batch gets the repeat flags of the marker.
+    taken = []
+    for barcode, group in by_tube.items():
+        for w in group:
+            if _tube_owner(tubes[barcode]) != w.owner:
+                w.refused = _taken(barcode, tubes[barcode], w)
+                taken.append(w)
+    if taken:
+        again = [w.ev.client_id for w in taken if w.ev.client_id in inserted_events]
+        fix = []
+        if again:
+            where, params = _any("client_id", again)
+            fix.append((f"DELETE FROM {UploadEvent._meta.db_table} WHERE {where}", params))
+        _run(fix + _events_store(taken, refs, actor, device_id, now))
+        keys = {(w.ev.round, w.resident_id) for w in taken if w.resident_id is not None}
+        keys &= set(_people([w for w in samples if w.sample_id is not None]))
+        if keys:
+            _repeat_flags_recompute(sorted(keys))
+            contested |= {rid for _, rid in keys}
+    if raced:  # stored meanwhile by a concurrent copy of this upload: answer as a replay
+        results.update(_stored_results([w.ev.client_id for w in raced], owner=owner)[0])
+    samples = [w for w in samples if w.sample_id is not None]
+
+    # Tubes made by an earlier upload: this one's times, pool sizes, counts; over-pool.
+    refreshed = _tubes_update(by_tube, tubes, fresh, samples, raced)
+    recheck = {w.ev.client_id for w in samples if w.ev.tube in refreshed}
+    recheck |= {w.ev.client_id for w in samples if w.resident_id in contested}
+    _flags_reread(samples, recheck)

@@ -6,10 +6,12 @@ from fangkong.core.actors import SYSTEM
 from fangkong.people.models import Resident
 
 from ..models import (
+    BuildingCoverage,
     Exemption,
     FirstSample,
     Sample,
     SampleFlag,
+    Tube,
     Via,
 )
 from .checks import _earliest, _Work
@@ -23,9 +25,9 @@ from .sql import (
     _json,
     _pg,
     _rows,
-    _run,
     _run_many,
 )
+from .tubes import TUBE_COLUMNS, TUBE_READ, _tube_read
 
 
 def _resolve_residents(samples: list[_Work], refs: _Refs | None) -> None:
@@ -92,6 +94,8 @@ MARKER_COLUMNS = ["round_id", "resident_id", "area_code", "sample_id", "at", "cl
 
 
 def _sample_rows(samples, tubes, actor, device_id, now) -> list[tuple]:
+    """`SAMPLE_COLUMNS` of each sample; with `tubes` None, the tube's barcode in place of
+    its id (the upload's statement on PostgreSQL finds the id itself)."""
     rows = []
     for w in samples:
         ev, unknown = w.ev, w.unknown or ("", b"", "", "")
@@ -101,7 +105,7 @@ def _sample_rows(samples, tubes, actor, device_id, now) -> list[tuple]:
             (
                 ev.client_id,
                 ev.round,
-                tubes[ev.tube]["id"],
+                ev.tube if tubes is None else tubes[ev.tube]["id"],
                 w.resident_id,
                 w.resident_area or w.area_code,
                 _dt(ev.at),
@@ -184,59 +188,104 @@ def _markers(people: dict[tuple, list[_Work]], now) -> tuple[list[_Work], set[in
     return firsts, contested, ended
 
 
-def _samples_and_markers(samples, tubes, actor, device_id, now, before=()):
-    """PostgreSQL: the samples and their first-sample markers in one statement (sent
-    with the statements `before` it, in one round trip). Returns what `_raced` and
-    `_markers` return: the raced samples, the first samples, the contested residents
-    and the exemptions ended.
+def _upload_statement(samples, tube_rows, barcodes, actor, device_id, now):
+    """PostgreSQL: the upload's writes in ONE statement (data-modifying CTEs), sent in one
+    round trip with the kept events: the batch's tubes made or read, the samples of the
+    tubes their channel owns, the first-sample markers, the exemptions they end, and the
+    coverage counters. Returns (sql, params); `_upload_parse` reads its one row.
 
-    The marker of a person is the earliest of the person's samples *that went in*
-    (`rank` is the batch's order by (at, client_id)); so a sample a concurrent copy
-    of this upload stored first is left out, as `_markers` does after `_raced`. A
-    marker already there is a contest (resolved below, as in `_markers`)."""
-    rows = _sample_rows(samples, tubes, actor, device_id, now)
-    people = _people(samples)
+    - Tubes (`t`, `tb`): `INSERT … ON CONFLICT (barcode) DO NOTHING` and a read of those
+      that were there. A tube another upload committed after the statement began is in
+      neither (the read sees the table as the statement began): it comes back missing,
+      and its samples are sent again in a statement of their own (see `ingest`).
+    - Samples (`s`) go in only where the tube's owner (round, site, channel, via) is the
+      sample's: those of a tube taken by another channel or round are left out, and
+      refused afterwards (a rare fix-up). What does not come back otherwise was stored
+      meanwhile by a concurrent copy of this upload.
+    - Markers (`made`): a person's is the earliest of their samples *that went in*
+      (`rank`: the batch's order by (at, client_id)); a marker already there is a
+      contest, resolved afterwards as in `_markers`. `ended`: the exemptions they end.
+    - Counters (`lk`, `cv`), last: the buildings' rows are locked in (round, code) order
+      (`ORDER BY … FOR UPDATE`: the sort comes before the lock), after every insert of
+      the statement is done (their rows come from the markers' and exemptions' RETURNING,
+      which they wait for), and then moved. Concurrent uploads take these shared rows'
+      locks in the same order and only at their statement's end, as when the counters
+      were a statement of their own, so they do not deadlock on them.
+    """
+    rows = _sample_rows(samples, None, actor, device_id, now)
     marks = []
-    for (rnd, rid), group in people.items():
+    for (rnd, rid), group in _people(samples).items():
         for rank, w in enumerate(sorted(group, key=lambda w: w.key)):
             marks.append((rnd, rid, w.resident_area, _dt(w.ev.at), w.ev.client_id, rank))
-    ((insert, params),) = _insert_statements(
-        Sample, SAMPLE_COLUMNS, rows, "client_id", "client_id, id"
+    ((tube_insert, tube_params),) = _insert_statements(
+        Tube, TUBE_COLUMNS, tube_rows, "barcode", TUBE_READ
     )
-    cast = {c: _column_type(FirstSample, c) for c in MARKER_COLUMNS}
-    cols = ", ".join(MARKER_COLUMNS)
+    old, old_params = _any("barcode", barcodes)
+    tubes, samples_table = Tube._meta.db_table, Sample._meta.db_table
+    cast = {c: _column_type(Sample, c) for c in SAMPLE_COLUMNS}
+    values = ", ".join(
+        "tb.id" if c == "tube_id" else f"(r->>{i})::{cast[c]}" for i, c in enumerate(SAMPLE_COLUMNS)
+    )
+    col = {c: f"(r->>{i})" for i, c in enumerate(SAMPLE_COLUMNS)}
+    mcast = {c: _column_type(FirstSample, c) for c in MARKER_COLUMNS}
+    mcols = ", ".join(MARKER_COLUMNS)
     keys = "round_id, resident_id"
-    exemptions = Exemption._meta.db_table
+    exemptions, coverage = Exemption._meta.db_table, BuildingCoverage._meta.db_table
     sql = (
-        f"WITH s AS ({insert}), m AS (SELECT (r->>0)::{cast['round_id']} AS round_id, "
-        f"(r->>1)::{cast['resident_id']} AS resident_id, "
-        f"(r->>2)::{cast['area_code']} AS area_code, (r->>3)::{cast['at']} AS at, "
-        f"(r->>4)::{cast['client_id']} AS client_id, (r->>5)::int AS rank "
+        f"WITH t AS ({tube_insert}), "
+        f"tb AS (SELECT {TUBE_READ}, true AS fresh FROM t UNION ALL "
+        f"SELECT {TUBE_READ}, false FROM {tubes} WHERE {old} "
+        "AND barcode NOT IN (SELECT barcode FROM t)), "
+        f"s AS (INSERT INTO {samples_table} ({', '.join(SAMPLE_COLUMNS)}) SELECT {values} "
+        "FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS x(r, n) "
+        f"JOIN tb ON tb.barcode = {col['tube_id']} "
+        f"AND tb.round_id = {col['round_id']}::{cast['round_id']} AND tb.via = {col['via']} "
+        f"AND tb.site_id IS NOT DISTINCT FROM {col['site_id']}::{cast['site_id']} "
+        f"AND tb.channel_id IS NOT DISTINCT FROM {col['channel_id']}::{cast['channel_id']} "
+        "ORDER BY x.n ON CONFLICT (client_id) DO NOTHING RETURNING client_id, id), "
+        f"m AS (SELECT (r->>0)::{mcast['round_id']} AS round_id, "
+        f"(r->>1)::{mcast['resident_id']} AS resident_id, "
+        f"(r->>2)::{mcast['area_code']} AS area_code, (r->>3)::{mcast['at']} AS at, "
+        f"(r->>4)::{mcast['client_id']} AS client_id, (r->>5)::int AS rank "
         "FROM jsonb_array_elements(%s::jsonb) AS r), "
         "c AS (SELECT DISTINCT ON (m.round_id, m.resident_id) m.round_id, m.resident_id, "
         "m.area_code, s.id AS sample_id, m.at, m.client_id FROM m JOIN s "
         "ON s.client_id = m.client_id ORDER BY m.round_id, m.resident_id, m.rank), "
-        f"made AS (INSERT INTO {FirstSample._meta.db_table} ({cols}) SELECT {cols} FROM c "
-        f"ORDER BY {keys} ON CONFLICT ({keys}) DO NOTHING RETURNING {keys}), "
+        f"made AS (INSERT INTO {FirstSample._meta.db_table} ({mcols}) SELECT {mcols} FROM c "
+        f"ORDER BY {keys} ON CONFLICT ({keys}) DO NOTHING RETURNING {keys}, area_code), "
         f"ended AS (UPDATE {exemptions} e SET ended_at = %s, "
         "end_reason = 'sampled' FROM made WHERE e.round_id = made.round_id "
         "AND e.resident_id = made.resident_id AND e.ended_at IS NULL "
-        "RETURNING e.id, e.round_id, e.resident_id, e.area_code) "
-        "SELECT 's', client_id, id, NULL::bigint, '' FROM s UNION ALL "
-        "SELECT 'm', '', NULL, round_id, resident_id::text FROM made UNION ALL "
-        "SELECT 'x', area_code, id, round_id, resident_id::text FROM ended"
+        "RETURNING e.id, e.round_id, e.resident_id, e.area_code), "
+        "mv AS (SELECT round_id, area_code, sum(n)::int AS n, sum(x)::int AS x FROM ("
+        "SELECT round_id, area_code, 1 AS n, 0 AS x FROM made UNION ALL "
+        "SELECT round_id, area_code, 0, 1 FROM ended) u GROUP BY round_id, area_code), "
+        f"lk AS (SELECT b.id, mv.n, mv.x FROM {coverage} b JOIN mv "
+        "ON b.round_id = mv.round_id AND b.area_code = mv.area_code "
+        "ORDER BY b.round_id, b.area_code FOR UPDATE OF b), "
+        f"cv AS (UPDATE {coverage} b SET sampled = b.sampled + lk.n, exempt = b.exempt - lk.x "
+        "FROM lk WHERE b.id = lk.id RETURNING b.id) "
+        f"SELECT (SELECT coalesce(json_agg(json_build_array({TUBE_READ}, fresh)), '[]') "
+        "FROM tb), "
+        "(SELECT coalesce(json_agg(json_build_array(client_id, id)), '[]') FROM s), "
+        f"(SELECT coalesce(json_agg(json_build_array({keys})), '[]') FROM made), "
+        "(SELECT coalesce(json_agg(json_build_array(id, round_id, resident_id, area_code)), "
+        "'[]') FROM ended)"
     )
-    found = _run([*before, (sql, [*params, _json(marks), now])])
-    raced = _raced(samples, {r[1]: r[2] for r in found if r[0] == "s"})
-    if raced:
-        people = _people([w for w in samples if w.sample_id is not None])
-    if not people:
-        return raced, [], set(), []
-    candidates = {k: _earliest(group) for k, group in people.items()}
-    made = {(r[3], int(r[4])) for r in found if r[0] == "m"}
-    ended = [(r[2], r[3], int(r[4]), r[1]) for r in found if r[0] == "x"]
-    firsts, contested = _after_markers(people, candidates, made, ended)
-    return raced, firsts, contested, ended
+    return sql, [*tube_params, *old_params, _json(rows), _json(marks), now]
+
+
+def _upload_parse(found) -> tuple[dict, set, dict, set, list]:
+    """The one row of `_upload_statement`: the tubes read (by barcode), those it made, the
+    samples that went in (client id -> id), the markers made ((round, resident)) and
+    the exemptions ended ((exemption, round, resident, building))."""
+    ((tube_rows, sample_rows, made_rows, ended_rows),) = found
+    tubes = {r[1]: _tube_read(r[:-1]) for r in tube_rows}
+    fresh = {r[1] for r in tube_rows if r[-1]}
+    ids = {cid: pk for cid, pk in sample_rows}
+    made = {(rnd, rid) for rnd, rid in made_rows}
+    ended = [tuple(r) for r in ended_rows]
+    return tubes, fresh, ids, made, ended
 
 
 def _after_markers(people, candidates, made, ended) -> tuple[list[_Work], set[int]]:

@@ -62,27 +62,67 @@ def _run(statements: list[tuple[str, list]]) -> list[tuple]:
     return _run_each(statements)[-1] if statements else []
 
 
-def _run_each(statements: list[tuple[str, list]]) -> list[list[tuple]]:
-    """Run `statements` in order (one round trip on PostgreSQL); the rows of each."""
+def _run_each(statements: list[tuple[str, list]], *, begin: bool = False) -> list[list[tuple]]:
+    """Run `statements` in order (one round trip on PostgreSQL); the rows of each.
+
+    `begin`: the first statements of a transaction Django has opened (`atomic`) but not
+    yet begun on the server: BEGIN goes in the same round trip (see `_begin_here`)."""
     if not statements:
         return []
-    if not _pg() or len(statements) == 1:
+    if not _pg():
         return [_rows(sql, params) for sql, params in statements]
     import psycopg
 
     with connection.wrap_database_errors:
         connection.ensure_connection()
         conn = connection.connection
+        begun = begin and _begin_here(conn)
+        if len(statements) == 1 and not begun:
+            return [_rows(*statements[0])]
         cursors = []
-        with conn.pipeline():
-            for sql, params in statements:
-                cursor = psycopg.Cursor(conn)
-                cursor.execute(sql, list(params), prepare=True)
-                cursors.append(cursor)
+        try:
+            with conn.pipeline():
+                if begun:
+                    conn.execute("BEGIN")
+                for sql, params in statements:
+                    cursor = psycopg.Cursor(conn)
+                    cursor.execute(sql, list(params), prepare=True)
+                    cursors.append(cursor)
+        finally:
+            if begun and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+                conn.autocommit = False  # BEGIN never ran: as Django left it
         out = [cursor.fetchall() if cursor.description else [] for cursor in cursors]
         for cursor in cursors:
             cursor.close()
         return out
+
+
+def _begin_here(conn) -> bool:
+    """Whether to send BEGIN with the statements that follow, in their round trip.
+
+    Inside `atomic`, Django has turned the driver's autocommit off; psycopg then sends
+    BEGIN before the first statement and waits for its answer (also in pipeline mode):
+    a round trip of its own. When nothing has run yet in the transaction (the server's
+    side is idle) and the transaction is a plain BEGIN (no isolation level or access
+    mode set on the connection), the driver's autocommit is turned on while the server
+    is idle (allowed) and BEGIN is sent as the pipeline's first statement: the server
+    is then inside the transaction Django believes it opened. The driver's flag stays
+    on until Django ends the transaction, which is safe: its commit and rollback look at
+    the server's transaction status, not at the flag (COMMIT / ROLLBACK are sent while
+    the server is in a transaction), and Django turns autocommit on again at the end of
+    `atomic` anyway. If the pipeline fails before BEGIN ran, the flag is put back."""
+    import psycopg
+
+    if not connection.in_atomic_block or connection.get_autocommit() or conn.autocommit:
+        return False
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        return False
+    if conn.isolation_level is not None or conn.read_only is not None:
+        return False
+    if conn.deferrable is not None:
+        return False
+    conn.autocommit = True
+    return True
 
 
 def _json_value(value):

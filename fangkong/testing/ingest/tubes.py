@@ -11,7 +11,7 @@ from ..models import (
     Via,
 )
 from .checks import Refused, _Work
-from .sql import _any, _cursor, _dt, _insert_returning, _insert_statements, _pg, _rows, _run_many
+from .sql import _any, _cursor, _dt, _insert_returning, _rows, _run_many
 
 
 def _tube_owner(t: dict) -> tuple:
@@ -45,10 +45,34 @@ def _default_pool(rnd: TestingRound, area_code: str) -> int:
     return rnd.pool_size_for(zone_kind_at(area_code))
 
 
-def _tubes_ensure(by_tube, refs, actor, device_id, now):
-    """Make the batch's unknown tubes; read all of the batch's tubes."""
-    if not by_tube:
-        return {}, set()
+TUBE_COLUMNS = [
+    "barcode",
+    "round_id",
+    "via",
+    "site_id",
+    "channel_id",
+    "area_code",
+    "pool_size",
+    "pool_source",
+    "sample_count",
+    "opened_at",
+    "sealed_at",
+    "created_at",
+    "device_id",
+    "opened_by_id",
+]
+# What the upload path reads of a tube (`_tube_read` makes the dict).
+TUBE_READ = "id, barcode, round_id, site_id, channel_id, via, pool_size, sample_count"
+_TUBE_KEYS = tuple(TUBE_READ.split(", "))
+
+
+def _tube_read(row) -> dict:
+    return dict(zip(_TUBE_KEYS, row, strict=True))
+
+
+def _tube_rows(by_tube, refs, actor, device_id, now) -> list[tuple]:
+    """The batch's tubes as they are made if new (`TUBE_COLUMNS`), by barcode: owned by
+    the earliest event's channel, with what that channel's events say."""
     rows = []
     for barcode, group in by_tube.items():
         first = min(group, key=lambda w: w.key)
@@ -79,49 +103,26 @@ def _tubes_ensure(by_tube, refs, actor, device_id, now):
             )
         )
     rows.sort()
-    columns = [
-        "barcode",
-        "round_id",
-        "via",
-        "site_id",
-        "channel_id",
-        "area_code",
-        "pool_size",
-        "pool_source",
-        "sample_count",
-        "opened_at",
-        "sealed_at",
-        "created_at",
-        "device_id",
-        "opened_by_id",
-    ]
-    wanted = "id, barcode, round_id, site_id, channel_id, via, pool_size, sample_count"
+    return rows
+
+
+def _tubes_ensure(by_tube, refs, actor, device_id, now):
+    """Make the batch's unknown tubes; read all of the batch's tubes (statement by
+    statement: PostgreSQL does this in the upload's one statement, see `samples`)."""
+    if not by_tube:
+        return {}, set()
+    rows = _tube_rows(by_tube, refs, actor, device_id, now)
     barcodes = list(by_tube)
-    if _pg():
-        # One statement: insert what is new and read back the rest. The read sees the
-        # table as the statement began, so a tube another upload committed meanwhile is
-        # read again below.
-        ((insert, params),) = _insert_statements(Tube, columns, rows, "barcode", f"{wanted}")
-        old, p2 = _any("barcode", barcodes)
-        found = _rows(
-            f"WITH made AS ({insert}) SELECT {wanted}, true FROM made UNION ALL "
-            f"SELECT {wanted}, false FROM {Tube._meta.db_table} WHERE {old} "
-            f"AND barcode NOT IN (SELECT barcode FROM made)",
-            [*params, *p2],
-        )
-    else:
-        made = _insert_returning(Tube, columns, rows, "barcode", wanted)
-        found = [(*r, True) for r in made]
+    made = _insert_returning(Tube, TUBE_COLUMNS, rows, "barcode", TUBE_READ)
+    found = [(*r, True) for r in made]
     missing = set(barcodes) - {r[1] for r in found}
     if missing:
-        where, p3 = _any("barcode", missing)
+        where, params = _any("barcode", missing)
         found += [
             (*r, False)
-            for r in _rows(f"SELECT {wanted} FROM {Tube._meta.db_table} WHERE {where}", p3)
+            for r in _rows(f"SELECT {TUBE_READ} FROM {Tube._meta.db_table} WHERE {where}", params)
         ]
-    keys = ("id", "barcode", "round_id", "site_id", "channel_id", "via", "pool_size")
-    keys += ("sample_count",)
-    tubes = {r[1]: dict(zip(keys, r[:-1], strict=True)) for r in found}
+    tubes = {r[1]: _tube_read(r[:-1]) for r in found}
     fresh = {r[1] for r in found if r[-1]}
     return tubes, fresh
 
