@@ -245,17 +245,38 @@ def bench_queue(base: str, rounds: int) -> None:
         )
 
 
-def ask_bodies(path: Path, residents: int, street: str) -> tuple[int, list[str]]:
-    """Resident accounts with tokens (made once), and the asks: every body twice."""
+def resident_tokens(residents: list[int], name: str) -> list[str]:
+    """A bearer token a day long for each resident, with a resident account
+    (`<name>_res_<id>`) made the first time."""
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
     from fangkong.accounts.models import ApiToken
+
+    User = get_user_model()
+    have = {u.resident_id: u for u in User.objects.filter(username__startswith=f"{name}_res_")}
+    keys = []
+    for pk in residents:
+        user = have.get(pk) or User.objects.create(
+            username=f"{name}_res_{pk}", role="resident", resident_id=pk
+        )
+        key = uuid.uuid4().hex + uuid.uuid4().hex
+        ApiToken.objects.create(
+            user=user,
+            name=name,
+            key_hash=ApiToken.hash_key(key),
+            prefix=key[:8],
+            expires_at=timezone.now() + timezone.timedelta(days=1),
+        )
+        keys.append(key)
+    return keys
+
+
+def ask_bodies(path: Path, residents: int, street: str) -> tuple[int, list[str]]:
+    """Resident accounts with tokens (made once), and the asks: every body twice."""
     from fangkong.people.models import Resident
     from fangkong.relief.models import Category
 
-    User = get_user_model()
-    have = {u.resident_id: u for u in User.objects.filter(username__startswith="bench_res_")}
     # One resident a household, households outside the queue's street.
     chosen = list(
         Resident.objects.exclude(area_code__startswith=street)
@@ -264,20 +285,7 @@ def ask_bodies(path: Path, residents: int, street: str) -> tuple[int, list[str]]
         .distinct("household_id")
         .values_list("id", flat=True)[:residents]
     )
-    tokens = []
-    for pk in chosen:
-        user = have.get(pk) or User.objects.create(
-            username=f"bench_res_{pk}", role="resident", resident_id=pk
-        )
-        key = uuid.uuid4().hex + uuid.uuid4().hex
-        ApiToken.objects.create(
-            user=user,
-            name="bench",
-            key_hash=ApiToken.hash_key(key),
-            prefix=key[:8],
-            expires_at=timezone.now() + timezone.timedelta(days=1),
-        )
-        tokens.append(key)
+    tokens = resident_tokens(chosen, "bench")
     codes = list(
         Category.objects.filter(area_code="", for_residents=True).values_list("code", flat=True)
     )

@@ -25,21 +25,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ingest import django_setup  # noqa: E402
+from relief import resident_tokens  # noqa: E402
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/fk_relief_bench"
 
 
 def accounts(count: int) -> list[str]:
-    from django.contrib.auth import get_user_model
-    from django.utils import timezone
-
-    from fangkong.accounts.models import ApiToken
     from fangkong.areas.models import Area, Level
     from fangkong.people.models import Resident
 
-    User = get_user_model()
     street = Area.objects.filter(level=Level.STREET).order_by("code").first()
-    have = {u.resident_id: u for u in User.objects.filter(username__startswith="prof_res_")}
     chosen = list(
         Resident.objects.exclude(area_code__startswith=street.code)
         .exclude(household__residents__user__username__startswith="bench_res_")
@@ -47,21 +42,7 @@ def accounts(count: int) -> list[str]:
         .distinct("household_id")
         .values_list("id", flat=True)[:count]
     )
-    keys = []
-    for pk in chosen:
-        user = have.get(pk) or User.objects.create(
-            username=f"prof_res_{pk}", role="resident", resident_id=pk
-        )
-        key = uuid.uuid4().hex + uuid.uuid4().hex
-        ApiToken.objects.create(
-            user=user,
-            name="profile",
-            key_hash=ApiToken.hash_key(key),
-            prefix=key[:8],
-            expires_at=timezone.now() + timezone.timedelta(days=1),
-        )
-        keys.append(key)
-    return keys
+    return resident_tokens(chosen, "prof")
 
 
 def environ(key: str, body: bytes) -> dict:
