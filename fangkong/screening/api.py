@@ -15,7 +15,6 @@ from pydantic import BaseModel
 
 from fangkong.areas.models import Area, Grid, Household, Level
 from fangkong.core.api import MAX_PAGE, PageOut, QueryId, aware, errors, page_out, require
-from fangkong.core.errors import DomainError
 from fangkong.core.idnumbers import IdType
 from fangkong.core.paging import paginate
 from fangkong.core.shortcuts import get_scoped_or_404
@@ -1066,21 +1065,12 @@ def match_run(request, payload: MatchRunIn):
     return _run_out(r)
 
 
-MAX_PINGS_BYTES = 512 * 1024 * 1024
-
-
 @router.post("/match-runs/with-pings", response={200: MatchRunOut, **errors(400, 403, 404, 422)})
 def match_run_with_pings(request, case: Form[QueryId], file: File[UploadedFile]):
     """Queue exposure matching for a confirmed case with a location-ping file (CSV or
     Parquet: `person_id,lat,lon,at`, person ids being person keys): its venue contacts
     and its time-space companions (the companion rule in force) become trace tasks."""
     require(can_run_match(request.auth))
-    if file.size and file.size > MAX_PINGS_BYTES:
-        raise DomainError(
-            "位置文件过大（最多 512 MB）",
-            "the ping file is too large (512 MB at most)",
-            field="file",
-        )
     r = services.match_run_start(actor=request.auth, case_id=case, pings=file)
     return _run_out(r)
 

@@ -114,6 +114,29 @@ class UploadForm(forms.Form):
     file = forms.FileField(label=_("Spreadsheet (.xlsx or .csv)"))
 
 
+class MatchRunForm(forms.Form):
+    """A match run's optional inputs on the page; the service checks them."""
+
+    onset = forms.DateTimeField(
+        label=_("Onset of symptoms"),
+        required=False,
+        widget=_DATETIME,
+        help_text=_(
+            "Optional. The window starts the policy's days before the onset when it came "
+            "before sampling; never after confirmation."
+        ),
+    )
+    pings = forms.FileField(
+        label=_("Location pings (.csv or .parquet)"),
+        required=False,
+        allow_empty_file=True,  # the service refuses it, in both languages
+        help_text=_(
+            "Optional, 512 MB at most: person_id,lat,lon,at. Finds the case's time-space "
+            "companions; bad rows are counted and listed on the run."
+        ),
+    )
+
+
 class VenueForm(forms.Form):
     name = forms.CharField(label=_("Venue name"), max_length=100)
     kind = forms.ChoiceField(label=_("Kind"), choices=VenueKind.choices)

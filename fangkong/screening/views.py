@@ -29,6 +29,7 @@ from .forms import (
     CampaignLaunchForm,
     ControlForm,
     HandOverForm,
+    MatchRunForm,
     NoteForm,
     ReasonForm,
     RegisterForm,
@@ -512,15 +513,30 @@ def exposure(request):
 
 
 @login_required
-@require_POST
 def match_run(request, case):
+    """Start a match run for a case: an onset of symptoms and a location-ping file, both
+    optional; the service's refusals are shown on the form."""
     deny_unless(can_run_match(request.user))
-    run = _done(
-        request,
-        lambda: services.match_run_start(actor=request.user, case_id=case),
-        _("Matching queued: its contacts become tasks when it is done."),
-    )
-    return redirect("screening:run", pk=run.pk) if run else redirect("screening:exposure")
+    found = labs.cases_for(request.user).filter(pk=case).first()
+    if found is None:
+        raise Http404
+    form = MatchRunForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            run = services.match_run_start(
+                actor=request.user,
+                case_id=case,
+                onset=form.cleaned_data["onset"],
+                pings=form.cleaned_data["pings"],
+            )
+        except DomainError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+        else:
+            messages.success(
+                request, _("Matching queued: its contacts become tasks when it is done.")
+            )
+            return redirect("screening:run", pk=run.pk)
+    return render(request, "screening/match_run.html", {"case": found, "form": form})
 
 
 @login_required

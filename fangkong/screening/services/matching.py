@@ -47,6 +47,8 @@ from .venues import scans_flush
 
 log = logging.getLogger(__name__)
 CHUNK = 2000
+# An uploaded ping file's largest size (a file on this machine has none).
+MAX_PINGS_BYTES = 512 * 1024 * 1024
 
 
 class Readable(Protocol):
@@ -179,6 +181,13 @@ def _keep_pings(run: MatchRun, pings: bytes | Readable | Path) -> str:
             )
         with open(pings, "rb") as opened:
             return _keep_pings(run, opened)
+    size = getattr(pings, "size", None)  # an upload (API or page); a path has no limit
+    if size and size > MAX_PINGS_BYTES:
+        raise DomainError(
+            "位置文件过大（最多 512 MB）",
+            "the ping file is too large (512 MB at most)",
+            field="pings",
+        )
     source: Readable = io.BytesIO(pings) if isinstance(pings, bytes) else pings
     head = source.read(4)
     if not head:

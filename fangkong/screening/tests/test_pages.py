@@ -167,3 +167,122 @@ def test_exposure_page_queues_a_run(client_for, command_user, case_a):
     r = client_for(command_user).post(f"/screening/exposure/case/{case_a.pk}/run/", follow=True)
     assert r.status_code == 200
     assert dt.datetime is not None
+
+
+def _ping_file(resident_a, resident_b):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    lines = ["person_id,lat,lon,at"]
+    for minute in range(0, 45, 5):
+        when = at(10, minute, day=21).isoformat()
+        lines.append(f"{resident_a.id_hash},30.0001,120.0001,{when}")  # the case
+        lines.append(f"{resident_b.id_hash},30.0002,120.0002,{when}")  # beside them: 40 min
+    lines.append(f"{resident_b.id_hash},91,120.0,{at(10, 50, day=21).isoformat()}")  # row 20
+    return SimpleUploadedFile("pings.csv", ("\n".join(lines) + "\n").encode(), "text/csv")
+
+
+def test_the_exposure_page_links_each_case_to_its_run_form(client_for, command_user, case_a):
+    c = client_for(command_user)
+    page = c.get("/screening/exposure/").content.decode()
+    assert f'href="/screening/exposure/case/{case_a.pk}/run/"' in page
+    form = c.get(f"/screening/exposure/case/{case_a.pk}/run/").content.decode()
+    assert 'type="datetime-local"' in form and 'name="onset"' in form
+    assert 'type="file"' in form and 'name="pings"' in form
+    assert 'enctype="multipart/form-data"' in form
+    assert "发病时间" in form and "位置文件" in form  # labels in Chinese (English after)
+
+
+def test_a_run_started_on_the_page_with_a_ping_file_records_its_rows(
+    analytics, client_for, command_user, case_a, resident_a, resident_b, clock
+):
+    from fangkong.screening.models import MatchRun
+    from fangkong.screening.services import match_run_execute
+
+    clock.move_to(at(9, 0, day=23), tick=False)
+    r = client_for(command_user).post(
+        f"/screening/exposure/case/{case_a.pk}/run/",
+        {"pings": _ping_file(resident_a, resident_b), "onset": ""},
+    )
+    run = MatchRun.objects.get()
+    assert r.status_code == 302 and r["Location"] == f"/screening/exposure/runs/{run.pk}/"
+    assert run.pings_file.endswith(f"run-{run.pk}.csv")
+    match_run_execute(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == "done", run.error
+    assert (run.pings_rows, run.pings_refused, run.companions) == (18, 1, 1)
+    assert [(p["row"], p["field"]) for p in run.pings_problems] == [(20, "lat")]
+    assert TraceTask.objects.get().person.resident_id == resident_b.pk
+
+
+def test_the_onset_on_the_page_moves_the_window_start(client_for, command_user, case_a, clock):
+    from fangkong.screening.models import MatchRun
+
+    clock.move_to(at(9, 0, day=23), tick=False)
+    # Sampled 2026-11-22 09:00; symptoms from the 21st 20:00 (the deployment's zone):
+    # the window starts two days before the onset.
+    client_for(command_user).post(
+        f"/screening/exposure/case/{case_a.pk}/run/", {"onset": "2026-11-21T20:00"}
+    )
+    run = MatchRun.objects.get()
+    assert (run.window_start, run.window_end) == (at(20, 0, day=19), case_a.recorded_at)
+
+
+def test_an_onset_after_confirmation_is_shown_on_the_form_and_makes_no_run(
+    client_for, command_user, case_a, clock
+):
+    from fangkong.screening.models import MatchRun
+
+    clock.move_to(at(9, 0, day=23), tick=False)
+    r = client_for(command_user).post(
+        f"/screening/exposure/case/{case_a.pk}/run/", {"onset": "2026-11-24T09:00"}
+    )
+    page = r.content.decode()
+    assert r.status_code == 200 and not MatchRun.objects.exists()
+    assert "发病时间晚于病例确认时间" in page and "later than the case" in page
+    assert "errorlist" in page and "Traceback" not in page
+    assert 'value="2026-11-24T09:00"' in page  # what was typed stays
+
+
+def test_an_empty_ping_file_is_shown_on_the_form_and_makes_no_run(
+    analytics, client_for, command_user, case_a, clock
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from fangkong.screening.models import MatchRun
+
+    clock.move_to(at(9, 0, day=23), tick=False)
+    r = client_for(command_user).post(
+        f"/screening/exposure/case/{case_a.pk}/run/",
+        {"pings": SimpleUploadedFile("pings.csv", b"", "text/csv")},
+    )
+    page = r.content.decode()
+    assert r.status_code == 200 and not MatchRun.objects.exists()
+    assert "位置文件为空" in page and "the ping file is empty" in page
+
+
+def test_a_ping_file_too_large_is_refused_by_the_service_on_the_form(
+    analytics, client_for, command_user, case_a, resident_a, resident_b, clock, monkeypatch
+):
+    from fangkong.screening.models import MatchRun
+    from fangkong.screening.services import matching
+
+    monkeypatch.setattr(matching, "MAX_PINGS_BYTES", 10)
+    clock.move_to(at(9, 0, day=23), tick=False)
+    r = client_for(command_user).post(
+        f"/screening/exposure/case/{case_a.pk}/run/", {"pings": _ping_file(resident_a, resident_b)}
+    )
+    page = r.content.decode()
+    assert r.status_code == 200 and not MatchRun.objects.exists()
+    assert "位置文件过大" in page and "too large" in page
+
+
+def test_a_user_without_the_right_cannot_start_a_run_from_the_page(
+    client_for, worker_a, case_a, clock
+):
+    from fangkong.screening.models import MatchRun
+
+    clock.move_to(at(9, 0, day=23), tick=False)
+    c = client_for(worker_a)
+    assert c.get(f"/screening/exposure/case/{case_a.pk}/run/").status_code == 403
+    r = c.post(f"/screening/exposure/case/{case_a.pk}/run/", {"onset": "2026-11-21T20:00"})
+    assert r.status_code == 403 and not MatchRun.objects.exists()
